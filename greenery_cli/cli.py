@@ -1,0 +1,95 @@
+"""The `greenery` command: a thin shell that parses options, calls the library, renders, exits.
+
+Commands are imported lazily so `greenery --help` never imports duckdb or polars.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from greenery_cli import __version__
+from greenery_cli.errors import ExitCode, GreeneryError
+from greenery_cli.options import GlobalSettings
+
+# command name -> module in greenery_cli.commands exposing `command`
+COMMANDS: dict[str, str] = {
+    "load": "load",
+    "models": "models",
+    "query": "query",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(f"greenery_cli.commands.{module}").command
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    epilog=ExitCode.help_text(),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--db",
+    envvar="GREENERY_DB",
+    metavar="PATH",
+    default=None,
+    help="The warehouse file [env GREENERY_DB; default ./greenery.duckdb].",
+)
+@click.version_option(__version__, prog_name="greenery")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """greenery: load the plant shop's data into a DuckDB warehouse, snapshot its inventory,
+    and answer the team's weekly questions.
+
+    stdout carries data; progress, warnings and errors go to stderr. Times are UTC.
+    """
+    ctx.obj = GlobalSettings(db=db)
+
+
+def report_error(message: str) -> None:
+    from greenery_cli.output import stderr_console
+
+    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and translate every outcome into one of the documented exit codes."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.TOOL_ERROR)
+    except GreeneryError as exc:
+        from rich.markup import escape
+
+        report_error(escape(str(exc)))
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(ExitCode.OK)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the edge: no traceback unless asked for
+        if os.environ.get("GREENERY_DEBUG"):
+            raise
+        report_error(
+            f"internal error: {type(exc).__name__}: {exc} (set GREENERY_DEBUG=1 for a traceback)"
+        )
+        sys.exit(ExitCode.TOOL_ERROR)
+    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import click
+
+from greenery_cli.options import format_option, global_settings
+
+
+@click.command()
+@format_option
+@click.pass_context
+def command(ctx: click.Context, fmt: str) -> int:
+    """List each model: its layer, what it depends on, rows, and when it was last built."""
+    from greenery_cli.models import catalogue
+    from greenery_cli.output import emit
+
+    models = catalogue(global_settings(ctx).db)
+    if fmt == "table":
+        models = models.drop("description")
+    emit(models, fmt, title="Models, in build order")
+    return 0

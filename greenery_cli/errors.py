@@ -1,0 +1,62 @@
+"""One error hierarchy and one exit-code map, translated to an exit at the CLI edge."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes follow dbt's convention, plus greenery's own additions."""
+
+    OK = 0
+    WORK_FAILED = 1  # a data test, a freshness error, an overdue model, bad input data
+    TOOL_ERROR = 2  # bad invocation, unreadable source, broken warehouse
+    BUSY = 3  # another greenery process holds the warehouse longer than --wait
+
+    @classmethod
+    def help_text(cls) -> str:
+        return (
+            "Exit codes: 0 ok; 1 the work failed (bad input data, a failing test, "
+            "a freshness error, overdue models); 2 usage or tool error; "
+            "3 the warehouse stayed busy (another greenery process was writing) past --wait."
+        )
+
+
+class GreeneryError(Exception):
+    """Base of every error greenery reports to a user; never shown as a traceback."""
+
+    exit_code: ExitCode = ExitCode.TOOL_ERROR
+
+
+class UsageError(GreeneryError):
+    """The invocation or the configuration is wrong."""
+
+
+class SourceError(GreeneryError):
+    """The source cannot be reached or read (missing folder, unreachable database)."""
+
+
+class DataError(GreeneryError):
+    """The input data breaks the contract: missing column, bad value, duplicate key."""
+
+    exit_code = ExitCode.WORK_FAILED
+
+
+class ModelError(GreeneryError):
+    """A model's SQL or its dependency graph is broken."""
+
+
+class WarehouseError(GreeneryError):
+    """The warehouse file is unusable: wrong schema version, corrupt, not a DuckDB file."""
+
+
+class WarehouseBusy(GreeneryError):
+    """Another process holds the warehouse."""
+
+    exit_code = ExitCode.BUSY
+
+
+class WorkFailed(GreeneryError):
+    """The command ran but its verdict is a failure (tests, freshness, overdue models)."""
+
+    exit_code = ExitCode.WORK_FAILED

@@ -1,0 +1,53 @@
+"""Options shared by several commands, defined once so every command spells them the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class GlobalSettings:
+    db: str | None
+
+
+def global_settings(ctx: click.Context) -> GlobalSettings:
+    settings = ctx.find_object(GlobalSettings)
+    return settings if settings is not None else GlobalSettings(db=None)
+
+
+def format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "csv", "markdown"]),
+        default="table",
+        show_default=True,
+        help="Output format; table is for people, the others for machines (stdout only).",
+    )(func)
+
+
+def wait_option(default: float = 30.0) -> Callable[[F], F]:
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another greenery process to finish with the warehouse.",
+    )
+
+
+def source_option(func: F) -> F:
+    return click.option(
+        "--source",
+        metavar="DIR|URL",
+        default=None,
+        help="A folder of <table>.csv/.parquet exports or a postgresql:// URL; "
+        "default: the source of the last load.",
+    )(func)

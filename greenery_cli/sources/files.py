@@ -1,0 +1,177 @@
+"""A folder of exports: <table>.csv or <table>.parquet for each raw table."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from greenery_cli.contract import RawTable
+from greenery_cli.errors import DataError, SourceError
+from greenery_cli.warehouse import Warehouse
+
+_CSV_OPTIONS = (
+    "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    "nullstr = '', strict_mode = true"
+)
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _struct(columns: dict[str, str]) -> str:
+    return (
+        "{" + ", ".join(f"{_sql_literal(c)}: {_sql_literal(t)}" for c, t in columns.items()) + "}"
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class FileSource:
+    kind = "files"
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder).expanduser()
+
+    @property
+    def location(self) -> str:
+        return str(self.folder.resolve())
+
+    def file_for(self, table: RawTable) -> Path:
+        candidates = [self.folder / f"{table.name}.{ext}" for ext in ("parquet", "csv")]
+        present = [p for p in candidates if p.is_file()]
+        if len(present) > 1:
+            raise SourceError(
+                f"{self.folder}: both {table.name}.parquet and {table.name}.csv exist; "
+                "keep one so the load is unambiguous"
+            )
+        if not present:
+            raise SourceError(f"{self.folder}: no {table.name}.csv or {table.name}.parquet")
+        return present[0]
+
+    def check(self, tables: tuple[RawTable, ...]) -> None:
+        if not self.folder.is_dir():
+            raise SourceError(f"source folder {self.folder} does not exist")
+        missing = [
+            t.name
+            for t in tables
+            if not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
+        ]
+        if missing:
+            raise SourceError(
+                f"{self.folder}: missing raw table file(s) for {', '.join(missing)} "
+                "(expected <table>.csv or <table>.parquet)"
+            )
+        for t in tables:
+            self.file_for(t)
+
+    def close(self) -> None:
+        pass
+
+    def _header(self, wh: Warehouse, path: Path) -> list[str]:
+        if path.suffix == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle), None)
+            if not header:
+                raise DataError(f"{path}: empty file, expected a header row")
+            return [h.strip() for h in header]
+        return [
+            row[0]
+            for row in wh.rows(
+                "select name from parquet_schema(?) where name <> 'schema' "
+                "and num_children is null",
+                [str(path)],
+            )
+        ]
+
+    def _columns(self, wh: Warehouse, table: RawTable, path: Path) -> list[str]:
+        header = self._header(wh, path)
+        missing = [c for c in table.columns if c not in header]
+        if missing:
+            extra = [c for c in header if c not in table.columns]
+            hint = f" (the file has unexpected column(s) {', '.join(extra)})" if extra else ""
+            raise DataError(
+                f"{path}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
+            )
+        duplicated = sorted({c for c in header if header.count(c) > 1})
+        if duplicated:
+            raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
+        return header
+
+    def select_sql(self, wh: Warehouse, table: RawTable) -> tuple[str, list[str]]:
+        """A SELECT over the file typed by the contract, and the file's extra columns."""
+        path = self.file_for(table)
+        header = self._columns(wh, table, path)
+        extras = [c for c in header if c not in table.columns]
+        if path.suffix == ".csv":
+            types = {c: table.columns.get(c, "VARCHAR") for c in header}
+            reader = (
+                f"read_csv({_sql_literal(str(path))}, {_CSV_OPTIONS}, columns = {_struct(types)})"
+            )
+            select = ", ".join(_quote(c) for c in [*table.columns, *extras])
+        else:
+            reader = f"read_parquet({_sql_literal(str(path))})"
+            select = ", ".join(
+                [f"cast({_quote(c)} as {t}) as {_quote(c)}" for c, t in table.columns.items()]
+                + [_quote(c) for c in extras]
+            )
+        return f"select {select} from {reader}", extras
+
+    def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
+        import duckdb
+
+        path = self.file_for(table)
+        sql, _extras = self.select_sql(wh, table)
+        try:
+            wh.execute(f"create or replace table {target} as {sql}")
+        except duckdb.Error as exc:
+            raise DataError(self._explain(wh, table, path, exc)) from None
+        return int(wh.scalar(f"select count(*) from {target}"))
+
+    def _explain(self, wh: Warehouse, table: RawTable, path: Path, exc: Exception) -> str:
+        text = str(exc)
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        column = re.search(r'converting column "([^"]+)"', text)
+        value = re.search(r'Could not convert string "([^"]*)" to \'?([A-Z ]+)', text)
+        if line and column and value:
+            number = int(line.group(1))
+            return (
+                f"{path} line {number} (data row {number - 1}), column {column.group(1)}: "
+                f"{value.group(1)!r} is not a valid {value.group(2).strip()} "
+                f"(raw table {table.name} declares {table.columns.get(column.group(1), '?')})"
+            )
+        if line:
+            original = re.search(r"Original Line: (.*)", text)
+            found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+            detail = (
+                f"expected {found.group(1)} fields, found {found.group(2)}"
+                if found
+                else text.splitlines()[0]
+            )
+            shown = f": {original.group(1)[:120]!r}" if original else ""
+            return f"{path} line {line.group(1)}: {detail}{shown}"
+        if path.suffix == ".parquet":
+            bad = self._first_bad_parquet_value(wh, table, path)
+            if bad:
+                return bad
+        return f"{path}: cannot read as raw table {table.name}: {text.splitlines()[0]}"
+
+    def _first_bad_parquet_value(self, wh: Warehouse, table: RawTable, path: Path) -> str | None:
+        for column, type_ in table.columns.items():
+            rows = wh.rows(
+                f"select row_number, value from (select row_number() over () as row_number, "
+                f"cast({_quote(column)} as varchar) as value, "
+                f"try_cast({_quote(column)} as {type_}) as typed "
+                f"from read_parquet(?)) where value is not null and typed is null limit 1",
+                [str(path)],
+            )
+            if rows:
+                row, value = rows[0]
+                return (
+                    f"{path} row {row}, column {column}: {value!r} is not a valid {type_} "
+                    f"(raw table {table.name})"
+                )
+        return None

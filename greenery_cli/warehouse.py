@@ -1,0 +1,240 @@
+"""The DuckDB warehouse: opening it safely, its schemas, its schema version, transactions."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenery_cli.errors import UsageError, WarehouseBusy, WarehouseError
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+DEFAULT_DB = "greenery.duckdb"
+SCHEMA_VERSION = 1
+SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
+DEFAULT_WAIT_SECONDS = 30.0
+
+_META_DDL = """
+create table if not exists meta.schema_version (
+    version integer not null,
+    applied_at timestamptz not null default current_timestamp
+);
+create sequence if not exists meta.run_id_seq start 1;
+create table if not exists meta.runs (
+    run_id bigint primary key,
+    command varchar not null,
+    args varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    duration_s double not null,
+    status varchar not null,
+    rows_affected bigint,
+    message varchar,
+    greenery_version varchar not null
+);
+create table if not exists meta.model_builds (
+    run_id bigint not null,
+    model varchar not null,
+    layer varchar not null,
+    rows bigint not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    duration_s double not null
+);
+create table if not exists meta.source (
+    kind varchar not null,
+    location varchar not null,
+    remembered_at timestamptz not null
+);
+create table if not exists meta.loads (
+    run_id bigint not null,
+    table_name varchar not null,
+    source_kind varchar not null,
+    location varchar not null,
+    rows bigint not null,
+    loaded_at timestamptz not null
+);
+"""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """An open warehouse: its path and a DuckDB connection in UTC."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    read_only: bool
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        """Run a statement and drain its result (DuckDB 2 keeps the connection until drained)."""
+        self.con.execute(sql, params).fetchall()
+
+    def rows(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        result = self.con.execute(sql, params).fetchall()
+        return result[0][0] if result else None
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """A query's rows as a polars DataFrame."""
+        return self.con.sql(sql, params=params).pl()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            )
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit on success, roll back on any exception."""
+        self.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        self.execute("commit")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
+    return Path(db or os.environ.get("GREENERY_DB") or DEFAULT_DB).expanduser()
+
+
+class _WriterLock:
+    """An flock on '<db>.lock': one greenery writer at a time, released by the kernel on death."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self, wait: float) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise WarehouseBusy(
+                        f"warehouse {self.path.with_suffix('')} is busy: another greenery "
+                        f"process is writing it (waited {wait:g}s; see --wait)"
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise WarehouseBusy(
+                    f"warehouse {path} is busy: another process has it open "
+                    f"(waited {wait:g}s; see --wait)"
+                ) from None
+            raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise WarehouseError(
+                f"cannot open warehouse {path}: {str(exc).splitlines()[0]}"
+            ) from None
+
+
+def _check_schema_version(wh: Warehouse) -> None:
+    if not wh.table_exists("meta", "schema_version"):
+        if wh.read_only:
+            raise WarehouseError(
+                f"{wh.path} is not a greenery warehouse (no meta.schema_version); "
+                "run `greenery load --source DIR` or `greenery demo` first"
+            )
+        return
+    version = wh.scalar("select max(version) from meta.schema_version")
+    if version is not None and version > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"warehouse {wh.path} has schema version {version}, newer than this greenery "
+            f"understands ({SCHEMA_VERSION}); upgrade greenery"
+        )
+
+
+def _initialise(wh: Warehouse) -> None:
+    """Create the schemas and metadata tables, and record the schema version (idempotent)."""
+    for schema in SCHEMAS:
+        wh.execute(f"create schema if not exists {schema}")
+    for statement in _META_DDL.split(";"):
+        if statement.strip():
+            wh.execute(statement)
+    if wh.scalar("select count(*) from meta.schema_version") == 0:
+        wh.execute("insert into meta.schema_version (version) values (?)", [SCHEMA_VERSION])
+
+
+@contextmanager
+def open_warehouse(
+    db: str | os.PathLike[str] | None,
+    *,
+    write: bool = False,
+    wait: float = DEFAULT_WAIT_SECONDS,
+) -> Iterator[Warehouse]:
+    """Open the warehouse in UTC; writers first take the writer lock, readers wait briefly."""
+    path = resolve_db_path(db)
+    lock = _WriterLock(path) if write else None
+    if not write and not path.exists():
+        raise UsageError(
+            f"no warehouse at {path}: run `greenery load --source DIR` or `greenery demo` "
+            "first, or point --db / GREENERY_DB at one"
+        )
+    if lock is not None:
+        lock.acquire(wait)
+    try:
+        con = _connect(path, read_only=not write, wait=wait if write else min(wait, 10.0))
+        wh = Warehouse(path=path, con=con, read_only=not write)
+        try:
+            wh.execute("set TimeZone = 'UTC'")
+            _check_schema_version(wh)
+            if write:
+                _initialise(wh)
+            yield wh
+        finally:
+            wh.close()
+    finally:
+        if lock is not None:
+            lock.release()

@@ -1,0 +1,85 @@
+"""Shared fixtures: a pinned environment, a CLI runner with separate stdout/stderr, the real data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = REPO.parent / "shared" / "greenery-data"
+
+
+@pytest.fixture(autouse=True)
+def pinned_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Keep the developer's own settings out; run in a TZ far from UTC to prove we ignore it."""
+    for name in list(os.environ):
+        if name.startswith(("GREENERY_", "PG")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, input: str | None = None) -> CliResult:
+    """Run `greenery ARGS` in-process through the real entry point (exit-code mapping included)."""
+    from click.testing import CliRunner
+
+    from greenery_cli.cli import main
+
+    runner = CliRunner()
+    with runner.isolation(input=input) as (out, err, _):
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@pytest.fixture
+def cli() -> type[CliResult]:
+    return run_cli  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not (REAL_DATA / "raw" / "events.csv").is_file():
+        pytest.skip(f"the real greenery dataset is not at {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture
+def raw_copy(real_data: Path, tmp_path: Path) -> Path:
+    """A writable copy of the real raw exports, for tests that break them on purpose."""
+    target = tmp_path / "exports"
+    shutil.copytree(real_data / "raw", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def loaded_real_warehouse(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse loaded once from the real raw exports (read-only for tests)."""
+    from greenery_cli.load import LoadSettings, load
+
+    db = tmp_path_factory.mktemp("real") / "real.duckdb"
+    load(LoadSettings(db=db, source=str(real_data / "raw")))
+    return db
