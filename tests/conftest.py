@@ -1,4 +1,4 @@
-"""Shared fixtures: a pinned environment, a CLI runner with separate stdout/stderr, the real data."""
+"""Shared fixtures: pinned environment, a CLI runner with separate stdout/stderr, real data."""
 
 from __future__ import annotations
 
