@@ -18,9 +18,12 @@ from greenery_cli.options import GlobalSettings
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
+    "freshness": "freshness",
     "load": "load",
     "models": "models",
     "query": "query",
+    "runs": "runs",
+    "test": "test",
 }
 
 

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import click
+
+from greenery_cli.options import format_option, global_settings, wait_option
+
+
+@click.command()
+@format_option
+@wait_option()
+@click.pass_context
+def command(ctx: click.Context, fmt: str, wait: float) -> int:
+    """How fresh the data is: per raw table when it was last loaded, its newest record, their
+    ages and a pass/warn/error status against warn_after/error_after (seeds/source_freshness.csv);
+    then each model's and the snapshot's last build. Appends to meta.freshness_checks.
+
+    Exit 1 when any table is in error; warnings alone exit 0.
+    """
+    from greenery_cli.freshness import FreshnessSettings, check_freshness, for_people
+    from greenery_cli.output import emit, stderr_console
+
+    report = check_freshness(FreshnessSettings(db=global_settings(ctx).db, wait=wait))
+    checks = for_people(report.checks) if fmt == "table" else report.checks
+    emit(
+        checks, fmt, title="Freshness (ages as of the check; stale = strictly older than the limit)"
+    )
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
+    stderr_console().print(f"freshness: {counts} (run {report.run_id})")
+    return 1 if report.failed else 0

@@ -1,0 +1,344 @@
+"""`greenery freshness`: how old each raw table's load and newest record are, against thresholds.
+
+Statuses follow dbt: pass, warn, error; exit 1 only on error. A table is stale when its age is
+STRICTLY older than a threshold (an age exactly at the threshold passes). The status uses the
+load age (when greenery last loaded the table) against warn_after/error_after; the newest
+record's age is checked only against record_warn_after/record_error_after where a table sets
+them, because an export of old data (the real dataset stops in 2021) is not a failed load.
+Models and the snapshot are listed too, with their last build, so a stale model is visible.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenery_cli.contract import RAW_TABLE_NAMES, RAW_TABLES
+from greenery_cli.errors import UsageError
+from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+DEFAULT_WARN_AFTER = "1d"
+DEFAULT_ERROR_AFTER = "2d"
+THRESHOLDS_SEED = "source_freshness"
+STATUS_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2}
+
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration written like `12h`, `2d`, `1d12h`, `90m`, `1w`."""
+    compact = re.sub(r"\s+", "", text.lower())
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"{text!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)")
+    return sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
+
+
+def format_duration(seconds: float | None) -> str:
+    """A person's reading of a duration: `2d 3h`, `45m`, `12s`; negative ages say 'ahead'."""
+    if seconds is None:
+        return ""
+    if seconds < 0:
+        return format_duration(-seconds) + " ahead"
+    whole = int(seconds)
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size or (unit == "s" and not parts):
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Naive times are the warehouse's, which are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a raw table turns stale; durations as written (`12h`), None = not checked."""
+
+    warn_after: str | None = DEFAULT_WARN_AFTER
+    error_after: str | None = DEFAULT_ERROR_AFTER
+    record_warn_after: str | None = None
+    record_error_after: str | None = None
+
+
+def status_for(age_s: float, warn_after: str | None, error_after: str | None) -> str:
+    """pass, warn or error: stale means strictly older than the threshold."""
+    if error_after is not None and age_s > parse_duration(error_after):
+        return "error"
+    if warn_after is not None and age_s > parse_duration(warn_after):
+        return "warn"
+    return "pass"
+
+
+def read_thresholds(path: Path) -> dict[str, Thresholds]:
+    """Per-table thresholds from the source_freshness seed; empty cells keep the defaults."""
+    found: dict[str, Thresholds] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            where = f"{path}, line {line}"
+            table = (row.get("table_name") or "").strip()
+            if table not in RAW_TABLE_NAMES:
+                raise UsageError(
+                    f"{where}: {table!r} is not a raw table ({', '.join(RAW_TABLE_NAMES)})"
+                )
+
+            def cell(name: str, default: str | None, _row: dict[str, Any] = row) -> str | None:
+                return (_row.get(name) or "").strip() or default
+
+            thresholds = Thresholds(
+                warn_after=cell("warn_after", DEFAULT_WARN_AFTER),
+                error_after=cell("error_after", DEFAULT_ERROR_AFTER),
+                record_warn_after=cell("record_warn_after", None),
+                record_error_after=cell("record_error_after", None),
+            )
+            for warn, error in (
+                (thresholds.warn_after, thresholds.error_after),
+                (thresholds.record_warn_after, thresholds.record_error_after),
+            ):
+                try:
+                    seconds = [parse_duration(d) if d else None for d in (warn, error)]
+                except ValueError as exc:
+                    raise UsageError(f"{where}: {exc}") from None
+                if seconds[0] is not None and seconds[1] is not None and seconds[0] > seconds[1]:
+                    raise UsageError(
+                        f"{where}: warn after {warn} is later than error after {error}"
+                    )
+            found[table] = thresholds
+    return found
+
+
+def configured_thresholds() -> dict[str, Thresholds]:
+    """Every raw table's thresholds: the seed's row for it, else the defaults."""
+    from greenery_cli.seeds import declared_seeds
+
+    seed = next((s for s in declared_seeds() if s.name == THRESHOLDS_SEED), None)
+    configured = read_thresholds(seed.path) if seed else {}
+    return {name: configured.get(name, Thresholds()) for name in RAW_TABLE_NAMES}
+
+
+@dataclass(frozen=True)
+class FreshnessSettings:
+    db: str | Path | None
+    wait: float = DEFAULT_WAIT_SECONDS
+    now: datetime | None = None  # the moment ages are measured at; default: the clock (UTC)
+    thresholds: dict[str, Thresholds] | None = None  # default: the source_freshness seed
+
+
+@dataclass
+class FreshnessReport:
+    run_id: int
+    checked_at: datetime
+    checks: pl.DataFrame  # one row per raw table, model and the snapshot
+    counts: dict[str, int] = field(default_factory=dict)  # status -> rows
+
+    @property
+    def failed(self) -> bool:
+        return self.counts.get("error", 0) > 0
+
+
+def _source_checks(
+    wh: Warehouse, now: datetime, thresholds: dict[str, Thresholds]
+) -> list[dict[str, Any]]:
+    from greenery_cli.sql import render
+
+    loads = {r[0]: r[1:] for r in wh.rows(render("freshness/latest_loads.sql"))}
+    checks = []
+    for table in RAW_TABLES:
+        limits = thresholds.get(table.name, Thresholds())
+        check: dict[str, Any] = {
+            "kind": "source",
+            "name": f"raw.{table.name}",
+            "warn_after": limits.warn_after,
+            "error_after": limits.error_after,
+            "record_warn_after": limits.record_warn_after,
+            "record_error_after": limits.record_error_after,
+        }
+        checks.append(check)
+        if table.name not in loads or not wh.table_exists("raw", table.name):
+            check.update(status="error", note="never loaded: run `greenery load`")
+            continue
+        loaded_at = as_utc(loads[table.name][1])
+        assert loaded_at is not None
+        check["loaded_at"] = loaded_at
+        check["load_age_s"] = (now - loaded_at).total_seconds()
+        statuses = [status_for(check["load_age_s"], limits.warn_after, limits.error_after)]
+        notes = [f"loaded {format_duration(check['load_age_s'])} ago"]
+        records, newest = wh.rows(
+            render("freshness/newest_record.sql", table=table.name, column=table.freshness_column)
+        )[0]
+        newest = as_utc(newest)
+        if newest is not None:
+            check["newest_record_at"] = newest
+            check["record_age_s"] = (now - newest).total_seconds()
+        checks_records = limits.record_warn_after or limits.record_error_after
+        if not table.freshness_column:
+            notes.append("no record time: load age only")
+        elif records == 0:
+            notes.append("empty table")
+            if checks_records:
+                statuses.append("error")
+        elif checks_records:
+            statuses.append(
+                status_for(
+                    check["record_age_s"], limits.record_warn_after, limits.record_error_after
+                )
+            )
+            notes.append(
+                f"newest {table.freshness_column} {format_duration(check['record_age_s'])} old"
+            )
+        check["status"] = max(statuses, key=STATUS_RANK.__getitem__)
+        check["note"] = "; ".join(notes)
+    return checks
+
+
+def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
+    """Models (stale when a raw table they read was loaded after their last build) and snapshot."""
+    from greenery_cli.models import build_order, discover, upstream
+    from greenery_cli.sql import render
+
+    models = discover()
+    load_runs = {r[0]: r[1] for r in wh.rows(render("freshness/latest_loads.sql"))}
+    builds = {r[0]: r[1:] for r in wh.rows(render("freshness/latest_builds.sql"))}
+    checks: list[dict[str, Any]] = []
+    for model in build_order(models):
+        check: dict[str, Any] = {"kind": "model", "name": model.relation}
+        checks.append(check)
+        if model.name not in builds:
+            check.update(status="warn", note="never built")
+            continue
+        run_id, built_at, duration_s, rows = builds[model.name]
+        check.update(loaded_at=as_utc(built_at), duration_s=duration_s)
+        check["load_age_s"] = (now - check["loaded_at"]).total_seconds()
+        raw_inputs = {
+            s for m in (model.name, *upstream(models, model.name)) for s in models[m].sources
+        }
+        reloaded = sorted(f"raw.{s}" for s in raw_inputs if load_runs.get(s, 0) > run_id)
+        if reloaded:
+            check.update(
+                status="warn", note=f"stale: {', '.join(reloaded)} loaded after run {run_id}"
+            )
+        else:
+            check.update(status="pass", note=f"built by run {run_id}, {rows:,} rows")
+    snapshot: dict[str, Any] = {"kind": "snapshot", "name": "snapshots.products_snapshot"}
+    checks.append(snapshot)
+    if not wh.table_exists("snapshots", "snapshot_runs"):
+        snapshot.update(status="skip", note="no snapshot yet")
+        return checks
+    taken_at, runs, duration_s = wh.rows(render("freshness/snapshot_runs.sql"))[0]
+    if not runs:
+        snapshot.update(status="warn", note="no effective snapshot run")
+        return checks
+    snapshot.update(loaded_at=as_utc(taken_at), duration_s=duration_s, status="pass")
+    snapshot["load_age_s"] = (now - snapshot["loaded_at"]).total_seconds()
+    snapshot["note"] = f"{runs} run(s), latest {format_duration(snapshot['load_age_s'])} ago"
+    return checks
+
+
+CHECK_COLUMNS = (
+    "kind",
+    "name",
+    "loaded_at",
+    "load_age_s",
+    "newest_record_at",
+    "record_age_s",
+    "duration_s",
+    "warn_after",
+    "error_after",
+    "record_warn_after",
+    "record_error_after",
+    "status",
+    "note",
+)
+
+
+def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
+    import polars as pl
+
+    when = pl.Datetime("us", "UTC")
+    schema = {
+        name: when
+        if name.endswith("_at") and "after" not in name
+        else pl.Float64
+        if name.endswith("_s")
+        else pl.String
+        for name in CHECK_COLUMNS
+    }
+    return pl.DataFrame([{n: c.get(n) for n in CHECK_COLUMNS} for c in checks], schema=schema)
+
+
+def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
+    """Measure every raw table, model and the snapshot, append the checks, record the run."""
+    from greenery_cli.runlog import recorded_run
+    from greenery_cli.runs import ensure_trust_tables
+    from greenery_cli.warehouse import open_warehouse
+
+    now = as_utc(settings.now) or datetime.now(UTC)
+    thresholds = settings.thresholds if settings.thresholds is not None else configured_thresholds()
+    with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
+        args = {"now": settings.now} if settings.now else {}
+        with recorded_run(wh, "freshness", args) as run:
+            ensure_trust_tables(wh)
+            checks = _source_checks(wh, now, thresholds) + _build_checks(wh, now)
+            with wh.transaction():
+                for check in checks:
+                    wh.execute(
+                        f"insert into meta.freshness_checks (run_id, checked_at, "
+                        f"{', '.join(CHECK_COLUMNS)}) values "
+                        f"(?, ?, {', '.join('?' for _ in CHECK_COLUMNS)})",
+                        [run.run_id, now, *(check.get(n) for n in CHECK_COLUMNS)],
+                    )
+            report = FreshnessReport(run.run_id, now, _frame(checks))
+            for check in checks:
+                report.counts[check["status"]] = report.counts.get(check["status"], 0) + 1
+            run.rows_affected = len(checks)
+            if report.failed:
+                run.status = "fail"
+            if report.counts.get("error") or report.counts.get("warn"):
+                run.message = ", ".join(
+                    f"{report.counts[s]} {s}" for s in ("error", "warn") if report.counts.get(s)
+                )
+    return report
+
+
+def for_people(checks: pl.DataFrame) -> pl.DataFrame:
+    """The table view: times to the second, ages as `2d 3h`, limits as `warn / error`."""
+    import polars as pl
+
+    def when(value: datetime | None) -> str:
+        return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+    def limits(warn: str | None, error: str | None) -> str:
+        return "" if warn is None and error is None else f"{warn or '-'} / {error or '-'}"
+
+    return pl.DataFrame(
+        [
+            {
+                "name": row["name"],
+                "status": row["status"],
+                "loaded_at": when(row["loaded_at"]),
+                "age": format_duration(row["load_age_s"]),
+                "limits": limits(row["warn_after"], row["error_after"]),
+                "newest_record_at": when(row["newest_record_at"]),
+                "record_age": format_duration(row["record_age_s"]),
+                "record_limits": limits(row["record_warn_after"], row["record_error_after"]),
+                "took_s": row["duration_s"],
+                "note": row["note"],
+            }
+            for row in checks.iter_rows(named=True)
+        ],
+        schema_overrides={"took_s": pl.Float64},
+    )
