@@ -287,10 +287,12 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     from greenery_cli.warehouse import open_warehouse
 
     now = as_utc(settings.now) or datetime.now(UTC)
-    thresholds = settings.thresholds if settings.thresholds is not None else configured_thresholds()
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         args = {"now": settings.now} if settings.now else {}
         with recorded_run(wh, "freshness", args) as run:
+            thresholds = settings.thresholds
+            if thresholds is None:
+                thresholds = configured_thresholds()  # inside: a broken seed is logged
             ensure_trust_tables(wh)
             checks = _source_checks(wh, now, thresholds) + _build_checks(wh, now)
             with wh.transaction():

@@ -1,0 +1,306 @@
+"""`greenery freshness`: thresholds at their boundaries, times with and without zones, empty and
+never-loaded tables, stale models, the appended checks and the real dataset."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_cli
+
+from greenery_cli.contract import RAW_TABLES, raw_table
+from greenery_cli.errors import ExitCode, UsageError
+from greenery_cli.freshness import (
+    FreshnessSettings,
+    Thresholds,
+    check_freshness,
+    format_duration,
+    parse_duration,
+    read_thresholds,
+    status_for,
+)
+from greenery_cli.warehouse import open_warehouse
+
+LOADED_AT = datetime(2024, 10, 10, 6, 0, tzinfo=UTC)
+
+
+def hand_loaded(db: Path, loaded_at: datetime = LOADED_AT, skip: tuple[str, ...] = ()) -> None:
+    """Every raw table created empty from the contract and 'loaded' by run 1 at `loaded_at`."""
+    with open_warehouse(db, write=True) as wh:
+        for table in RAW_TABLES:
+            if table.name in skip:
+                continue
+            columns = ", ".join(f"{c} {t}" for c, t in table.columns.items())
+            wh.execute(f"create table raw.{table.name} ({columns})")
+            wh.execute(
+                "insert into meta.loads values (1, ?, 'files', 'hand', 0, ?)",
+                [table.name, loaded_at],
+            )
+
+
+def by_name(report_checks) -> dict[str, dict]:
+    return {row["name"]: row for row in report_checks.iter_rows(named=True)}
+
+
+def check(db: Path, now: datetime, **thresholds: Thresholds) -> dict[str, dict]:
+    limits = {t.name: thresholds.get(t.name, Thresholds("1d", "2d")) for t in RAW_TABLES}
+    report = check_freshness(FreshnessSettings(db=db, now=now, thresholds=limits))
+    return by_name(report.checks)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("12h", 43200), ("2d", 172800), ("1d12h", 129600), ("90m", 5400), ("1w", 604800), ("30s", 30)],
+)
+def test_durations_read_as_written(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "12", "h", "2 days", "-1d", "1d x"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_ages_read_for_people() -> None:
+    assert format_duration(0) == "0s"
+    assert format_duration(93784) == "1d 2h"
+    assert format_duration(-90) == "1m 30s ahead"
+
+
+def test_exactly_at_the_threshold_passes_and_strictly_older_is_stale() -> None:
+    day = 86400.0
+    assert status_for(day, "1d", "2d") == "pass"
+    assert status_for(day + 0.001, "1d", "2d") == "warn"
+    assert status_for(2 * day, "1d", "2d") == "warn"
+    assert status_for(2 * day + 0.001, "1d", "2d") == "error"
+    assert status_for(10 * day, None, None) == "pass"
+
+
+def test_load_age_statuses_at_the_boundaries(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    one_day = LOADED_AT + timedelta(days=1)
+    assert check(db, one_day)["raw.orders"]["status"] == "pass"
+    later = check(db, one_day + timedelta(microseconds=1))["raw.orders"]
+    assert later["status"] == "warn"
+    assert later["load_age_s"] == pytest.approx(86400.000001)
+    assert check(db, LOADED_AT + timedelta(days=2))["raw.orders"]["status"] == "warn"
+    assert check(db, LOADED_AT + timedelta(days=2, seconds=1))["raw.orders"]["status"] == "error"
+
+
+def test_naive_now_is_utc_whatever_the_local_zone(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    naive = (LOADED_AT + timedelta(days=1)).replace(tzinfo=None)
+    aware = check(db, LOADED_AT + timedelta(days=1))["raw.users"]
+    plain = check(db, naive)["raw.users"]
+    assert plain["load_age_s"] == aware["load_age_s"] == 86400
+    assert plain["status"] == aware["status"] == "pass"
+    # an aware 'now' in another zone is the same instant
+    kiritimati = (LOADED_AT + timedelta(days=1)).astimezone(
+        __import__("zoneinfo").ZoneInfo("Pacific/Kiritimati")
+    )
+    assert check(db, kiritimati)["raw.users"]["load_age_s"] == 86400
+
+
+def test_newest_record_in_naive_and_zoned_columns(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db, skip=("events",))
+    with open_warehouse(db, write=True) as wh:
+        # a naive TIMESTAMP column is the warehouse's time, UTC
+        wh.execute("create table raw.events (event_id varchar, created_at timestamp)")
+        wh.execute("insert into raw.events values ('a', '2024-10-09 06:00:00')")
+        wh.execute(
+            "insert into meta.loads values (1, 'events', 'files', 'hand', 1, ?)", [LOADED_AT]
+        )
+        wh.execute(
+            "insert into raw.orders (order_id, created_at) values "
+            "('o1', '2024-10-09 08:00:00+02'), ('o2', '2024-10-08 00:00:00+00')"
+        )
+    got = check(
+        db,
+        LOADED_AT,
+        events=Thresholds("1d", "2d", "12h", "1d"),
+        orders=Thresholds("1d", "2d", "12h", "1d"),
+    )
+    assert got["raw.events"]["newest_record_at"] == datetime(2024, 10, 9, 6, 0, tzinfo=UTC)
+    assert got["raw.events"]["record_age_s"] == 86400
+    assert got["raw.events"]["status"] == "warn"  # exactly 1d: past 12h, not past 1d
+    assert got["raw.orders"]["newest_record_at"] == datetime(2024, 10, 9, 6, 0, tzinfo=UTC)
+    assert got["raw.orders"]["status"] == "warn"
+
+
+def test_record_age_only_counts_where_a_table_sets_record_limits(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    with open_warehouse(db, write=True) as wh:
+        wh.execute("insert into raw.orders (order_id, created_at) values ('o', '2021-02-11')")
+    old_data = check(db, LOADED_AT)
+    assert old_data["raw.orders"]["status"] == "pass"  # a fresh load of old records
+    assert old_data["raw.orders"]["record_age_s"] > 3 * 365 * 86400
+    strict = check(db, LOADED_AT, orders=Thresholds("1d", "2d", None, "30d"))
+    assert strict["raw.orders"]["status"] == "error"
+
+
+def test_empty_tables_report_load_age_and_error_only_with_record_limits(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    got = check(db, LOADED_AT + timedelta(hours=1), events=Thresholds("1d", "2d", "1d", "2d"))
+    assert got["raw.orders"]["status"] == "pass"
+    assert got["raw.orders"]["newest_record_at"] is None
+    assert "empty table" in got["raw.orders"]["note"]
+    assert got["raw.events"]["status"] == "error"
+    assert got["raw.products"]["note"].endswith("no record time: load age only")
+
+
+def test_a_never_loaded_table_is_an_error_and_exits_1(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db, loaded_at=datetime.now(UTC) - timedelta(hours=30), skip=("promos",))
+    result = run_cli("--db", str(db), "freshness", "--format", "json")
+    assert result.exit_code == ExitCode.WORK_FAILED
+    import json
+
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["raw.promos"]["status"] == "error"
+    assert "never loaded" in rows["raw.promos"]["note"]
+    assert rows["raw.orders"]["status"] == "warn"  # 30h old against the seed's 1d / 2d
+    with duckdb.connect(str(db), read_only=True) as con:
+        run = con.execute("select command, status, message from meta.runs").fetchall()
+    from greenery_cli.models import discover
+
+    never_built = len(discover())  # no model was built in this hand-made warehouse
+    assert run == [("freshness", "fail", f"1 error, {6 + never_built} warn")]
+
+
+def test_warnings_alone_exit_0(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db, loaded_at=datetime.now(UTC) - timedelta(hours=30))
+    result = run_cli("--db", str(db), "freshness")
+    assert result.exit_code == 0, result.stderr
+    assert "raw.orders" in result.stdout
+    assert "warn" in result.stderr
+
+
+def test_every_check_is_appended_with_its_run(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    first = check_freshness(FreshnessSettings(db=db, now=LOADED_AT))
+    second = check_freshness(FreshnessSettings(db=db, now=LOADED_AT + timedelta(days=3)))
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        counts = con.execute(
+            "select run_id, count(*), count(*) filter (where status = 'error') "
+            "from meta.freshness_checks where kind = 'source' group by 1 order by 1"
+        ).fetchall()
+        runs = con.execute("select run_id, command, status from meta.runs order by 1").fetchall()
+    assert counts == [(first.run_id, len(RAW_TABLES), 0), (second.run_id, len(RAW_TABLES), 7)]
+    assert runs == [(first.run_id, "freshness", "success"), (second.run_id, "freshness", "fail")]
+
+
+def test_a_model_built_before_its_source_was_reloaded_is_stale(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    with open_warehouse(db, write=True) as wh:
+        for model, run_id in (("stg_orders", 1), ("stg_users", 1), ("fct_orders", 1)):
+            wh.execute(
+                "insert into meta.model_builds values (?, ?, 'x', 5, ?, ?, 0.25)",
+                [run_id, model, LOADED_AT, LOADED_AT],
+            )
+        wh.execute(
+            "insert into meta.loads values (2, 'orders', 'files', 'hand', 0, ?)", [LOADED_AT]
+        )
+    got = check(db, LOADED_AT + timedelta(hours=1))
+    assert got["staging.stg_users"]["status"] == "pass"
+    assert got["staging.stg_users"]["duration_s"] == 0.25
+    assert got["staging.stg_users"]["load_age_s"] == 3600
+    assert got["staging.stg_orders"]["status"] == "warn"
+    assert "raw.orders loaded after run 1" in got["staging.stg_orders"]["note"]
+    assert got["marts.fct_orders"]["status"] == "warn"  # reads stg_orders, so raw.orders
+    assert got["marts.dim_products"]["note"] == "never built"
+    assert got["snapshots.products_snapshot"]["status"] == "skip"
+
+
+def test_the_snapshot_shows_its_latest_run(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    with open_warehouse(db, write=True) as wh:
+        wh.execute(
+            "create table snapshots.snapshot_runs (snapshot_run_id bigint, taken_at timestamptz, "
+            "rows_opened bigint, rows_closed bigint, rows_deleted bigint, source varchar, "
+            "check_columns varchar, missing_policy varchar)"
+        )
+        for run_id, taken_at in ((1, LOADED_AT - timedelta(days=7)), (2, LOADED_AT)):
+            wh.execute(
+                "insert into snapshots.snapshot_runs values (?, ?, 0, 0, 0, 's', 'all', 'ignore')",
+                [run_id, taken_at],
+            )
+    snapshot = check(db, LOADED_AT + timedelta(hours=2))["snapshots.products_snapshot"]
+    assert snapshot["status"] == "pass"
+    assert snapshot["loaded_at"] == LOADED_AT
+    assert snapshot["note"] == "2 run(s), latest 2h ago"
+
+
+def test_thresholds_seed_overrides_per_table(tmp_path: Path) -> None:
+    path = tmp_path / "source_freshness.csv"
+    path.write_text(
+        "table_name,warn_after,error_after,record_warn_after,record_error_after\n"
+        "orders,12h,,1d,\nevents,,,,\n"
+    )
+    got = read_thresholds(path)
+    assert got["orders"] == Thresholds("12h", "2d", "1d", None)
+    assert got["events"] == Thresholds()
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("shipments,1d,2d,,", "line 2: 'shipments' is not a raw table"),
+        ("orders,soon,2d,,", "line 2: 'soon' is not a duration"),
+        ("orders,3d,2d,,", "line 2: warn after 3d is later than error after 2d"),
+    ],
+)
+def test_bad_threshold_rows_name_the_line(tmp_path: Path, row: str, message: str) -> None:
+    path = tmp_path / "source_freshness.csv"
+    path.write_text(
+        f"table_name,warn_after,error_after,record_warn_after,record_error_after\n{row}\n"
+    )
+    with pytest.raises(UsageError, match=message):
+        read_thresholds(path)
+
+
+def test_the_shipped_seed_covers_every_raw_table() -> None:
+    from greenery_cli.freshness import configured_thresholds
+
+    configured = configured_thresholds()
+    assert set(configured) == {t.name for t in RAW_TABLES}
+
+
+def newest_in_csv(real_data: Path, table: str) -> datetime:
+    column = raw_table(table).freshness_column
+    with (real_data / "raw" / f"{table}.csv").open(newline="") as handle:
+        values = [r[column] for r in csv.DictReader(handle) if r[column]]
+    return max(datetime.fromisoformat(v.replace("Z", "+00:00")) for v in values)
+
+
+def test_real_dataset_is_fresh_after_a_load_with_its_2021_records(
+    loaded_real_warehouse: Path, real_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "real.duckdb"
+    shutil.copy(loaded_real_warehouse, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded_at = con.execute("select max(loaded_at) from meta.loads").fetchone()[0]
+    report = check_freshness(FreshnessSettings(db=db, now=loaded_at + timedelta(hours=1)))
+    got = by_name(report.checks)
+    assert not report.failed
+    for table in RAW_TABLES:
+        row = got[f"raw.{table.name}"]
+        assert row["status"] == "pass", row
+        assert row["load_age_s"] == pytest.approx(3600)
+        if table.freshness_column:
+            assert row["newest_record_at"] == newest_in_csv(real_data, table.name)
+    assert all(got[n]["status"] == "pass" for n in got if got[n]["kind"] == "model")

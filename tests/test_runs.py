@@ -1,0 +1,123 @@
+"""`greenery runs`: the run log of every writing command, failures included, in dbt's words."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from conftest import run_cli
+
+from greenery_cli import __version__
+from greenery_cli.errors import ExitCode
+
+DBT_RUN_RESULTS_KEYS = {
+    "run_id",
+    "command",
+    "args",
+    "status",
+    "started_at",
+    "completed_at",
+    "elapsed_time",
+    "rows_affected",
+    "message",
+    "greenery_version",
+}
+
+
+def runs(db: Path, *args: str) -> list[dict]:
+    result = run_cli("--db", str(db), "runs", "--format", "json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_failed_load_is_recorded_with_its_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    missing = tmp_path / "no-such-exports"
+    failed = run_cli("--db", str(db), "load", "--source", str(missing))
+    assert failed.exit_code == ExitCode.TOOL_ERROR
+    [run] = runs(db)
+    assert set(run) == DBT_RUN_RESULTS_KEYS
+    assert run["command"] == "load"
+    assert run["status"] == "error"
+    assert run["args"] == {"source": str(missing)}
+    assert str(missing) in run["message"] and "does not exist" in run["message"]
+    assert run["rows_affected"] is None
+    assert run["greenery_version"] == __version__
+    started = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+    completed = datetime.fromisoformat(run["completed_at"].replace("Z", "+00:00"))
+    assert run["started_at"].endswith("Z") and started <= completed
+    assert run["elapsed_time"] >= 0
+
+
+def test_every_writing_command_is_logged_newest_first(
+    loaded_real_warehouse: Path, real_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "real.duckdb"
+    shutil.copy(loaded_real_warehouse, db)
+    assert run_cli("--db", str(db), "freshness").exit_code == 0
+    assert run_cli("--db", str(db), "test", "--select", "stg_orders").exit_code == 0
+    bad = run_cli("--db", str(db), "test", "--select", "no_such_model")
+    assert bad.exit_code == ExitCode.TOOL_ERROR
+    logged = runs(db)
+    assert [r["command"] for r in logged] == ["test", "test", "freshness", "load"]
+    assert [r["run_id"] for r in logged] == sorted((r["run_id"] for r in logged), reverse=True)
+    refused, test, freshness, load = logged
+    assert refused["status"] == "error"
+    assert refused["message"] == "--select no_such_model: no model, snapshot or test of that name"
+    assert test["args"] == {"select": ["stg_orders"]}
+    assert test["status"] == "success" and "warn" in test["message"]
+    assert freshness["status"] == "success"
+    assert load["rows_affected"] == sum(
+        len((real_data / "raw" / f"{t}.csv").read_text().splitlines()) - 1
+        for t in ("addresses", "users", "promos", "products", "orders", "order_items", "events")
+    )
+    assert [r["run_id"] for r in runs(db, "--limit", "1")] == [refused["run_id"]]
+    assert [r["command"] for r in runs(db, "--command", "load")] == ["load"]
+    assert len(runs(db, "--command", "test")) == 2
+    assert runs(db, "--command", "snapshot") == []
+
+
+def test_a_failing_test_run_is_recorded_as_fail(
+    loaded_real_warehouse: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    db = tmp_path / "real.duckdb"
+    shutil.copy(loaded_real_warehouse, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("insert into staging.stg_promos select * from staging.stg_promos limit 1")
+    result = run_cli("--db", str(db), "test", "-s", "stg_promos")
+    assert result.exit_code == ExitCode.WORK_FAILED
+    [run] = runs(db, "--command", "test")
+    assert run["status"] == "fail"
+    assert "1 fail" in run["message"]
+
+
+def test_table_and_csv_views(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    run_cli("--db", str(db), "load", "--source", str(tmp_path / "nothing"))
+    table = run_cli("--db", str(db), "runs")
+    assert table.exit_code == 0
+    assert "load" in table.stdout and "error" in table.stdout
+    csv_out = run_cli("--db", str(db), "runs", "--format", "csv").stdout.splitlines()
+    assert csv_out[0].split(",") == [
+        "run_id",
+        "command",
+        "args",
+        "status",
+        "started_at",
+        "completed_at",
+        "elapsed_time",
+        "rows_affected",
+        "message",
+        "greenery_version",
+    ]
+    assert len(csv_out) == 2
+
+
+def test_runs_needs_a_warehouse(tmp_path: Path) -> None:
+    result = run_cli("--db", str(tmp_path / "none.duckdb"), "runs")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "no warehouse at" in result.stderr
