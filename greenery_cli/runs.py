@@ -35,23 +35,61 @@ class RunsSettings:
 
 def list_runs(settings: RunsSettings) -> pl.DataFrame:
     """Runs, newest first: command, args, status, start, completion, elapsed time, rows."""
+    from greenery_cli.warehouse import open_warehouse
+
+    with open_warehouse(settings.db) as wh:
+        return _runs(wh, settings)
+
+
+def _runs(wh: Warehouse, settings: RunsSettings) -> pl.DataFrame:
+    from greenery_cli.sql import render
+
+    params: dict[str, Any] = {"command": settings.command}
+    if settings.limit is not None:
+        params["limit"] = settings.limit
+    return wh.frame(render("runs/runs.sql", limit=settings.limit is not None), params)
+
+
+def run_results(settings: RunsSettings) -> list[dict[str, Any]]:
+    """Runs as JSON objects shaped like dbt's run_results: `args` an object, and `results`
+    listing each model built, test run or freshness check with its own status and timing."""
+    from greenery_cli.output import records
     from greenery_cli.sql import render
     from greenery_cli.warehouse import open_warehouse
 
     with open_warehouse(settings.db) as wh:
-        return wh.frame(
-            render("runs/runs.sql", limit=settings.limit is not None),
-            {"command": settings.command, "limit": settings.limit}
-            if settings.limit is not None
-            else {"command": settings.command},
-        )
+        runs = records(_runs(wh, settings))
+        present = {
+            table: wh.table_exists("meta", table)
+            for table in ("model_builds", "test_results", "freshness_checks")
+        }
+        nodes: dict[int, list[dict[str, Any]]] = {}
+        if runs:
+            sql = render("runs/node_results.sql", **present)
+            for node in records(wh.frame(sql, {"run_ids": [r["run_id"] for r in runs]})):
+                nodes.setdefault(node.pop("run_id"), []).append(_dbt_node(node))
+    for run in runs:
+        run["args"] = json.loads(run["args"]) if run["args"] else {}
+        run["results"] = nodes.get(run["run_id"], [])
+    return runs
 
 
-def run_results(runs: pl.DataFrame) -> list[dict[str, Any]]:
-    """Runs as JSON objects: `args` as an object rather than its stored text."""
-    from greenery_cli.output import records
-
-    results = records(runs)
-    for result in results:
-        result["args"] = json.loads(result["args"]) if result["args"] else {}
-    return results
+def _dbt_node(node: dict[str, Any]) -> dict[str, Any]:
+    """One node result in dbt's shape: timing list and adapter_response."""
+    return {
+        "unique_id": node["unique_id"],
+        "status": node["status"],
+        "execution_time": node["execution_time"],
+        "timing": [
+            {
+                "name": "execute",
+                "started_at": node["started_at"],
+                "completed_at": node["completed_at"],
+            }
+        ],
+        "adapter_response": {"rows_affected": node["rows_affected"]}
+        if node["rows_affected"] is not None
+        else {},
+        "failures": node["failures"],
+        "message": node["message"],
+    }

@@ -23,6 +23,7 @@ DBT_RUN_RESULTS_KEYS = {
     "rows_affected",
     "message",
     "greenery_version",
+    "results",
 }
 
 
@@ -44,6 +45,7 @@ def test_a_failed_load_is_recorded_with_its_error(tmp_path: Path) -> None:
     assert run["args"] == {"source": str(missing)}
     assert str(missing) in run["message"] and "does not exist" in run["message"]
     assert run["rows_affected"] is None
+    assert run["results"] == []  # the load's model builds rolled back with it
     assert run["greenery_version"] == __version__
     started = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
     completed = datetime.fromisoformat(run["completed_at"].replace("Z", "+00:00"))
@@ -121,3 +123,43 @@ def test_runs_needs_a_warehouse(tmp_path: Path) -> None:
     result = run_cli("--db", str(tmp_path / "none.duckdb"), "runs")
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "no warehouse at" in result.stderr
+
+
+def test_json_lists_each_runs_nodes_like_dbt_run_results(
+    loaded_real_warehouse: Path, tmp_path: Path
+) -> None:
+    from greenery_cli.models import discover
+
+    db = tmp_path / "real.duckdb"
+    shutil.copy(loaded_real_warehouse, db)
+    assert run_cli("--db", str(db), "test", "-s", "stg_promos").exit_code == 0
+    assert run_cli("--db", str(db), "freshness").exit_code == 0
+    freshness, test, load = runs(db)
+    models = discover()
+    assert {n["unique_id"] for n in load["results"]} == {f"model.{m}" for m in models}
+    built = {n["unique_id"]: n for n in load["results"]}
+    assert built["model.stg_promos"]["adapter_response"] == {"rows_affected": 6}
+    assert built["model.stg_promos"]["status"] == "success"
+    assert {n["unique_id"] for n in test["results"]} == {
+        "test.unique_stg_promos_promo_id",
+        "test.not_null_stg_promos_promo_id",
+        "test.accepted_values_stg_promos_promo_status",
+        "test.relationships_stg_orders_promo_id__stg_promos",
+        "test.order_totals_add_up",  # a singular test that reads stg_promos
+    }
+    assert all(n["status"] == "pass" and n["failures"] == 0 for n in test["results"])
+    node = test["results"][0]
+    assert set(node) == {
+        "unique_id",
+        "status",
+        "execution_time",
+        "timing",
+        "adapter_response",
+        "failures",
+        "message",
+    }
+    assert node["timing"][0]["name"] == "execute"
+    checked = {n["unique_id"]: n["status"] for n in freshness["results"]}
+    assert checked["source.orders"] == "pass"
+    assert checked["model.fct_orders"] == "pass"
+    assert checked["snapshot.products_snapshot"] == "skip"

@@ -22,19 +22,16 @@ def command(
 ) -> int:
     """What greenery did and when, from meta.runs: each writing command's arguments, status
     (success, fail, error), start, completion, elapsed time, rows affected and version.
-    JSON uses dbt's run_results names where the concept is the same."""
+    JSON uses dbt's run_results names where the concept is the same, with each run's
+    `results`: the models it built, the tests it ran, the freshness it checked."""
     from greenery_cli.output import emit, to_json
     from greenery_cli.runs import RunsSettings, list_runs, run_results
 
-    runs = list_runs(
-        RunsSettings(
-            db=global_settings(ctx).db,
-            limit=None if show_all else limit,
-            command=command_name,
-        )
+    settings = RunsSettings(
+        db=global_settings(ctx).db, limit=None if show_all else limit, command=command_name
     )
     if fmt == "json":
-        click.echo(to_json(run_results(runs)))
+        click.echo(to_json(run_results(settings)))
     else:
-        emit(runs, fmt, title="Runs, newest first")
+        emit(list_runs(settings), fmt, title="Runs, newest first")
     return 0

@@ -1,0 +1,46 @@
+-- What each listed run did node by node, in dbt's run_results words: models built, tests run, freshness checked.
+{% if model_builds %}
+select
+    run_id,
+    'model.' || model as unique_id,
+    'success' as status,
+    duration_s as execution_time,
+    started_at,
+    finished_at as completed_at,
+    rows as rows_affected,
+    null::bigint as failures,
+    null::varchar as message
+from meta.model_builds
+where run_id in (select unnest($run_ids))
+{% endif %}
+{% if test_results %}
+{% if model_builds %}union all{% endif %}
+select
+    run_id,
+    'test.' || test_name,
+    status,
+    duration_s,
+    started_at,
+    started_at + to_microseconds(cast(duration_s * 1e6 as bigint)),
+    null::bigint,
+    failures,
+    message
+from meta.test_results
+where run_id in (select unnest($run_ids))
+{% endif %}
+{% if freshness_checks %}
+{% if model_builds or test_results %}union all{% endif %}
+select
+    run_id,
+    kind || '.' || split_part(name, '.', 2),
+    status,
+    null::double,
+    checked_at,
+    checked_at,
+    null::bigint,
+    null::bigint,
+    note
+from meta.freshness_checks
+where run_id in (select unnest($run_ids))
+{% endif %}
+order by run_id, started_at, unique_id
