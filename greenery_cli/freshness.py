@@ -84,6 +84,15 @@ def status_for(age_s: float, warn_after: str | None, error_after: str | None) ->
     return "pass"
 
 
+def _verdict(
+    age_s: float, warn_after: str | None, error_after: str | None, what: str
+) -> tuple[str, str | None]:
+    """A status and, when stale, a note naming the limit that was passed."""
+    status = status_for(age_s, warn_after, error_after)
+    limit = {"warn": warn_after, "error": error_after}.get(status)
+    return status, f"{what} older than {limit}" if limit else None
+
+
 def read_thresholds(path: Path) -> dict[str, Thresholds]:
     """Per-table thresholds from the source_freshness seed; empty cells keep the defaults."""
     found: dict[str, Thresholds] = {}
@@ -175,8 +184,7 @@ def _source_checks(
         assert loaded_at is not None
         check["loaded_at"] = loaded_at
         check["load_age_s"] = (now - loaded_at).total_seconds()
-        statuses = [status_for(check["load_age_s"], limits.warn_after, limits.error_after)]
-        notes = [f"loaded {format_duration(check['load_age_s'])} ago"]
+        verdicts = [_verdict(check["load_age_s"], limits.warn_after, limits.error_after, "load")]
         records, newest = wh.rows(
             render("freshness/newest_record.sql", table=table.name, column=table.freshness_column)
         )[0]
@@ -186,22 +194,17 @@ def _source_checks(
             check["record_age_s"] = (now - newest).total_seconds()
         checks_records = limits.record_warn_after or limits.record_error_after
         if not table.freshness_column:
-            notes.append("no record time: load age only")
+            verdicts.append(("pass", "no record time column"))
         elif records == 0:
-            notes.append("empty table")
-            if checks_records:
-                statuses.append("error")
+            verdicts.append(("error" if checks_records else "pass", "empty table"))
         elif checks_records:
-            statuses.append(
-                status_for(
-                    check["record_age_s"], limits.record_warn_after, limits.record_error_after
-                )
-            )
-            notes.append(
-                f"newest {table.freshness_column} {format_duration(check['record_age_s'])} old"
-            )
+            record_limits = (limits.record_warn_after, limits.record_error_after)
+            newest_record = f"newest {table.freshness_column}"
+            verdicts.append(_verdict(check["record_age_s"], *record_limits, newest_record))
+        statuses = [status for status, _ in verdicts]
+        notes = [note for _, note in verdicts if note]
         check["status"] = max(statuses, key=STATUS_RANK.__getitem__)
-        check["note"] = "; ".join(notes)
+        check["note"] = "; ".join(notes) or None
     return checks
 
 
@@ -283,9 +286,10 @@ def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
 def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     """Measure every raw table, model and the snapshot, append the checks, record the run."""
     from greenery_cli.runlog import recorded_run
-    from greenery_cli.runs import ensure_trust_tables
+    from greenery_cli.runs import ensure_trust_tables, require_warehouse
     from greenery_cli.warehouse import open_warehouse
 
+    require_warehouse(settings.db)
     now = as_utc(settings.now) or datetime.now(UTC)
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         args = {"now": settings.now} if settings.now else {}

@@ -26,6 +26,19 @@ def ensure_trust_tables(wh: Warehouse) -> None:
             wh.execute(statement)
 
 
+def require_warehouse(db: str | Path | None) -> None:
+    """Writers create a missing warehouse; checking commands must not, so they refuse first."""
+    from greenery_cli.errors import UsageError
+    from greenery_cli.warehouse import resolve_db_path
+
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise UsageError(
+            f"no warehouse at {path}: run `greenery load --source DIR` first, "
+            "or point --db / GREENERY_DB at one"
+        )
+
+
 @dataclass(frozen=True)
 class RunsSettings:
     db: str | Path | None

@@ -129,9 +129,10 @@ def run_tests(settings: TestSettings) -> TestReport:
     import polars as pl
 
     from greenery_cli.runlog import recorded_run
-    from greenery_cli.runs import ensure_trust_tables
+    from greenery_cli.runs import ensure_trust_tables, require_warehouse
     from greenery_cli.warehouse import open_warehouse
 
+    require_warehouse(settings.db)
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         with recorded_run(wh, "test", {"select": list(settings.select)}) as run:
             tests = declared_tests(settings.select)  # inside: a broken declaration is logged

@@ -119,10 +119,13 @@ def test_table_and_csv_views(tmp_path: Path) -> None:
     assert len(csv_out) == 2
 
 
-def test_runs_needs_a_warehouse(tmp_path: Path) -> None:
-    result = run_cli("--db", str(tmp_path / "none.duckdb"), "runs")
-    assert result.exit_code == ExitCode.TOOL_ERROR
-    assert "no warehouse at" in result.stderr
+def test_checking_commands_do_not_create_a_warehouse(tmp_path: Path) -> None:
+    missing = tmp_path / "none.duckdb"
+    for command in ("runs", "test", "freshness"):
+        result = run_cli("--db", str(missing), command)
+        assert result.exit_code == ExitCode.TOOL_ERROR, command
+        assert "no warehouse at" in result.stderr
+    assert not missing.exists()
 
 
 def test_json_lists_each_runs_nodes_like_dbt_run_results(

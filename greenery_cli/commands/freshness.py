@@ -21,9 +21,7 @@ def command(ctx: click.Context, fmt: str, wait: float) -> int:
 
     report = check_freshness(FreshnessSettings(db=global_settings(ctx).db, wait=wait))
     checks = for_people(report.checks) if fmt == "table" else report.checks
-    emit(
-        checks, fmt, title="Freshness (ages as of the check; stale = strictly older than the limit)"
-    )
+    emit(checks, fmt, title="Freshness (stale = strictly older than the limit)")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
     stderr_console().print(f"freshness: {counts} (run {report.run_id})")
     return 1 if report.failed else 0
