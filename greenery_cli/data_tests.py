@@ -60,6 +60,11 @@ def _identifier(value: Any, what: str, where: str) -> str:
 def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where: str) -> DataTest:
     from greenery_cli.sql import render
 
+    if not isinstance(spec, dict):
+        raise UsageError(f"{where}: a test is a table of keys (test, column, ...)")
+    for key in ("name", "reason", "where", "to", "field"):
+        if key in spec and not isinstance(spec[key], str):
+            raise UsageError(f"{where}: {key} must be text")
     unknown = sorted(set(spec) - _KEYS)
     if unknown:
         raise UsageError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {sorted(_KEYS)})")
@@ -132,7 +137,10 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
             if not isinstance(spec, dict) or set(spec) - {"columns", "tests"}:
                 raise UsageError(f"{shown}: [{model_name}] takes only `columns` and `tests`")
             entries: list[dict[str, Any]] = []
-            for column, kinds in spec.get("columns", {}).items():
+            columns = spec.get("columns", {})
+            if not isinstance(columns, dict):
+                raise UsageError(f"{shown}: [{model_name}.columns] maps columns to test lists")
+            for column, kinds in columns.items():
                 if not isinstance(kinds, list):
                     raise UsageError(f"{shown}: {model_name}.columns.{column} must be a list")
                 for kind in kinds:
@@ -142,7 +150,10 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
                             f"declare it in [[{model_name}.tests]]"
                         )
                     entries.append({"test": kind, "column": column})
-            entries += spec.get("tests", [])
+            declared_tests = spec.get("tests", [])
+            if not isinstance(declared_tests, list):
+                raise UsageError(f"{shown}: use [[{model_name}.tests]] for each test")
+            entries += declared_tests
             for number, entry in enumerate(entries, start=1):
                 tests.append(_generic(entry, model, models, f"{shown}, {model_name} test {number}"))
     return tests

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 from conftest import REPO, run_cli
 
+from greenery_cli.data_tests import declared_tests
 from greenery_cli.errors import ExitCode, UsageError
 from greenery_cli.test_run import TestSettings, run_tests
 from greenery_cli.warehouse import open_warehouse
@@ -211,6 +212,8 @@ def test_missing_models_and_columns_are_errors(project: Path, tmp_path: Path) ->
         ('[[stg_shops.tests]]\ntest = "unique"\ncolumn = "shop id"\n', "not a column name"),
         ('[[stg_shops.tests]]\ntest = "unique"\ncolumn = "a"\ncolour = 1\n', "unknown key"),
         ('[[stg_shops.tests]]\ntest = "relationships"\ncolumn = "a"\nto = "x"\n', "names no model"),
+        ('[[stg_shops.tests]]\ntest = "unique"\ncolumn = "a"\nwhere = 1\n', "where must be text"),
+        ('[stg_shops]\ntests = "unique"\n', r"use \[\[stg_shops.tests\]\]"),
         ("[stg_shops\n", "queries/staging/schema.toml"),
     ],
 )
@@ -219,7 +222,7 @@ def test_bad_declarations_are_usage_errors(
 ) -> None:
     write(project, {**MODELS, "queries/staging/schema.toml": schema})
     with pytest.raises(UsageError, match=message):
-        run_tests(TestSettings(db=tmp_path / "w.duckdb"))
+        declared_tests()
 
 
 def test_select_picks_the_tests_reading_a_model(project: Path, tmp_path: Path) -> None:
