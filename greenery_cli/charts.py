@@ -73,7 +73,7 @@ def funnel_chart(rows: Sequence[dict[str, Any]]) -> FunnelChart:
             FunnelBar(
                 step=int(row["step"]),
                 event_type=str(row["event_type"]),
-                label=str(row["label"]),
+                label=str(row.get("label") or row["event_type"]),
                 count=count,
                 pct_of_first=row["pct_of_first"],
                 conversion_from_previous=row["conversion_from_previous"],

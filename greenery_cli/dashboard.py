@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # the columns each frame must carry: the data contract with the question modules
+# (a funnel without `label` shows its event types; changes without `status` show none)
 FUNNEL_COLUMNS = (
     "step",
     "event_type",
-    "label",
     "count",
     "pct_of_first",
     "conversion_from_previous",
@@ -42,14 +42,7 @@ FUNNEL_COLUMNS = (
     "largest_drop_off_by_rate",
 )
 INVENTORY_PATH_COLUMNS = ("product_id", "name", "snapshot_run_id", "taken_at", "inventory")
-INVENTORY_CHANGE_COLUMNS = (
-    "product_id",
-    "name",
-    "inventory_before",
-    "inventory_after",
-    "change",
-    "status",
-)
+INVENTORY_CHANGE_COLUMNS = ("product_id", "name", "inventory_before", "inventory_after", "change")
 STOCKOUT_COLUMNS = ("product_id", "name", "out_since", "restocked_at", "restocked_inventory")
 
 
@@ -57,10 +50,10 @@ STOCKOUT_COLUMNS = ("product_id", "name", "out_since", "restocked_at", "restocke
 class DashboardData:
     """Everything the page shows; each frame is the matching command's JSON rows."""
 
-    funnel_by_step: pl.DataFrame  # `greenery funnel --by-step` rows, plus each step's label
+    funnel_by_step: pl.DataFrame  # `greenery funnel --by-step` rows (+ `label` from the seed)
     funnel_caption: str  # what the funnel counted: mode, window, unit
     inventory_paths: pl.DataFrame  # `inventory_paths(wh)`: changed products at every run
-    inventory_changes: pl.DataFrame  # `greenery inventory-changes` rows, with status
+    inventory_changes: pl.DataFrame  # `greenery inventory-changes` rows (+ `status`)
     changes_label: str  # which runs/times the changes compare
     stockouts: pl.DataFrame  # `greenery stockouts --weeks 3` rows
     stockouts_label: str  # the window the stockouts cover
@@ -169,7 +162,7 @@ def render_html(data: DashboardData, generated_at: datetime) -> str:
         "funnel": charts.funnel_chart(funnel_rows),
         "paths": charts.inventory_paths_charts(data.inventory_paths.to_dicts()),
         "box": charts.path_box(),
-        "changes": data.inventory_changes.to_dicts(),
+        "changes": [{"status": None, **row} for row in data.inventory_changes.to_dicts()],
         "stockouts": data.stockouts.to_dicts(),
     }
     return environment().get_template("dashboard.html.j2").render(**context)
