@@ -85,7 +85,7 @@ def choose(
     --select picks by name (union of the selectors); --frequency/--business-line pick the
     models in those matrix cells; given both, a model must be picked by each.
     """
-    selectors = list(selectors)
+    selectors = [part for selector in selectors for part in selector.split()]  # "a+ b" works too
     chosen = select(models, selectors) if selectors else set(models)
     if frequency is not None or business_line is not None:
         if matrix is None:

@@ -75,14 +75,28 @@ def _crontab_escape(command: str) -> str:
     return command.replace("%", "\\%")
 
 
-def plan(settings: ScheduleSettings, matrix: list[Node] | None = None) -> list[ScheduledCell]:
-    """One ScheduledCell per non-empty cell, ordered by frequency then business line."""
-    matrix = matrix if matrix is not None else load_matrix(discover())
+def _paths(settings: ScheduleSettings) -> tuple[str, Path, Path]:
+    """The greenery executable, the warehouse and the log folder, all absolute."""
     db = resolve_db_path(settings.db).resolve()
     log_dir = (
         Path(settings.log_dir).expanduser().resolve() if settings.log_dir else db.parent / "logs"
     )
-    exe = settings.executable or greenery_executable()
+    return settings.executable or greenery_executable(), db, log_dir
+
+
+def check_line(settings: ScheduleSettings) -> str:
+    """A crontab line for the overdue check: silent on stdout unless something is overdue, so
+    cron mails (MAILTO) only then; its summary goes to a log."""
+    exe, db, log_dir = _paths(settings)
+    command = shlex.join([exe, "--db", str(db), "schedule", "--check"])
+    log = shlex.quote(str(log_dir / "greenery-check.log"))
+    return _crontab_escape(f"59 * * * * {command} 2>> {log}")
+
+
+def plan(settings: ScheduleSettings, matrix: list[Node] | None = None) -> list[ScheduledCell]:
+    """One ScheduledCell per non-empty cell, ordered by frequency then business line."""
+    matrix = matrix if matrix is not None else load_matrix(discover())
+    exe, db, log_dir = _paths(settings)
     cells: dict[tuple[str, str], list[Node]] = {}
     for node in matrix:
         cells.setdefault(node.cell, []).append(node)
@@ -129,8 +143,13 @@ CRONTAB_HEADER = """\
 """
 
 
-def crontab(cells: list[ScheduledCell]) -> str:
+def crontab(cells: list[ScheduledCell], check: str | None = None) -> str:
+    """The crontab text; `check` (see check_line) is offered as a commented-out line."""
     lines = [CRONTAB_HEADER]
+    if check:
+        lines[0] += (
+            f"# To have cron mail you (MAILTO) when a node is overdue, uncomment:\n# {check}\n"
+        )
     for cell in cells:
         lines.append(f"# {cell.cell} ({cell.node_type}): {', '.join(cell.nodes)}")
         lines.append(cell.crontab_line)

@@ -68,6 +68,7 @@ def assert_dependency_order(models: list[Model]) -> None:
         (["stg_b+"], {"stg_b", "int_ab", "fct_x", "fct_z", "dim_y"}),
         (["+int_ab+"], {"stg_a", "stg_b", "int_ab", "fct_x", "fct_z"}),
         (["fct_z", "dim_y"], {"fct_z", "dim_y"}),
+        (["fct_z dim_y"], {"fct_z", "dim_y"}),
         (["+dim_y", "stg_a+"], {"stg_b", "dim_y", "stg_a", "int_ab", "fct_x", "fct_z"}),
         ([], set(GRAPH)),
     ],

@@ -206,6 +206,11 @@ def test_crontab_lines_parse_and_run_the_exact_greenery_command(tmp_path) -> Non
     assert sum(" snapshot --wait" in line for line in lines) == 1
     assert sum(" load --wait" in line for line in lines) == 1
     assert "mkdir -p" in result.stderr
+    offered = [line for line in result.stdout.splitlines() if "schedule --check" in line]
+    assert len(offered) == 1 and offered[0].startswith("# ")
+    check = offered[0].removeprefix("# ").split()
+    assert all(valid_cron_field(f, *r) for f, r in zip(check[:5], FIELD_RANGES, strict=True))
+    assert check[5:9] == [check[5], "--db", str(db), "schedule"]
 
 
 def test_crontab_escapes_percent_signs(tmp_path) -> None:
@@ -362,6 +367,7 @@ def test_check_exit_codes_follow_the_verdict(tmp_path, monkeypatch) -> None:
     assert run_cli("--db", str(db), "build").exit_code == 0  # rebuilds every model now
     result = run_cli("--db", str(db), "schedule", "--check")
     assert result.exit_code == ExitCode.OK, result.stdout
+    assert result.stdout == ""  # nothing for cron to mail
     assert "0 of" in result.stderr
 
 

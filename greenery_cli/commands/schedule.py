@@ -41,6 +41,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         ScheduleSettings,
         airflow_dag,
         cells_frame,
+        check_line,
         check_overdue,
         crontab,
         missing_log_dirs,
@@ -53,10 +54,12 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
             raise UsageError(f"--check reports as table or json, not {fmt}")
         nodes = check_overdue(db)
         overdue = nodes.filter(nodes["status"] != "ok")
-        emit(overdue, fmt or "table", title="Overdue against the matrix")
+        if overdue.height or fmt == "json":  # silence when all is well: cron mails any output
+            emit(overdue, fmt or "table", title="Overdue against the matrix")
         stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
         return ExitCode.WORK_FAILED if overdue.height else ExitCode.OK
-    cells = plan(ScheduleSettings(db=db, log_dir=log_dir))
+    settings = ScheduleSettings(db=db, log_dir=log_dir)
+    cells = plan(settings)
     if fmt == "json":
         click.echo(to_json([asdict(cell) for cell in cells]))
     elif fmt == "airflow":
@@ -64,7 +67,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
     elif fmt == "table":
         emit(cells_frame(cells), "table", title="The schedule, one task per matrix cell")
     else:
-        click.echo(crontab(cells), nl=False)
+        click.echo(crontab(cells, check_line(settings)), nl=False)
     missing = missing_log_dirs(cells)
     if missing and fmt != "airflow":
         stderr_console().print(f"note: create the log folder first: mkdir -p {' '.join(missing)}")
