@@ -51,7 +51,6 @@ class BuildResult:
 
 def in_cells(matrix: Iterable[Node], frequency: str | None, business_line: str | None) -> set[str]:
     """The models in the matrix cells matching a frequency and/or a business line."""
-    matrix = list(matrix)
     cells = [
         n
         for n in matrix

@@ -213,6 +213,11 @@ def last_runs(db: str | Path | None) -> dict[tuple[str, str], datetime]:
     return last
 
 
+def overdue_nodes(checked: pl.DataFrame) -> pl.DataFrame:
+    """The nodes --check reports: overdue or never run."""
+    return checked.filter(checked["status"] != "ok")
+
+
 def check_overdue(
     db: str | Path | None, now: datetime | None = None, matrix: list[Node] | None = None
 ) -> pl.DataFrame:

@@ -45,6 +45,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         check_overdue,
         crontab,
         missing_log_dirs,
+        overdue_nodes,
         plan,
     )
 
@@ -53,7 +54,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         if fmt in ("crontab", "airflow"):
             raise UsageError(f"--check reports as table or json, not {fmt}")
         nodes = check_overdue(db)
-        overdue = nodes.filter(nodes["status"] != "ok")
+        overdue = overdue_nodes(nodes)
         if overdue.height or fmt == "json":  # silence when all is well: cron mails any output
             emit(overdue, fmt or "table", title="Overdue against the matrix")
         stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
