@@ -18,9 +18,11 @@ from greenery_cli.options import GlobalSettings
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
+    "build": "build",
     "load": "load",
     "models": "models",
     "query": "query",
+    "schedule": "schedule",
 }
 
 
