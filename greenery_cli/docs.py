@@ -15,17 +15,26 @@ END = "<!-- commands:end -->"
 WIDTH = 100
 
 
-def _help(command: click.Command, name: str, parent: click.Context | None) -> str:
-    ctx = click.Context(
-        command, info_name=name, parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
+def _context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:
+    # make_context applies the command's context_settings (help option names) like a real run
+    return command.make_context(
+        name,
+        [],
+        parent=parent,
+        resilient_parsing=True,
+        terminal_width=WIDTH,
+        max_content_width=WIDTH,
     )
-    return command.get_help(ctx).rstrip()
+
+
+def _help(command: click.Command, name: str, parent: click.Context | None) -> str:
+    return command.get_help(_context(command, name, parent)).rstrip()
 
 
 def command_reference() -> str:
     from greenery_cli.cli import cli
 
-    root = click.Context(cli, info_name="greenery", terminal_width=WIDTH, max_content_width=WIDTH)
+    root = _context(cli, "greenery", None)
     parts = ["### greenery", "", "```text", _help(cli, "greenery", None), "```"]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
