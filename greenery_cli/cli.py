@@ -18,9 +18,12 @@ from greenery_cli.options import GlobalSettings
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
+    "fluctuations": "fluctuations",
+    "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",
     "query": "query",
+    "stockouts": "stockouts",
 }
 
 
