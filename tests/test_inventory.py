@@ -57,7 +57,13 @@ class History:
     _current: dict[str, tuple[int, Product, bool]] = field(default_factory=dict)
     _next_row: int = 1
 
-    def take(self, at: datetime, products: dict[str, Product], run_id: int | None = None) -> int:
+    def take(
+        self,
+        at: datetime,
+        products: dict[str, Product],
+        run_id: int | None = None,
+        missing: str = "new_record",
+    ) -> int:
         run_id = run_id if run_id is not None else len(self.runs) + 1
         opened = closed = deleted = 0
         with open_warehouse(self.db, write=True) as wh:
@@ -95,9 +101,10 @@ class History:
                 if not self._current[product_id][2]:
                     values = self._current[product_id][1]
                     close(product_id)
-                    open_(product_id, values, True)
                     closed += 1
-                    deleted += 1
+                    if missing == "new_record":  # else invalidate: closed, no successor
+                        open_(product_id, values, True)
+                        deleted += 1
             wh.execute(
                 "insert into snapshots.snapshot_runs values (?, ?, ?, ?, ?, 'test', 'all', "
                 "'new_record')",
@@ -309,6 +316,28 @@ def test_one_run_answers_stockouts_and_fluctuations_but_not_changes(tmp_path: Pa
     assert answer(db, fluctuations, FluctuationsSettings()).rows["changes"].to_list() == [0, 0]
     with pytest.raises(UsageError, match="only one snapshot run"):
         answer(db, inventory_changes, InventoryChangesSettings())
+
+
+def test_a_product_that_returns_and_one_invalidated_while_out(tmp_path: Path) -> None:
+    db = tmp_path / "returns.duckdb"
+    history = History(db)
+    history.take(T[0], {"k": ("Kale", 1.0, 5), "m": ("Mint", 1.0, 2)})
+    history.take(T[1], {"m": ("Mint", 1.0, 0)})  # Kale deleted (tombstone)
+    history.take(T[2], {"k": ("Kale", 1.0, 0)}, missing="invalidate")  # Kale back; Mint gone
+    history.take(T[3], {"k": ("Kale", 1.0, 5)})
+    changes = answer(db, inventory_changes, InventoryChangesSettings("1", "3"))
+    assert changes.rows.select("product_id", "status", "change").rows() == [
+        ("k", "changed", -5),
+        ("m", "removed", None),
+    ]
+    assert answer(db, inventory_changes, InventoryChangesSettings(to_point="2")).before.run_id == 1
+    paths = answer(db, fluctuations, FluctuationsSettings()).rows
+    assert dict(paths.select("product_id", "path").rows()) == {"k": [5, 0, 5], "m": [2, 0]}
+    spells = answer(db, stockouts, StockoutsSettings()).rows
+    assert spells.select("product_id", "out_since", "restocked_at", "ended_at", "status").rows() == [
+        ("m", T[1], None, T[2], "removed"),
+        ("k", T[2], T[3], T[3], "restocked"),
+    ]
 
 
 def test_no_history_is_a_clear_usage_error(tmp_path: Path) -> None:
