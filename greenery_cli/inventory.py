@@ -40,6 +40,7 @@ _RANK_COLUMNS = {
 }
 _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _DURATION = re.compile(r"(\d+)\s*([wdhms])")
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Result = TypeVar("Result")
 Settings = TypeVar("Settings")
@@ -139,7 +140,7 @@ def parse_duration(text: str) -> timedelta:
 def parse_moment(text: str) -> datetime:
     """An ISO date or datetime as a UTC moment; a bare date is the last instant of that UTC day."""
     value = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if _BARE_DATE.fullmatch(value):
         try:
             day = date.fromisoformat(value)
         except ValueError as exc:
@@ -206,7 +207,8 @@ def resolve_point(wh: Warehouse, text: str) -> SnapshotPoint:
         if not found:
             raise UsageError(f"no snapshot run {value} in snapshots.snapshot_runs")
         return found[0]
-    return _run_at(wh, parse_moment(value), value)
+    asked = f"end of {value} UTC" if _BARE_DATE.fullmatch(value) else value
+    return _run_at(wh, parse_moment(value), asked)
 
 
 def _run_at(wh: Warehouse, moment: datetime, asked: str) -> SnapshotPoint:

@@ -334,7 +334,9 @@ def test_a_product_that_returns_and_one_invalidated_while_out(tmp_path: Path) ->
     paths = answer(db, fluctuations, FluctuationsSettings()).rows
     assert dict(paths.select("product_id", "path").rows()) == {"k": [5, 0, 5], "m": [2, 0]}
     spells = answer(db, stockouts, StockoutsSettings()).rows
-    assert spells.select("product_id", "out_since", "restocked_at", "ended_at", "status").rows() == [
+    assert spells.select(
+        "product_id", "out_since", "restocked_at", "ended_at", "status"
+    ).rows() == [
         ("m", T[1], None, T[2], "removed"),
         ("k", T[2], T[3], T[3], "restocked"),
     ]
@@ -380,7 +382,7 @@ def test_cli_inventory_changes_json_and_table(shop: Path) -> None:
     table = run_cli("--db", str(shop), "inventory-changes", "--from", "2024-01-08")
     assert table.exit_code == 0, table.stderr
     assert (
-        "Inventory changes from run 12 at 2024-01-08T06:00:00Z (as of 2024-01-08) "
+        "Inventory changes from run 12 at 2024-01-08T06:00:00Z (as of end of 2024-01-08 UTC) "
         "to run 14 at 2024-01-22T06:00:00Z" in " ".join(table.stdout.split())
     )
     assert "Basil" in table.stdout and "removed" in table.stdout and "new" in table.stdout
