@@ -387,6 +387,13 @@ def test_cli_inventory_changes_json_and_table(shop: Path) -> None:
     )
     assert "Basil" in table.stdout and "removed" in table.stdout and "new" in table.stdout
     assert table.stderr == ""
+    markdown = run_cli("--db", str(shop), "inventory-changes", "--format", "markdown")
+    lines = markdown.stdout.splitlines()
+    assert lines[0].startswith("**Inventory changes from run 13 at 2024-01-15T06:00:00Z")
+    assert (
+        lines[2] == "| product_id | name | status | inventory_before | inventory_after | change |"
+    )
+    assert lines[-1].startswith("4 products changed inventory between run 13 and run 14; 1 new")
 
 
 def test_cli_fluctuations_json_and_table(shop: Path) -> None:
@@ -478,7 +485,7 @@ def real_history(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     shutil.copytree(real_data / "raw", source)
     for at, path in weeks:
         shutil.copyfile(path, source / "products.csv")
-        take_snapshot(SnapshotSettings(db=db, source=str(source), at=at))
+        take_snapshot(SnapshotSettings(db=str(db), source=str(source), at=at))
     return db
 
 

@@ -13,8 +13,15 @@ from greenery_cli.options import format_option, global_settings, wait_option
     help="Only the window (latest run - DURATION) to the latest run, e.g. 7d, 2w; "
     "default: all history.",
 )
-@click.option("--from", "from_point", metavar="POINT", help=f"Window start: {POINT_HELP}.")
-@click.option("--to", "to_point", metavar="POINT", help=f"Window end: {POINT_HELP}.")
+@click.option(
+    "--from", "from_point", metavar="POINT", help=f"Window start: {POINT_HELP}. Default: first run."
+)
+@click.option(
+    "--to",
+    "to_point",
+    metavar="POINT",
+    help="Window end, a POINT as for --from. Default: latest run.",
+)
 @click.option(
     "--rank-by",
     type=click.Choice(["changes", "total_change", "range", "stddev"]),

@@ -11,8 +11,18 @@ POINT_HELP = (
 
 
 @click.command()
-@click.option("--from", "from_point", metavar="POINT", help=f"Compare from: {POINT_HELP}.")
-@click.option("--to", "to_point", metavar="POINT", help=f"Compare to: {POINT_HELP}.")
+@click.option(
+    "--from",
+    "from_point",
+    metavar="POINT",
+    help=f"Compare from: {POINT_HELP}. Default: the run before --to.",
+)
+@click.option(
+    "--to",
+    "to_point",
+    metavar="POINT",
+    help="Compare to: a POINT as for --from. Default: latest run.",
+)
 @click.option(
     "--since",
     metavar="DURATION",
