@@ -19,10 +19,13 @@ from greenery_cli.options import GlobalSettings
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
     "build": "build",
+    "fluctuations": "fluctuations",
+    "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",
     "query": "query",
     "schedule": "schedule",
+    "stockouts": "stockouts",
 }
 
 
