@@ -18,11 +18,16 @@ from greenery_cli.options import GlobalSettings
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
+    "build": "build",
+    "fluctuations": "fluctuations",
     "freshness": "freshness",
+    "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",
     "query": "query",
     "runs": "runs",
+    "schedule": "schedule",
+    "stockouts": "stockouts",
     "test": "test",
 }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from greenery_cli.contract import RAW_TABLES, RawTable
 from greenery_cli.errors import DataError, UsageError
+from greenery_cli.matrix import check_matrix_seed
 from greenery_cli.models import ModelBuild, build, build_order, discover
 from greenery_cli.progress import progress
 from greenery_cli.runlog import recorded_run
@@ -94,6 +95,7 @@ def load(settings: LoadSettings) -> LoadResult:
                         result.tables[table.name] = rows
                     bar.advance("seeds")
                     result.seeds = load_seeds(wh, seeds)
+                    check_matrix_seed(seeds, models)
                     result.models = build(
                         wh, run.run_id, models, on_built=lambda b: bar.advance(b.model)
                     )

@@ -220,12 +220,14 @@ def build(
 
 
 def catalogue(db: str | Path | None) -> pl.DataFrame:
-    """Every model with its layer, inputs, and its latest build (rows, when, how long)."""
+    """Every model with its layer, inputs, and its latest build; then the exposures reading them."""
     import polars as pl
 
+    from greenery_cli.exposures import discover_exposures
     from greenery_cli.warehouse import open_warehouse
 
     models = discover()
+    exposures = discover_exposures(models)
     order = build_order(models)
     latest: dict[str, tuple[int, datetime, float]] = {}
     with open_warehouse(db) as wh:
@@ -252,6 +254,15 @@ def catalogue(db: str | Path | None) -> pl.DataFrame:
                 "description": m.description,
             }
             for m in order
+        ]
+        + [
+            {
+                "model": e.name,
+                "layer": "exposure",
+                "depends_on": ", ".join(e.depends_on),
+                "description": f"{e.description} (owner: {e.owner})",
+            }
+            for e in exposures
         ],
         schema={
             "model": pl.String,

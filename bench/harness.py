@@ -1,0 +1,67 @@
+"""Timing and memory of commands run as child processes: median/min/max wall time, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    seconds: list[float]
+    peak_rss_mb: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def low(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def high(self) -> float:
+        return max(self.seconds)
+
+
+def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one child process; fails loudly."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def measure(
+    name: str,
+    argv: Sequence[str],
+    repeat: int,
+    setup: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Measurement:
+    """Run `argv` `repeat` times (after `setup` each time, untimed)."""
+    seconds, peaks = [], []
+    for _ in range(repeat):
+        if setup:
+            run_once(setup, env)
+        elapsed, peak = run_once(argv, env)
+        seconds.append(elapsed)
+        peaks.append(peak)
+    return Measurement(name, seconds, max(peaks))
+
+
+def python_snippet(code: str) -> list[str]:
+    """A hand-written DuckDB job as a child process, so its memory is measured the same way."""
+    return [sys.executable, "-c", code]

@@ -1,0 +1,143 @@
+"""`greenery build`: rebuild chosen models from the already-loaded raw tables, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from greenery_cli.errors import UsageError
+from greenery_cli.matrix import Node, cell_name, load_matrix
+from greenery_cli.models import Model, ModelBuild, build, build_order, discover, select
+from greenery_cli.progress import progress
+from greenery_cli.runlog import recorded_run
+from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    db: str | Path | None
+    select: tuple[str, ...] = ()  # 'name', 'name+' (and downstream), '+name' (and upstream)
+    frequency: str | None = None  # matrix selectors: the models in those cells
+    business_line: str | None = None
+    wait: float = DEFAULT_WAIT_SECONDS
+
+
+@dataclass
+class BuildResult:
+    run_id: int
+    models: list[ModelBuild] = field(default_factory=list)
+
+    def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.DataFrame(
+            [
+                {"model": b.model, "layer": b.layer, "rows": b.rows, "duration_s": b.duration_s}
+                for b in self.models
+            ],
+            schema={
+                "model": pl.String,
+                "layer": pl.String,
+                "rows": pl.Int64,
+                "duration_s": pl.Float64,
+            },
+        )
+
+
+def in_cells(matrix: Iterable[Node], frequency: str | None, business_line: str | None) -> set[str]:
+    """The models in the matrix cells matching a frequency and/or a business line."""
+    cells = [
+        n
+        for n in matrix
+        if (frequency is None or n.frequency == frequency)
+        and (business_line is None or n.business_line == business_line)
+    ]
+    chosen = {n.node for n in cells if n.node_type == "model"}
+    if not chosen:
+        runners = {"snapshot": "greenery snapshot", "source": "greenery load"}
+        held = "; ".join(
+            f"{n.node} ({n.node_type}, run by `{runners[n.node_type]}`)"
+            for n in cells
+            if n.node_type in runners
+        )
+        raise UsageError(
+            f"no model in matrix cell(s) {cell_name(frequency or '*', business_line or '*')}"
+            + (f"; it holds {held}" if held else "")
+        )
+    return chosen
+
+
+def choose(
+    models: dict[str, Model],
+    selectors: Iterable[str] = (),
+    matrix: Iterable[Node] | None = None,
+    frequency: str | None = None,
+    business_line: str | None = None,
+) -> list[Model]:
+    """The models to build, in dependency order.
+
+    --select picks by name (union of the selectors); --frequency/--business-line pick the
+    models in those matrix cells; given both, a model must be picked by each.
+    """
+    selectors = [part for selector in selectors for part in selector.split()]  # "a+ b" works too
+    chosen = select(models, selectors) if selectors else set(models)
+    if frequency is not None or business_line is not None:
+        if matrix is None:
+            raise UsageError("--frequency/--business-line need the matrix (seeds/schedule.csv)")
+        chosen &= in_cells(matrix, frequency, business_line)
+        if not chosen:
+            raise UsageError(
+                f"--select {' '.join(selectors)} and matrix cell(s) "
+                f"{cell_name(frequency or '*', business_line or '*')} share no model"
+            )
+    return build_order(models, chosen)
+
+
+def check_inputs(wh: Warehouse, models: dict[str, Model], order: list[Model]) -> None:
+    """Every input a chosen model reads from outside this build must already be in the warehouse."""
+    building = {m.name for m in order}
+    for model in order:
+        needed = [
+            *(("raw", s, "raw table") for s in model.sources),
+            *(("seeds", s, "seed") for s in model.seeds),
+        ]
+        for schema, table, kind in needed:
+            if not wh.table_exists(schema, table):
+                raise UsageError(
+                    f"model {model.name} reads {kind} {schema}.{table}, which is not in the "
+                    "warehouse: run `greenery load` first"
+                )
+        for parent in model.depends_on:
+            if parent not in building and not wh.table_exists(models[parent].layer, parent):
+                raise UsageError(
+                    f"model {model.name} reads model {parent}, which has never been built: "
+                    f"select it too (--select +{model.name}) or run `greenery build`"
+                )
+
+
+def build_models(settings: BuildSettings) -> BuildResult:
+    models = discover()
+    matrix = None
+    if settings.frequency is not None or settings.business_line is not None:
+        matrix = load_matrix(models)
+    order = choose(models, settings.select, matrix, settings.frequency, settings.business_line)
+    args = {
+        "select": list(settings.select),
+        "frequency": settings.frequency,
+        "business_line": settings.business_line,
+    }
+    with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
+        with recorded_run(wh, "build", args) as run:
+            check_inputs(wh, models, order)
+            result = BuildResult(run.run_id)
+            with progress(len(order), "building") as bar, wh.transaction():
+                result.models = build(
+                    wh, run.run_id, order, on_built=lambda b: bar.advance(b.model)
+                )
+            run.rows_affected = sum(b.rows for b in result.models)
+    return result

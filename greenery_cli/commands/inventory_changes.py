@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import click
+
+from greenery_cli.options import format_option, global_settings, wait_option
+
+POINT_HELP = (
+    "a snapshot run id (e.g. 3), a datetime (2024-10-22T06:00:00Z; no offset = UTC) or a date "
+    "(2024-10-22 = the state at the END of that UTC day)"
+)
+
+
+@click.command()
+@click.option(
+    "--from",
+    "from_point",
+    metavar="POINT",
+    help=f"Compare from: {POINT_HELP}. Default: the run before --to.",
+)
+@click.option(
+    "--to",
+    "to_point",
+    metavar="POINT",
+    help="Compare to: a POINT as for --from. Default: latest run.",
+)
+@click.option(
+    "--since",
+    metavar="DURATION",
+    help="Compare (latest run - DURATION) with the latest run, e.g. 7d, 12h, 2w, 1d12h.",
+)
+@format_option
+@wait_option(10.0)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    from_point: str | None,
+    to_point: str | None,
+    since: str | None,
+    fmt: str,
+    wait: float,
+) -> int:
+    """Which products' inventory changed between two points of the snapshot history.
+
+    Default: the state at the previous snapshot run against the state at the latest run. A
+    point resolves to the latest snapshot run taken at or before it. Products that appear or
+    disappear (deleted = absent) between the points are listed with status new / removed.
+    Rows are ordered by the size of the change. Exit 2 when there is no history or fewer
+    than two runs to compare.
+    """
+    from greenery_cli.inventory import InventoryChangesSettings, ask, inventory_changes
+    from greenery_cli.views.inventory import show_inventory_changes
+
+    settings = InventoryChangesSettings(from_point=from_point, to_point=to_point, since=since)
+    show_inventory_changes(ask(global_settings(ctx).db, inventory_changes, settings, wait), fmt)
+    return 0

@@ -1,0 +1,1 @@
+"""Terminal views: Rich renderables built from library results, shared by commands and reports."""

@@ -1,0 +1,84 @@
+"""The wheel carries the SQL and the seeds, and works installed away from the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("greenery-*.whl")
+    return built
+
+
+def test_wheel_holds_queries_seeds_and_entry_point(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for sql in (REPO / "queries").rglob("*.sql"):
+        assert f"greenery_cli/_project/{sql.relative_to(REPO).as_posix()}" in names
+    for seed in (REPO / "seeds").iterdir():
+        assert f"greenery_cli/_project/seeds/{seed.name}" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "greenery = greenery_cli.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_installed_wheel_loads_from_another_directory(
+    wheel: Path, tmp_path: Path, real_data: Path
+) -> None:
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": str(tmp_path)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import greenery_cli.resources as r; print(r.queries_dir())"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip().startswith(str(site))
+    load = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "greenery_cli",
+            "--db",
+            "w.duckdb",
+            "load",
+            "--source",
+            str(real_data / "raw"),
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert load.returncode == 0, load.stderr
+    assert "built" in load.stderr

@@ -1,0 +1,96 @@
+"""The warehouse file: schema version, busy handling, UTC sessions, unusable files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+from conftest import run_cli
+
+from greenery_cli.errors import ExitCode
+from greenery_cli.warehouse import SCHEMA_VERSION, SCHEMAS, open_warehouse
+
+
+def test_new_warehouse_has_every_schema_and_its_version(tmp_path: Path) -> None:
+    with open_warehouse(tmp_path / "w.duckdb", write=True) as wh:
+        schemas = {r[0] for r in wh.rows("select schema_name from information_schema.schemata")}
+        assert set(SCHEMAS) <= schemas
+        assert wh.scalar("select max(version) from meta.schema_version") == SCHEMA_VERSION
+        assert wh.scalar("select current_setting('TimeZone')") == "UTC"
+
+
+def test_newer_schema_version_is_refused_clearly(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db, write=True) as wh:
+        wh.execute("insert into meta.schema_version (version) values (?)", [SCHEMA_VERSION + 1])
+    result = run_cli("--db", str(db), "models")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert f"schema version {SCHEMA_VERSION + 1}" in result.stderr
+    assert "upgrade greenery" in result.stderr
+
+
+def test_a_file_that_is_not_a_warehouse_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    db.write_text("this is not a database\n" * 100)
+    result = run_cli("--db", str(db), "query", "select 1")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "cannot open warehouse" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plain_duckdb_file_without_greenery_metadata(tmp_path: Path) -> None:
+    db = tmp_path / "other.duckdb"
+    duckdb.connect(str(db)).close()
+    result = run_cli("--db", str(db), "models")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "not a greenery warehouse" in result.stderr
+
+
+def _hold(db: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another greenery process holding the warehouse open for writing."""
+    code = (
+        "import sys, time\n"
+        "from greenery_cli.warehouse import open_warehouse\n"
+        f"with open_warehouse({str(db)!r}, write=True) as wh:\n"
+        "    print('held', flush=True)\n"
+        f"    time.sleep({seconds})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_writer_waits_then_reports_busy(tmp_path: Path, raw_copy: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    holder = _hold(db, 5)
+    try:
+        started = time.monotonic()
+        result = run_cli("--db", str(db), "load", "--source", str(raw_copy), "--wait", "0.5")
+        assert time.monotonic() - started < 4.5
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == ExitCode.BUSY
+    assert "busy" in result.stderr and "--wait" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_reader_during_a_write_gets_a_clear_busy_message(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db, write=True):
+        pass
+    holder = _hold(db, 30)
+    try:
+        from greenery_cli.errors import WarehouseBusy
+
+        try:
+            with open_warehouse(db, wait=0.3):
+                raise AssertionError("opened a warehouse another process is writing")
+        except WarehouseBusy as exc:
+            assert "busy" in str(exc)
+    finally:
+        holder.kill()
+        holder.wait()
