@@ -209,7 +209,8 @@ def _source_checks(
 
 
 def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
-    """Models (stale when a raw table they read was loaded after their last build) and snapshot."""
+    """Models (stale when a raw table or model they read changed after their last build), and
+    the snapshot."""
     from greenery_cli.models import build_order, discover, upstream
     from greenery_cli.sql import render
 
@@ -226,14 +227,15 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
         run_id, built_at, duration_s, rows = builds[model.name]
         check.update(loaded_at=as_utc(built_at), duration_s=duration_s)
         check["load_age_s"] = (now - check["loaded_at"]).total_seconds()
-        raw_inputs = {
-            s for m in (model.name, *upstream(models, model.name)) for s in models[m].sources
-        }
-        reloaded = sorted(f"raw.{s}" for s in raw_inputs if load_runs.get(s, 0) > run_id)
-        if reloaded:
-            check.update(
-                status="warn", note=f"stale: {', '.join(reloaded)} loaded after run {run_id}"
-            )
+        parents = upstream(models, model.name)
+        raw_inputs = {s for m in (model.name, *parents) for s in models[m].sources}
+        newer = sorted(f"raw.{s}" for s in raw_inputs if load_runs.get(s, 0) > run_id)
+        newer += sorted(
+            models[p].relation for p in parents if p in builds and builds[p][0] > run_id
+        )
+        if newer:
+            note = f"stale: {', '.join(newer)} changed after run {run_id} built it"
+            check.update(status="warn", note=note)
         else:
             check.update(status="pass", note=f"built by run {run_id}, {rows:,} rows")
     snapshot: dict[str, Any] = {"kind": "snapshot", "name": "snapshots.products_snapshot"}

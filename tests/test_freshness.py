@@ -221,9 +221,26 @@ def test_a_model_built_before_its_source_was_reloaded_is_stale(tmp_path: Path) -
     assert got["staging.stg_users"]["duration_s"] == 0.25
     assert got["staging.stg_users"]["load_age_s"] == 3600
     assert got["staging.stg_orders"]["status"] == "warn"
-    assert "raw.orders loaded after run 1" in got["staging.stg_orders"]["note"]
+    assert got["staging.stg_orders"]["note"] == "stale: raw.orders changed after run 1 built it"
     assert got["marts.fct_orders"]["status"] == "warn"  # reads stg_orders, so raw.orders
     assert got["marts.dim_products"]["note"] == "never built"
+
+
+def test_a_model_built_before_a_model_it_reads_is_stale(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    hand_loaded(db)
+    with open_warehouse(db, write=True) as wh:
+        for model, run_id in (("stg_orders", 3), ("stg_users", 1), ("dim_users", 2)):
+            wh.execute(
+                "insert into meta.model_builds values (?, ?, 'x', 5, ?, ?, 0.25)",
+                [run_id, model, LOADED_AT, LOADED_AT],
+            )
+    got = check(db, LOADED_AT)
+    assert got["staging.stg_orders"]["status"] == "pass"  # rebuilt alone by a later build
+    assert got["staging.stg_users"]["status"] == "pass"
+    # dim_users reads stg_orders, rebuilt by run 3 after run 2 built dim_users
+    assert got["marts.dim_users"]["status"] == "warn"
+    assert got["marts.dim_users"]["note"].startswith("stale: staging.stg_orders changed after")
     assert got["snapshots.products_snapshot"]["status"] == "skip"
 
 
