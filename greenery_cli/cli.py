@@ -19,6 +19,7 @@ from greenery_cli.options import GlobalSettings
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
     "load": "load",
+    "funnel": "funnel",
     "models": "models",
     "query": "query",
 }

@@ -104,7 +104,7 @@ def parse_window(text: str) -> timedelta:
 def format_window(window: timedelta) -> str:
     seconds = int(window.total_seconds())
     parts = []
-    for unit, size in _UNIT_SECONDS.items():
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
@@ -311,9 +311,10 @@ def funnel_by_product(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     names = [product_column(s) for s in steps]
     frame = frame.rename({f"step_{s.step}": name for s, name in zip(steps, names, strict=True)})
     rates = [
-        pl.when(pl.col(prev) > 0).then(pl.col(name) / pl.col(prev)).otherwise(None).alias(
-            f"{name}_rate"
-        )
+        pl.when(pl.col(prev) > 0)
+        .then(pl.col(name) / pl.col(prev))
+        .otherwise(None)
+        .alias(f"{name}_rate")
         for prev, name in zip(names, names[1:], strict=False)
     ]
     if len(names) > 1:

@@ -1,0 +1,1 @@
+"""Terminal views: Rich renderables built from library results (no data logic here)."""
