@@ -14,7 +14,8 @@ Views (default: the summary):
   --by-step           one row per step: count, pct_of_first, conversion_from_previous,
                       drop_off, drop_off_rate, largest_drop_off_by_count/_by_rate
   --by product        per product: viewed, added_to_cart, checked_out (an order containing it)
-  --trend day|week    one funnel per period of entry; periods still open are flagged
+  --trend day|week    one funnel per period of entry (UTC days; weeks start Monday);
+                      periods whose window has not closed yet are flagged
   --time-to-convert   median and p90 seconds between consecutive steps
 
 \b
