@@ -10,7 +10,7 @@
 {%- endmacro %}
 with
 {%- if mode == 'strict' %}
-path as (
+path as not materialized (
     select {{ unit_column }} as unit_id, {{ run_column }} as run_no, created_at_utc, step
     from marts.fct_event_path
     where {{ unit_column }} is not null
@@ -46,7 +46,7 @@ chain as (
     group by e.unit_id, e.entered_at
 ),
 {%- else %}
-funnel_events as (
+funnel_events as not materialized (
     select {{ unit_column }} as unit_id,{% if by_product %} product_id,{% endif %} created_at_utc, step
     from {{ 'marts.fct_product_funnel_events' if by_product else 'marts.fct_funnel_events' }}
     where {{ unit_column }} is not null
