@@ -119,7 +119,8 @@ def command(
         return 0
     emit(result.rows, fmt, title=title(result, result.question), caption=result.counted)
     err = stderr_console()
-    err.print(result.counted, markup=False)
+    if fmt != "markdown":  # markdown carries it in its caption
+        err.print(result.counted, markup=False)
     for note in result.notes:
         err.print(f"note: {note}", markup=False)
     return 0

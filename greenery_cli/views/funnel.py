@@ -116,7 +116,8 @@ def summary_view(result: FunnelResult) -> RenderableType:
     first, last = result.steps[0], result.steps[-1]
     lines = [
         f"{row['entered']:,} {unit}s entered ({first.event_type}); {row['converted']:,} got "
-        f"through to {last.event_type}: {percent(row['conversion'])} overall conversion.",
+        f"through to {last.event_type}"
+        + (f": {percent(row['conversion'])} overall conversion." if row["entered"] else "."),
     ]
     if row["largest_drop_off_by_count_step"] is None:
         lines.append("No step loses any units.")
