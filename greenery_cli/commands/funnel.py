@@ -13,7 +13,8 @@ checkout), and where they drop off. Reads the marts built by `greenery load`.
 Views (default: the summary):
   --by-step           one row per step: count, pct_of_first, conversion_from_previous,
                       drop_off, drop_off_rate, largest_drop_off_by_count/_by_rate
-  --by product        per product: viewed, added_to_cart, checked_out (an order containing it)
+  --by product        per product: viewed, added_to_cart, checked_out (an order containing it);
+                      --order any or ordered
   --trend day|week    one funnel per period of entry (UTC days; weeks start Monday);
                       periods whose window has not closed yet are flagged
   --time-to-convert   median and p90 seconds between consecutive steps
@@ -66,6 +67,7 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     "--window",
     default="24h",
     show_default=True,
+    metavar="DURATION",
     callback=_window,
     help="Later steps must fall within this long after entering: 1h, 30m, 90s, 2d, 1h30m.",
 )
@@ -76,8 +78,15 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     show_default=True,
     help="What is counted.",
 )
-@click.option("--since", callback=_time, help="Entering events at or after this UTC date/time.")
-@click.option("--until", callback=_time, help="Entering events before this UTC date/time.")
+@click.option(
+    "--since",
+    metavar="TIME",
+    callback=_time,
+    help="Entering events at or after this UTC date/time.",
+)
+@click.option(
+    "--until", metavar="TIME", callback=_time, help="Entering events before this UTC date/time."
+)
 @format_option
 @click.pass_context
 def command(
