@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "build": "build",
     "fluctuations": "fluctuations",
     "freshness": "freshness",
+    "funnel": "funnel",
     "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",

@@ -1,0 +1,217 @@
+"""For the funnel tests: tiny warehouses built through `greenery load`, and a plain-Python
+reference funnel that follows the README's rules one event at a time (no SQL)."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from greenery_cli.contract import RAW_TABLES
+
+STEPS = ("page_view", "add_to_cart", "checkout")  # seeds/funnel_steps.csv
+BASE = datetime(2021, 2, 10, 12, 0, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    session_id: str
+    user_id: str
+    at: datetime
+    event_type: str
+    product_id: str = ""
+    order_id: str = ""
+
+
+def event(
+    n: int, session: str, seconds: int, event_type: str, *, user: str = "", thing: str = ""
+) -> Event:
+    """Event number n, `seconds` after BASE; `thing` is its product (views, carts) or order."""
+    carries_order = event_type in ("checkout", "package_shipped")
+    return Event(
+        event_id=f"e{n:05d}",
+        session_id=session,
+        user_id=user or f"u-{session}",
+        at=BASE + timedelta(seconds=seconds),
+        event_type=event_type,
+        product_id="" if carries_order else (thing or "p1"),
+        order_id=(thing or f"o-{session}") if carries_order else "",
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_exports(
+    folder: Path,
+    events: list[Event],
+    order_items: dict[str, list[str]] | None = None,
+    products: list[str] | None = None,
+) -> Path:
+    """The seven raw CSV exports, with just enough rows for the events given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    order_items = order_items or {}
+    products = sorted(
+        set(products or ())
+        | {e.product_id for e in events if e.product_id}
+        | {p for items in order_items.values() for p in items}
+    )
+    rows: dict[str, list[list[str]]] = {t.name: [] for t in RAW_TABLES}
+    rows["products"] = [[p, f"Plant {p}", "10.0", "5"] for p in products]
+    rows["order_items"] = [[o, p, "1"] for o, items in order_items.items() for p in items]
+    rows["events"] = [
+        [
+            e.event_id,
+            e.session_id,
+            e.user_id,
+            f"https://greenery.com/{e.event_type}",
+            _iso(e.at),
+            e.event_type,
+            e.order_id,
+            e.product_id,
+        ]
+        for e in events
+    ]
+    for table in RAW_TABLES:
+        with (folder / f"{table.name}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(list(table.columns))
+            writer.writerows(rows[table.name])
+    return folder
+
+
+def load_warehouse(folder: Path, events: list[Event], **exports: object) -> Path:
+    """Write the exports into folder/raw and run `greenery load` into folder/w.duckdb."""
+    from greenery_cli.load import LoadSettings, load
+
+    source = write_exports(folder / "raw", events, **exports)  # type: ignore[arg-type]
+    db = folder / "w.duckdb"
+    load(LoadSettings(db=db, source=str(source)))
+    return db
+
+
+# --- the reference funnel ---
+
+
+def step_of(event_type: str) -> int | None:
+    return STEPS.index(event_type) + 1 if event_type in STEPS else None
+
+
+def tie_order(e: Event) -> tuple[datetime, float, str]:
+    """Same second: funnel step order, events outside the funnel last, then event_id."""
+    step = step_of(e.event_type)
+    return (e.at, step if step is not None else float("inf"), e.event_id)
+
+
+def reached_times(
+    events: list[Event],
+    mode: str,
+    window: timedelta,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[datetime] | None:
+    """The unit's time at each step it reached (index 0 = entering), or None if it never entered."""
+    path = sorted(events, key=tie_order)
+    entries = [
+        i
+        for i, e in enumerate(path)
+        if step_of(e.event_type) == 1
+        and (since is None or e.at >= since)
+        and (until is None or e.at < until)
+    ]
+    if not entries:
+        return None
+    start = entries[0]
+    entered = path[start].at
+    deadline = entered + window
+    times = [entered]
+    if mode == "any":
+        for k in range(2, len(STEPS) + 1):
+            found = [
+                e.at for e in path if step_of(e.event_type) == k and entered <= e.at <= deadline
+            ]
+            if not found:
+                break
+            times.append(min(found))
+    elif mode == "ordered":
+        for k in range(2, len(STEPS) + 1):
+            found = [
+                e.at for e in path if step_of(e.event_type) == k and times[-1] <= e.at <= deadline
+            ]
+            if not found:
+                break
+            times.append(min(found))
+    elif mode == "strict":
+        current = 1
+        for e in path[start + 1 :]:
+            step = step_of(e.event_type)
+            if step == current:  # a repeat of the step just reached
+                continue
+            if step == current + 1 and e.at <= deadline:
+                current = step
+                times.append(e.at)
+                if current == len(STEPS):
+                    break
+                continue
+            break  # any other event breaks a strict funnel
+    else:
+        raise ValueError(mode)
+    return times
+
+
+def units_of(events: list[Event], unit: str) -> dict[str, list[Event]]:
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        grouped[e.session_id if unit == "session" else e.user_id].append(e)
+    return grouped
+
+
+def reference_counts(
+    events: list[Event],
+    mode: str,
+    unit: str,
+    window: timedelta,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[int]:
+    """How many units reached each step."""
+    counts = [0] * len(STEPS)
+    for unit_events in units_of(events, unit).values():
+        times = reached_times(unit_events, mode, window, since, until)
+        for k in range(len(times or [])):
+            counts[k] += 1
+    return counts
+
+
+def product_events(events: list[Event], order_items: dict[str, list[str]]) -> list[Event]:
+    """One event per product it concerns: checkouts count for each product in their order."""
+    expanded = []
+    for e in events:
+        if step_of(e.event_type) is None:
+            continue
+        for product in [e.product_id] if e.product_id else order_items.get(e.order_id, []):
+            expanded.append(
+                Event(e.event_id, e.session_id, e.user_id, e.at, e.event_type, product, e.order_id)
+            )
+    return expanded
+
+
+def reference_by_product(
+    events: list[Event],
+    order_items: dict[str, list[str]],
+    mode: str,
+    unit: str,
+    window: timedelta,
+) -> dict[str, list[int]]:
+    """Per product: units reaching each step for that product."""
+    per_product: dict[str, list[Event]] = defaultdict(list)
+    for e in product_events(events, order_items):
+        per_product[e.product_id].append(e)
+    return {
+        product: reference_counts(product_evs, mode, unit, window)
+        for product, product_evs in per_product.items()
+    }

@@ -1,0 +1,488 @@
+"""`greenery funnel`: hand-built event logs for each mode, ties, repeats, windows, units and
+filters, loaded through `greenery load`; and the real dataset against the CSV files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from funnel_reference import (
+    BASE,
+    event,
+    load_warehouse,
+    reference_by_product,
+    reference_counts,
+)
+from funnel_reference import Event as RefEvent
+
+from greenery_cli.errors import ExitCode, UsageError
+from greenery_cli.funnel import (
+    FunnelSettings,
+    funnel_by_product,
+    funnel_by_step,
+    funnel_summary,
+    funnel_trend,
+    parse_window,
+    time_to_convert,
+)
+from greenery_cli.warehouse import open_warehouse
+
+BY_STEP_KEYS = [
+    "step",
+    "event_type",
+    "count",
+    "pct_of_first",
+    "conversion_from_previous",
+    "drop_off",
+    "drop_off_rate",
+    "largest_drop_off_by_count",
+    "largest_drop_off_by_rate",
+]
+HOUR = timedelta(hours=1)
+
+
+def counts(db: Path, **settings: object) -> list[int]:
+    with open_warehouse(db) as wh:
+        return funnel_by_step(wh, FunnelSettings(**settings)).rows["count"].to_list()  # type: ignore[arg-type]
+
+
+# --- warehouse A: one session per case; each mode counts them differently ---
+
+MODES_LOG = [
+    # a: in order -> every mode reaches checkout
+    ("a", [(0, "page_view"), (10, "add_to_cart"), (20, "checkout")]),
+    # b: checkout before cart -> any 3, ordered 2, strict 1 (the checkout sits between)
+    ("b", [(0, "page_view"), (10, "checkout"), (20, "add_to_cart")]),
+    # c: repeated steps -> repeats of the step just reached keep a strict path: 3 everywhere
+    (
+        "c",
+        [
+            (0, "page_view"),
+            (5, "page_view"),
+            (10, "add_to_cart"),
+            (12, "add_to_cart"),
+            (20, "checkout"),
+        ],
+    ),
+    # d: a view between cart and checkout -> strict stops at 2
+    (
+        "d",
+        [
+            (0, "page_view"),
+            (5, "add_to_cart"),
+            (8, "page_view"),
+            (10, "add_to_cart"),
+            (15, "checkout"),
+        ],
+    ),
+    # e: cart and view in the same second (cart listed first) -> ties go in step order: 3 everywhere
+    ("e", [(0, "add_to_cart"), (0, "page_view"), (5, "checkout")]),
+    # f: a non-funnel event between view and cart -> strict stops at 1
+    ("f", [(0, "page_view"), (5, "package_shipped"), (10, "add_to_cart")]),
+    # g: the non-funnel event ties with the cart -> it goes after the cart: strict 2
+    ("g", [(10, "page_view"), (11, "package_shipped"), (11, "add_to_cart")]),
+    # h: never views -> never enters
+    ("h", [(0, "add_to_cart"), (5, "checkout")]),
+    # i: views only
+    ("i", [(0, "page_view")]),
+    # j: slow: cart exactly 1h after entering (inside a 1h window), checkout 1s later (outside)
+    ("j", [(0, "page_view"), (3600, "add_to_cart"), (3601, "checkout")]),
+]
+
+
+def build_events(log: list[tuple[str, list[tuple[int, str]]]], users: dict[str, str] | None = None):
+    events, n = [], 0
+    for session, steps in log:
+        for seconds, event_type in steps:
+            n += 1
+            events.append(
+                event(n, session, seconds, event_type, user=(users or {}).get(session, ""))
+            )
+    return events
+
+
+@pytest.fixture(scope="module")
+def modes_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return load_warehouse(tmp_path_factory.mktemp("modes"), build_events(MODES_LOG))
+
+
+@pytest.mark.parametrize(
+    ("order", "window", "expected"),
+    [
+        ("any", timedelta(hours=24), [9, 8, 6]),
+        ("ordered", timedelta(hours=24), [9, 8, 5]),
+        ("strict", timedelta(hours=24), [9, 6, 4]),
+        ("any", HOUR, [9, 8, 5]),  # j: the cart at exactly 1h counts, the checkout does not
+        ("ordered", HOUR, [9, 8, 4]),
+        ("strict", HOUR, [9, 6, 3]),
+        ("any", timedelta(minutes=30), [9, 7, 5]),
+        ("ordered", timedelta(minutes=30), [9, 7, 4]),
+        ("strict", timedelta(minutes=30), [9, 5, 3]),
+    ],
+)
+def test_each_mode_counts_the_hand_built_sessions(
+    modes_db: Path, order: str, window: timedelta, expected: list[int]
+) -> None:
+    assert counts(modes_db, order=order, window=window) == expected
+
+
+def test_modes_agree_with_the_reference_implementation(modes_db: Path) -> None:
+    events = build_events(MODES_LOG)
+    for order in ("any", "ordered", "strict"):
+        for window in (timedelta(hours=24), HOUR, timedelta(seconds=10)):
+            expected = reference_counts(events, order, "session", window)
+            assert counts(modes_db, order=order, window=window) == expected, (order, window)
+
+
+def test_by_step_rows_rates_and_largest_drop_offs(modes_db: Path) -> None:
+    with open_warehouse(modes_db) as wh:
+        rows = funnel_by_step(wh, FunnelSettings(order="strict")).rows.to_dicts()
+    assert list(rows[0]) == BY_STEP_KEYS
+    first, cart, checkout = rows
+    assert (first["pct_of_first"], first["conversion_from_previous"], first["drop_off"]) == (
+        1.0,
+        None,
+        None,
+    )
+    assert cart["drop_off"] == 3 and cart["drop_off_rate"] == pytest.approx(3 / 9)
+    assert checkout["drop_off"] == 2 and checkout["drop_off_rate"] == pytest.approx(2 / 6)
+    assert checkout["pct_of_first"] == pytest.approx(4 / 9)
+    # strict, 24h: 9 -> 6 -> 4: the cart step loses most by count AND by rate (3/9 = 1/3 = 2/6:
+    # a tie in rate goes to the earlier step)
+    assert [r["largest_drop_off_by_count"] for r in rows] == [False, True, False]
+    assert [r["largest_drop_off_by_rate"] for r in rows] == [False, True, False]
+
+
+def test_summary_and_time_to_convert(modes_db: Path) -> None:
+    with open_warehouse(modes_db) as wh:
+        summary = funnel_summary(wh, FunnelSettings(order="ordered")).rows.to_dicts()[0]
+        times = time_to_convert(wh, FunnelSettings(order="ordered")).rows.to_dicts()
+    assert (summary["entered"], summary["converted"]) == (9, 5)
+    assert summary["conversion"] == pytest.approx(5 / 9)
+    assert summary["largest_drop_off_by_count_step"] == 3  # 9 -> 8 -> 5
+    assert (summary["unit"], summary["mode"], summary["window_seconds"]) == (
+        "session",
+        "ordered",
+        86400,
+    )
+    # seconds from view to cart and cart to checkout in the ordered path of each session
+    view_to_cart = [10, 20, 10, 5, 0, 10, 1, 3600]  # a b c d e f g j
+    cart_to_checkout = [10, 10, 10, 5, 1]  # a c d e j
+    for row, gaps in zip(times, (view_to_cart, cart_to_checkout), strict=True):
+        assert row["units"] == len(gaps)
+        assert row["median_seconds"] == pytest.approx(statistics.median(gaps))
+        p90 = statistics.quantiles(gaps, n=10, method="inclusive")[8]
+        assert row["p90_seconds"] == pytest.approx(p90)
+    assert [(r["from_event_type"], r["to_event_type"]) for r in times] == [
+        ("page_view", "add_to_cart"),
+        ("add_to_cart", "checkout"),
+    ]
+
+
+# --- warehouse C: entering events, --since/--until, users across sessions ---
+
+FILTERS_LOG = [
+    (
+        "s1",
+        [
+            (0, "page_view"),
+            (50, "add_to_cart"),
+            (100, "page_view"),
+            (120, "add_to_cart"),
+            (130, "checkout"),
+        ],
+    ),
+    ("s2", [(200, "add_to_cart"), (210, "checkout")]),  # u1 again, no view in this session
+    ("s3", [(300, "page_view")]),
+    ("s4", [(400, "add_to_cart"), (7000, "checkout")]),  # u2 again
+    ("s5", [(1000, "page_view"), (2000, "add_to_cart")]),
+]
+FILTERS_USERS = {"s1": "u1", "s2": "u1", "s3": "u2", "s4": "u2", "s5": "u3"}
+
+
+@pytest.fixture(scope="module")
+def filters_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    events = build_events(FILTERS_LOG, FILTERS_USERS)
+    return load_warehouse(tmp_path_factory.mktemp("filters"), events)
+
+
+def at(seconds: int) -> datetime:
+    return BASE + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, [3, 2, 1]),
+        ({"unit": "user"}, [3, 3, 2]),  # u2 views in s3 and checks out in s4
+        ({"unit": "user", "window": HOUR}, [3, 3, 1]),  # ... but 6700s after entering
+        # entering is the first view at or after --since: s1 enters at its second view
+        ({"since": at(80), "order": "ordered"}, [3, 2, 1]),
+        ({"since": at(125)}, [2, 1, 0]),  # s1's views are too early: s3 and s5 enter
+        # s5's cart falls after --until, inside the window: it still counts
+        ({"until": at(1001)}, [3, 2, 1]),
+        ({"since": at(1), "until": at(300)}, [1, 1, 1]),  # s1 via its second view; s3 at 300 out
+        ({"since": at(1), "until": at(301), "order": "strict"}, [2, 1, 1]),
+    ],
+)
+def test_entering_events_filters_and_units(
+    filters_db: Path, settings: dict[str, object], expected: list[int]
+) -> None:
+    assert counts(filters_db, **settings) == expected
+    events = build_events(FILTERS_LOG, FILTERS_USERS)
+    reference = reference_counts(
+        events,
+        str(settings.get("order", "any")),
+        str(settings.get("unit", "session")),
+        settings.get("window", timedelta(hours=24)),  # type: ignore[arg-type]
+        settings.get("since"),  # type: ignore[arg-type]
+        settings.get("until"),  # type: ignore[arg-type]
+    )
+    assert reference == expected
+
+
+# --- warehouse D: trend periods, and products ---
+
+
+@pytest.fixture(scope="module")
+def shop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    day = 86400
+    events = [
+        event(1, "s1", -day, "page_view", thing="p1"),  # Tuesday 2021-02-09
+        event(2, "s1", -day + 5, "page_view", thing="p2"),
+        event(3, "s1", -day + 10, "add_to_cart", thing="p1"),
+        event(4, "s1", -day + 20, "checkout", thing="o1"),
+        event(5, "s2", 0, "page_view", thing="p3"),  # Wednesday 2021-02-10
+        event(6, "s2", 10, "add_to_cart", thing="p3"),
+        event(7, "s3", 15, "page_view", thing="p1"),
+        event(8, "s3", 20, "package_shipped", thing="o1"),  # the data ends here
+    ]
+    return load_warehouse(
+        tmp_path_factory.mktemp("shop"),
+        events,
+        order_items={"o1": ["p1", "p3"]},
+        products=["p4"],
+    )
+
+
+def test_trend_counts_per_entry_period_and_flags_open_windows(shop_db: Path) -> None:
+    with open_warehouse(shop_db) as wh:
+        daily = funnel_trend(wh, FunnelSettings(period="day", window=HOUR))
+        weekly = funnel_trend(wh, FunnelSettings(period="week"))
+    rows = daily.rows.to_dicts()
+    assert [r["period_start"] for r in rows] == [
+        datetime(2021, 2, 9, tzinfo=UTC),
+        datetime(2021, 2, 10, tzinfo=UTC),
+    ]
+    assert [(r["page_view"], r["add_to_cart"], r["checkout"]) for r in rows] == [
+        (1, 1, 1),
+        (2, 1, 0),
+    ]
+    # Feb 9's entries could convert until Feb 10 01:00, before the last event at 12:00:20
+    assert [r["window_closed"] for r in rows] == [True, False]
+    assert daily.notes and "not closed" in daily.notes[0]
+    week = weekly.rows.to_dicts()
+    assert [(w["period_start"], w["page_view"], w["checkout"]) for w in week] == [
+        (datetime(2021, 2, 8, tzinfo=UTC), 3, 1)  # ISO weeks start on Monday
+    ]
+    assert week[0]["window_closed"] is False
+
+
+def test_by_product_counts_checkouts_through_order_items(shop_db: Path) -> None:
+    with open_warehouse(shop_db) as wh:
+        rows = {r["product_id"]: r for r in funnel_by_product(wh, FunnelSettings()).rows.to_dicts()}
+    got = {p: (r["viewed"], r["added_to_cart"], r["checked_out"]) for p, r in rows.items()}
+    # p3 is in s1's order but s1 never viewed it: a product's funnel starts at its view
+    assert got == {"p1": (2, 1, 1), "p2": (1, 0, 0), "p3": (1, 1, 0), "p4": (0, 0, 0)}
+    assert rows["p1"]["name"] == "Plant p1"
+    assert rows["p1"]["added_to_cart_rate"] == pytest.approx(0.5)
+    assert rows["p1"]["checked_out_rate"] == 1.0 and rows["p1"]["conversion"] == 0.5
+    assert rows["p4"]["conversion"] is None
+
+
+def test_by_product_refuses_strict(shop_db: Path) -> None:
+    with open_warehouse(shop_db) as wh, pytest.raises(UsageError, match="strict"):
+        funnel_by_product(wh, FunnelSettings(order="strict"))
+
+
+def test_parse_window() -> None:
+    assert parse_window("1h") == HOUR
+    assert parse_window("30m") == timedelta(minutes=30)
+    assert parse_window("1h30m") == timedelta(minutes=90)
+    assert parse_window("2d") == timedelta(days=2)
+    for bad in ("", "1x", "h", "0s", "-1h"):
+        with pytest.raises(UsageError):
+            parse_window(bad)
+
+
+# --- the command ---
+
+
+def test_cli_by_step_json_has_exactly_the_issue_keys(cli, modes_db: Path) -> None:
+    result = cli("--db", str(modes_db), "funnel", "--by-step", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [list(r) for r in rows] == [BY_STEP_KEYS] * 3
+    assert [r["count"] for r in rows] == [9, 8, 6]
+    assert rows[2]["drop_off_rate"] == pytest.approx(2 / 8)  # a fraction, not a percentage
+    assert "mode any, window 24h, unit session" in result.stderr
+
+
+def test_cli_table_draws_bars_percentages_and_what_was_counted(cli, modes_db: Path) -> None:
+    result = cli(
+        "--db", str(modes_db), "funnel", "--by-step", "--order", "ordered", "--window", "1h"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "█" in result.stdout
+    assert "88.9%" in result.stdout  # 8 of 9
+    assert "mode ordered, window 1h, unit session" in result.stdout
+    # 9 -> 8 -> 4: the checkout step loses most both ways
+    assert "Largest drop-off: step 3 checkout" in result.stdout
+
+
+def test_cli_says_which_drop_off_is_by_count_and_which_by_rate(cli, filters_db: Path) -> None:
+    # any, user: 3 -> 3 -> 2 has one drop; per session 3 -> 2 -> 1: counts tie, rates differ
+    result = cli("--db", str(filters_db), "funnel", "--by-step")
+    assert result.exit_code == 0, result.stderr
+    assert "Largest drop-off by count: step 2 add_to_cart" in result.stdout
+    assert "Largest drop-off by rate: step 3 checkout" in result.stdout
+    summary = cli("--db", str(filters_db), "funnel")
+    assert "3 sessions entered" in summary.stdout and "33.3% overall" in summary.stdout
+    assert "by count: step 2" in summary.stdout and "by rate: step 3" in summary.stdout
+    assert "mode any, window 24h, unit session" in summary.stdout
+
+
+def test_cli_every_view_states_mode_window_and_unit(cli, shop_db: Path) -> None:
+    for view in (["--by", "product"], ["--trend", "week"], ["--time-to-convert"], []):
+        args = ["--db", str(shop_db), "funnel", *view, "--unit", "user", "--window", "2h"]
+        table = cli(*args)
+        assert table.exit_code == 0, table.stderr
+        assert "mode any, window 2h, unit user" in table.stdout, view
+        data = cli(*args, "--format", "csv")
+        assert "mode any, window 2h, unit user" in data.stderr, view
+        assert "mode any" not in data.stdout
+
+
+def test_cli_trend_flags_open_periods(cli, shop_db: Path) -> None:
+    result = cli(
+        "--db", str(shop_db), "funnel", "--trend", "day", "--window", "1h", "--format", "json"
+    )
+    rows = json.loads(result.stdout)
+    assert [r["period_start"] for r in rows] == ["2021-02-09T00:00:00Z", "2021-02-10T00:00:00Z"]
+    assert [r["window_closed"] for r in rows] == [True, False]
+    assert "not closed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window", "soon"], "--window"),
+        (["--by", "product", "--order", "strict"], "strict"),
+        (["--by-step", "--time-to-convert"], "one view at a time"),
+        (["--since", "yesterday"], "--since"),
+        (["--since", "2021-02-10", "--until", "2021-02-09"], "before --until"),
+        (["--order", "sideways"], "sideways"),
+    ],
+)
+def test_cli_usage_errors(cli, shop_db: Path, args: list[str], message: str) -> None:
+    result = cli("--db", str(shop_db), "funnel", *args)
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert message in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_cli_help_documents_the_rules(cli) -> None:
+    text = cli("funnel", "--help").stdout
+    for word in ("same second", "repeats", "entering", "--window", "closed", "fractions"):
+        assert word in text, word
+
+
+# --- the real dataset: the funnel against the CSV files ---
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def real_events(real_data: Path) -> list[RefEvent]:
+    return [
+        RefEvent(
+            r["event_id"],
+            r["session_id"],
+            r["user_id"],
+            datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
+            r["event_type"],
+            r["product_id"],
+            r["order_id"],
+        )
+        for r in read_csv(real_data / "raw" / "events.csv")
+    ]
+
+
+def test_real_by_step_is_the_teams_definition(loaded_real_warehouse: Path, real_data: Path) -> None:
+    sessions: dict[str, set[str]] = defaultdict(set)
+    for r in read_csv(real_data / "raw" / "events.csv"):
+        sessions[r["session_id"]].add(r["event_type"])
+    # the team's words: sessions with any page_view; with any add_to_cart; with any checkout
+    with_view = {s for s, types in sessions.items() if "page_view" in types}
+    with_cart = {s for s in with_view if "add_to_cart" in sessions[s]}
+    with_checkout = {s for s in with_cart if "checkout" in sessions[s]}
+    expected = [len(with_view), len(with_cart), len(with_checkout)]
+    assert counts(loaded_real_warehouse) == expected
+    with open_warehouse(loaded_real_warehouse) as wh:
+        rows = funnel_by_step(wh, FunnelSettings()).rows.to_dicts()
+    assert rows[1]["drop_off"] == len(with_view) - len(with_cart)
+    assert rows[2]["conversion_from_previous"] == pytest.approx(len(with_checkout) / len(with_cart))
+
+
+@pytest.mark.parametrize("unit", ["session", "user"])
+@pytest.mark.parametrize("order", ["any", "ordered", "strict"])
+def test_real_by_step_every_mode(
+    loaded_real_warehouse: Path, real_data: Path, order: str, unit: str
+) -> None:
+    events = real_events(real_data)
+    for window in (timedelta(hours=24), timedelta(minutes=5)):
+        expected = reference_counts(events, order, unit, window)
+        assert counts(loaded_real_warehouse, order=order, unit=unit, window=window) == expected
+
+
+def test_real_by_product(loaded_real_warehouse: Path, real_data: Path) -> None:
+    order_items: dict[str, list[str]] = defaultdict(list)
+    for r in read_csv(real_data / "raw" / "order_items.csv"):
+        order_items[r["order_id"]].append(r["product_id"])
+    names = {r["product_id"]: r["name"] for r in read_csv(real_data / "raw" / "products.csv")}
+    events = real_events(real_data)
+    # straight from the files: per product, sessions that viewed it, carted it, and checked out
+    # an order containing it (in any order, within 24h of the first view of the product)
+    viewed: dict[tuple[str, str], datetime] = {}
+    for e in events:
+        if e.event_type == "page_view":
+            key = (e.session_id, e.product_id)
+            viewed[key] = min(viewed.get(key, e.at), e.at)
+    carted, checked = set(), set()
+    for e in events:
+        products = [e.product_id] if e.event_type == "add_to_cart" else order_items[e.order_id]
+        for product in products if e.event_type in ("add_to_cart", "checkout") else []:
+            first = viewed.get((e.session_id, product))
+            if first is not None and first <= e.at <= first + timedelta(hours=24):
+                (carted if e.event_type == "add_to_cart" else checked).add((e.session_id, product))
+    with open_warehouse(loaded_real_warehouse) as wh:
+        rows = funnel_by_product(wh, FunnelSettings()).rows.to_dicts()
+        ordered = funnel_by_product(wh, FunnelSettings(order="ordered", unit="user")).rows
+    assert {r["product_id"] for r in rows} == set(names)
+    for r in rows:
+        p = r["product_id"]
+        assert r["name"] == names[p]
+        assert r["viewed"] == sum(1 for _, q in viewed if q == p)
+        assert r["added_to_cart"] == sum(1 for s, q in carted if q == p and (s, q) in viewed)
+        assert r["checked_out"] == sum(1 for k in checked if k[1] == p and k in carted)
+    reference = reference_by_product(events, order_items, "ordered", "user", timedelta(hours=24))
+    for r in ordered.to_dicts():
+        expected = reference.get(r["product_id"], [0, 0, 0])
+        assert [r["viewed"], r["added_to_cart"], r["checked_out"]] == expected
