@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "load": "load",
     "models": "models",
     "query": "query",
+    "report": "report",
     "runs": "runs",
     "schedule": "schedule",
     "stockouts": "stockouts",

@@ -1,0 +1,43 @@
+"""The weekly report on a terminal: each section titled with the question it answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from greenery_cli.report import QUESTIONS, WeeklyReport
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+
+def report_view(report: WeeklyReport) -> list[RenderableType]:
+    from rich.rule import Rule
+    from rich.text import Text
+
+    from greenery_cli.views.funnel import funnel_view
+    from greenery_cli.views.inventory import (
+        fluctuations_view,
+        inventory_changes_view,
+        stockouts_view,
+    )
+
+    views: dict[str, Callable[[Any], list[RenderableType]]] = {
+        "inventory_changes": inventory_changes_view,
+        "fluctuations": fluctuations_view,
+        "stockouts": stockouts_view,
+        "funnel_by_step": lambda result: [funnel_view(result)],
+    }
+    parts: list[RenderableType] = []
+    for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
+        parts.append(Rule(style="dim"))
+        parts.append(Text(f"{number}. {question}", style="bold"))
+        result = getattr(report, section)
+        if result is None:
+            parts.append(
+                Text(f"No answer: {report.unanswered.get(section, 'unknown')}", style="yellow")
+            )
+        else:
+            parts.extend(views[section](result))
+        parts.append(Text(""))
+    return parts
