@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "fluctuations": "fluctuations",
     "freshness": "freshness",
     "funnel": "funnel",
+    "generate": "generate",
     "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",

@@ -198,8 +198,9 @@ def _variables(settings: GenerateSettings, sizes: Sizes) -> dict[str, Any]:
 
 
 def _set(con: duckdb.DuckDBPyConnection, name: str, value: Any) -> None:
-    cast = "::timestamptz" if isinstance(value, datetime) else ""
-    con.execute(f"set variable {name} = ?{cast}", [value]).fetchall()
+    if isinstance(value, datetime):
+        value = int(value.timestamp())
+    con.execute(f"set variable {name} = ?", [value]).fetchall()
 
 
 def _literal(path: Path) -> str:
@@ -207,9 +208,14 @@ def _literal(path: Path) -> str:
 
 
 def _typed(column: str, type_: str, fmt: str) -> str:
-    """A contract column as the file stores it: ISO-8601 'Z' text in CSV, typed in Parquet."""
-    if fmt == "csv" and type_ == "TIMESTAMPTZ":
-        return f"strftime({column}, '%Y-%m-%dT%H:%M:%SZ') as {column}"
+    """A contract column as the file stores it: ISO-8601 'Z' text in CSV, typed in Parquet.
+
+    The queries give times as epoch seconds; converting them only here keeps ICU out of the way.
+    """
+    if type_ == "TIMESTAMPTZ" and fmt == "csv":
+        return f"strftime(make_timestamp({column} * 1000000), '%Y-%m-%dT%H:%M:%SZ') as {column}"
+    if type_ == "TIMESTAMPTZ":
+        return f"to_timestamp({column}) as {column}"
     return f"cast({column} as {type_}) as {column}"
 
 
@@ -326,6 +332,7 @@ def generate(settings: GenerateSettings) -> GenerateResult:
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"set temp_directory = {_literal(tmp / 'spill')}")
         con.execute("set preserve_insertion_order = true")
+        con.execute("set enable_progress_bar = false")
         for name, value in _variables(settings, sizes).items():
             _set(con, name, value)
         con.execute(render("generate/macros.sql"))

@@ -11,10 +11,10 @@ select
         as email,
     format('{:03d}-{:03d}-{:04d}', 100 + pick(900, 'phone', u, 1), pick(1000, 'phone', u, 2),
            pick(10000, 'phone', u, 3)) as phone_number,
-    timestamptz '2020-01-01 00:00:00+00' + to_seconds(pick(366 * 86400, 'user_created', u, 0))
-        as created_at,
-    created_at + to_seconds(floor(u01('user_updated', u, 0)
-        * epoch(getvariable('window_start') - created_at))::bigint) as updated_at,
+    -- 2020-01-01T00:00:00Z plus up to a year
+    1577836800 + pick(366 * 86400, 'user_created', u, 0) as created_at,
+    created_at + floor(u01('user_updated', u, 0) * (getvariable('window_start') - created_at))::bigint
+        as updated_at,
     uuid_of('address', pick(getvariable('n_addresses'), 'user_address', u, 0)) as address_id,
     u as _k1,
     0 as _k2
