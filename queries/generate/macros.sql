@@ -43,12 +43,15 @@ create or replace temp macro order_quantity(s, k) as 1 + pick(4, 'quantity', s, 
 create or replace temp macro promo_name(i) as getvariable('promo_names')[i + 1];
 create or replace temp macro promo_discount(i) as 2 + pick(19, 'discount', i, 0);
 
--- catalogue names: the plant list, then plant + variety, then numbered
+-- catalogue names, distinct: the plant list, then each plant with each variety, then all
+-- of those again numbered ("No. 2", ...)
 create or replace temp macro product_name(p) as
     getvariable('plants')[1 + (p + getvariable('plant_offset')) % len(getvariable('plants'))]
-    || case when p < len(getvariable('plants')) then ''
+    || case when (p % (len(getvariable('plants')) * (len(getvariable('varieties')) + 1)))
+                 // len(getvariable('plants')) = 0 then ''
             else ' ' || getvariable('varieties')[
-                1 + (p // len(getvariable('plants')) - 1) % len(getvariable('varieties'))] end
+                (p % (len(getvariable('plants')) * (len(getvariable('varieties')) + 1)))
+                // len(getvariable('plants'))] end
     || case when p < len(getvariable('plants')) * (len(getvariable('varieties')) + 1) then ''
             else ' No. ' || (p // (len(getvariable('plants')) * (len(getvariable('varieties')) + 1))
                              + 1)::varchar end;
