@@ -1,4 +1,5 @@
--- Every product's inventory in every week. Most products stay steady; n_changing sell and get
+-- Every product's inventory in every week (what is left after the week's sales since the
+-- last restock). Most products stay steady; n_changing sell and get
 -- restocked most weeks; n_stockout do the same but hit zero in one week (2..weeks-1) and are
 -- restocked the week after. A product's class comes from an affine permutation (exact counts).
 create or replace temp table inventory_states as
@@ -27,9 +28,9 @@ moves as (
 amounts as (
     select
         p, w,
-        case when move = 'sale'
-             then round(first_inventory * (0.1 + 0.35 * u01('sold', p, w)))::integer
-             else 0 end as sold,
+        -- a sale week sells 10-45% of what is on the shelf
+        case when move = 'sale' then ln(1 - (0.1 + 0.35 * u01('sold', p, w))) else 0 end
+            as log_kept,
         case when w = 1 then first_inventory
              when move = 'zero' then 0
              when move = 'restock'
@@ -44,7 +45,7 @@ running as (
     select
         p, w,
         first_value(reset_to) over segment_so_far as base,
-        sum(sold) over segment_so_far as sold_since
+        sum(log_kept) over segment_so_far as log_kept_since
     from segmented
     window segment_so_far as (
         partition by p, segment order by w rows between unbounded preceding and current row
@@ -53,5 +54,6 @@ running as (
 select
     p,
     w as week,
-    case when base = 0 then 0 else greatest(base - sold_since, 1) end::integer as inventory
+    case when base = 0 then 0 else greatest(round(base * exp(log_kept_since)), 1) end::integer
+        as inventory
 from running
