@@ -19,6 +19,7 @@ from greenery_cli.options import GlobalSettings
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
     "build": "build",
+    "demo": "demo",
     "fluctuations": "fluctuations",
     "freshness": "freshness",
     "funnel": "funnel",
