@@ -43,12 +43,12 @@ WINDOW_START = datetime(2021, 2, 10, tzinfo=UTC)
 WINDOW_SECONDS = 2 * 86400
 FIRST_SNAPSHOT_AT = datetime(2021, 2, 15, 6, tzinfo=UTC)
 # rows (of the driving index: sessions for events, orders for order_items) per chunk
-CHUNK_ROWS = {"events": 100_000, "orders": 200_000, "order_items": 200_000}
-DEFAULT_CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = {"events": 50_000, "orders": 100_000, "order_items": 100_000}
+DEFAULT_CHUNK_ROWS = 250_000
 # the real exports end users, promos and order_items lines with CRLF, the others with LF
 CRLF_TABLES = frozenset({"users", "promos", "order_items"})
 TABLE_ORDER = ("addresses", "users", "promos", "products", "orders", "order_items", "events")
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
