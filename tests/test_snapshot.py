@@ -154,7 +154,7 @@ def test_run_ids_snapshot_row_ids_and_meta_runs_agree(db: Path, src: Path) -> No
     with open_warehouse(db) as wh:
         rows = wh.rows("select snapshot_row_id, product_id from snapshots.products_snapshot")
         logged = wh.rows("select run_id, command from meta.runs")
-    assert sorted(rows) == [(1, "a"), (2, "b")]  # numbered in key order
+    assert sorted(rows) == [(1, "b"), (2, "a")]  # numbered in source order
     assert logged == [(result.run_id, "snapshot")]
 
 

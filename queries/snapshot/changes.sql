@@ -1,4 +1,5 @@
--- Every product whose history moves in this run, and why: new, changed, returned (after a tombstone) or gone.
+-- Every product whose history moves in this run, why (new, changed, returned after a tombstone, or gone),
+-- and its values in the source.
 create or replace temp table snapshot_changes as
 with current_versions as (
     select * from snapshots.products_snapshot where valid_to is null
@@ -6,6 +7,8 @@ with current_versions as (
 select
     coalesce(s.product_id, c.product_id) as product_id,
     c.snapshot_row_id as current_row_id,
+    s.rowid as source_position,
+    s as source_row,  -- the source's values as a struct, so no source column name can clash
     case
         when c.product_id is null then 'new'
         when s.product_id is null then 'gone'
