@@ -53,6 +53,9 @@ def test_demo_builds_a_warehouse_and_prints_non_trivial_answers(cache: Path) -> 
     assert any(row["changes"] >= 2 for row in report["fluctuations"])
     counts = [row["count"] for row in report["funnel_by_step"]]
     assert len(counts) == 3 and len(set(counts)) == 3 and counts == sorted(counts, reverse=True)
+    # the replayed history passes the snapshot invariants with the other data tests
+    tested = run_cli("test")
+    assert tested.exit_code == 0, tested.stdout
 
 
 def test_demo_reruns_cleanly_and_leaves_no_temp_files(cache: Path, tmp_path: Path) -> None:
