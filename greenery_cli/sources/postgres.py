@@ -93,10 +93,12 @@ def _quote_ident(name: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    """libpq's message without its prefixes, hints and line breaks."""
+    """libpq's message, first line only: no driver prefix, echoed query, hint or SQLSTATE."""
     text = re.sub(r"^\w+: \[libpq\] ", "", text.strip())
-    text = re.sub(r"\s*\.?\s*SQLSTATE: \w+\s*$", "", text)
-    return re.sub(r"\s+", " ", text.replace("FATAL:", "").replace("ERROR:", "")).strip()
+    text = re.sub(r"^Failed to connect: ", "", text)
+    text = re.sub(r"^Failed to \w+ query .*?': (?=ERROR|FATAL)", "", text, flags=re.S)
+    text = text.splitlines()[0] if text else text
+    return re.sub(r"\s+", " ", re.sub(r"\b(?:FATAL|ERROR):", "", text)).strip()
 
 
 _CATALOG_SQL = """
