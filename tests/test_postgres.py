@@ -54,6 +54,7 @@ def test_url_defaults_and_keeps_libpq_parameters() -> None:
     assert "sslmode=require" in url.conninfo and "password=hunter2" in url.conninfo
     assert "connect_timeout=" in url.conninfo
     assert redact("postgresql://u:pw@h/d") == "postgresql://u@h/d?schema=public"
+    assert redact("postgresql://u:pw@h/d?schema=") == "postgresql://u@h/d?schema="
 
 
 # --- the server ---
@@ -371,6 +372,27 @@ def test_missing_table(cli, warehouse, pg_server: PgServer) -> None:
     schema = clone_schema(pg_server, "no_promos", "drop table promos")
     result = cli("--db", str(db), "load", "--source", pg_server.url(schema))
     assert_refused(result, db, before, ExitCode.TOOL_ERROR, "missing raw table(s) no_promos.promos")
+
+
+def test_a_table_the_role_may_not_read(cli, warehouse, pg_server: PgServer) -> None:
+    db, before = warehouse
+    pg_server.execute(
+        "drop role if exists clerk",
+        f"create role clerk login password '{PASSWORD}'",
+        "grant usage on schema public to clerk",
+        "grant select on all tables in schema public to clerk",
+        "revoke select on public.events from clerk",
+    )
+    url = f"postgresql://clerk:{PASSWORD}@127.0.0.1:{pg_server.port}/greenery"
+    result = cli("--db", str(db), "load", "--source", url)
+    assert_refused(
+        result,
+        db,
+        before,
+        ExitCode.TOOL_ERROR,
+        "public.events",
+        "permission denied for table events",
+    )
 
 
 def test_missing_column(cli, warehouse, pg_server: PgServer) -> None:

@@ -57,8 +57,6 @@ def parse_url(spec: str) -> PostgresUrl:
     query = parse_qsl(parts.query, keep_blank_values=True)
     schemas = [v for k, v in query if k == "schema"]
     schema = schemas[-1] if schemas else DEFAULT_SCHEMA
-    if not schema:
-        raise SourceError(f"{redact(spec)}: ?schema= names no schema")
     libpq_query = [(k, v) for k, v in query if k != "schema"]
     secrets = [s for k, v in query if k == "password" for s in (v, quote(v, safe=""))]
     if password:
@@ -72,6 +70,8 @@ def parse_url(spec: str) -> PostgresUrl:
     safe_query = [(k, v) for k, v in query if k not in ("schema", "password")]
     safe_query.append(("schema", schema))
     base = f"{parts.scheme}://{user + '@' if at and user else ''}{hosts}{parts.path}"
+    if not schema:
+        raise SourceError(f"{base}: ?schema= names no schema")
     return PostgresUrl(
         conninfo=f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(libpq_query)}",
         location=f"{base}?{urlencode(safe_query)}",
@@ -84,7 +84,7 @@ def redact(spec: str) -> str:
     """The URL without its password (and with its schema spelled out), for logs and messages."""
     try:
         return parse_url(spec).location
-    except ValueError:
+    except (ValueError, SourceError):
         return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", spec)
 
 
@@ -96,7 +96,8 @@ def _one_line(text: str) -> str:
     """libpq's message, first line only: no driver prefix, echoed query, hint or SQLSTATE."""
     text = re.sub(r"^\w+: \[libpq\] ", "", text.strip())
     text = re.sub(r"^Failed to connect: ", "", text)
-    text = re.sub(r"^Failed to \w+ query .*?': (?=ERROR|FATAL)", "", text, flags=re.S)
+    text = re.sub(r"^Failed to \w+ query(?: '.*?')?: (?=ERROR|FATAL|could)", "", text, flags=re.S)
+    text = re.sub(r"^could not begin COPY: ", "", text)
     text = text.splitlines()[0] if text else text
     return re.sub(r"\s+", " ", re.sub(r"\b(?:FATAL|ERROR):", "", text)).strip()
 
