@@ -528,3 +528,66 @@ def test_the_read_is_one_repeatable_read_read_only_transaction(pg_server: PgServ
         time.sleep(0.1)
     else:
         pytest.fail("the connection was not closed")
+
+
+# --- the nightly snapshot reads the live products table ---
+
+
+def current_products(db: str) -> dict[str, tuple[Any, ...]]:
+    with duckdb.connect(db, read_only=True) as con:
+        rows = con.execute(
+            "select product_id, name, price, inventory from snapshots.products_snapshot "
+            "where valid_to is null and not is_deleted"
+        ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_an_update_in_postgres_then_snapshot_records_exactly_those_changes(
+    cli, pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip(
+        "greenery_cli.snapshot", reason="the snapshot engine (issue 3) is not on this branch yet"
+    )
+    schema = clone_schema(pg_server, "stock_take")
+    db = str(tmp_path / "w.duckdb")
+    assert cli("--db", db, "load", "--source", pg_server.url(schema)).exit_code == 0
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the remembered source has none, by design
+    first = cli("--db", db, "snapshot", "--at", "2026-01-01T06:00:00Z")
+    assert first.exit_code == 0, first.stderr
+    before = current_products(db)
+    assert len(before) == 30
+    stocked = [pid for pid, (_, _, inventory) in sorted(before.items()) if inventory > 0]
+    restocked, sold_out = stocked[:2], stocked[2]
+    pg_server.execute(
+        f"update {schema}.products set inventory = inventory + 7 "
+        f"where product_id in ('{restocked[0]}', '{restocked[1]}')",
+        f"update {schema}.products set inventory = 0 where product_id = '{sold_out}'",
+    )
+    expected = dict(before)
+    for pid in restocked:
+        expected[pid] = (*before[pid][:2], before[pid][2] + 7)
+    expected[sold_out] = (*before[sold_out][:2], 0)
+
+    # the source again given with its password: neither the run log nor the snapshot keeps it
+    second = cli("--db", db, "snapshot", "--source", pg_server.url(schema), "--at", "2026-01-08")
+    assert second.exit_code == 0, second.stderr
+    assert current_products(db) == expected
+    with duckdb.connect(db, read_only=True) as con:
+        run_id, opened, closed, deleted, source = con.execute(
+            "select snapshot_run_id, rows_opened, rows_closed, rows_deleted, source "
+            "from snapshots.snapshot_runs order by snapshot_run_id desc limit 1"
+        ).fetchone()
+        closed_rows = con.execute(
+            "select product_id, inventory from snapshots.products_snapshot where closed_by_run = ?",
+            [run_id],
+        ).fetchall()
+        opened_rows = con.execute(
+            "select product_id, inventory from snapshots.products_snapshot where opened_by_run = ?",
+            [run_id],
+        ).fetchall()
+    changed = {*restocked, sold_out}
+    assert (opened, closed, deleted) == (3, 3, 0)
+    assert dict(closed_rows) == {pid: before[pid][2] for pid in changed}
+    assert dict(opened_rows) == {pid: expected[pid][2] for pid in changed}
+    assert source == pg_server.url(schema, password=None)
+    no_password_anywhere(second.stdout, second.stderr, *meta_texts(Path(db)))
