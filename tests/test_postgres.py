@@ -116,7 +116,9 @@ def pg_server(real_data: Path) -> Iterator[PgServer]:
             owner = pwd.getpwnam("postgres")
         except KeyError:
             pytest.skip("running as root and there is no 'postgres' user to run initdb as")
-        runuser = shutil.which("runuser")
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(p, os.X_OK)), None
+        )
         if runuser is None:
             pytest.skip("running as root and there is no runuser to start PostgreSQL as postgres")
         run_as = [runuser, "-u", "postgres", "--"]
@@ -132,7 +134,9 @@ def pg_server(real_data: Path) -> Iterator[PgServer]:
     port = _free_port()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*run_as, *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [*run_as, *args], capture_output=True, text=True, timeout=120, cwd=base
+        )
 
     init = run(
         str(bin_dir / "initdb"),
