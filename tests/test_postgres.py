@@ -422,6 +422,7 @@ def test_wrong_column_type(cli, warehouse, pg_server: PgServer) -> None:
         pg_server,
         "bool_inventory",
         "alter table products alter column inventory type boolean using inventory > 0",
+        "alter table products alter column price type double precision[] using array[price]",
     )
     result = cli("--db", str(db), "load", "--source", pg_server.url(schema))
     assert_refused(
@@ -431,6 +432,7 @@ def test_wrong_column_type(cli, warehouse, pg_server: PgServer) -> None:
         ExitCode.WORK_FAILED,
         "bool_inventory.products",
         "inventory is boolean, the raw contract declares INTEGER",
+        "price is double precision[], the raw contract declares DOUBLE",
     )
 
 

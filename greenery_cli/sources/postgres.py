@@ -102,24 +102,10 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"\b(?:FATAL|ERROR):", "", text)).strip()
 
 
-_CATALOG_SQL = """
-select c.relname, a.attname, coalesce(nullif(t.typbasetype, 0), t.oid)::regtype::text,
-       bt.typname, a.attndims
-from pg_catalog.pg_class c
-join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-join pg_catalog.pg_type t on t.oid = a.atttypid
-join pg_catalog.pg_type bt on bt.oid = coalesce(nullif(t.typbasetype, 0), t.oid)
-where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p', 'f') and c.relname = any($2)
-order by c.relname, a.attnum
-"""
-
-
 @dataclass(frozen=True)
 class _Column:
     type_label: str  # as PostgreSQL spells it, for messages
-    typname: str  # the base type's pg_type.typname
-    is_array: bool
+    typname: str  # the base type's pg_type.typname (an array's starts with _: never accepted)
 
 
 class PostgresSource:
@@ -180,20 +166,22 @@ class PostgresSource:
     def check(self, tables: tuple[RawTable, ...]) -> None:
         import adbc_driver_postgresql.dbapi as adbc
 
+        from greenery_cli.sql import render
+
         if self._connection is None:
             self._connect()
-        schema = self.schema
+        schema, catalog = self.schema, render("sources/postgres_catalog.sql")
         try:
             if not self._query(
                 "select 1 from pg_catalog.pg_namespace where nspname = $1", (schema,)
             ):
                 raise SourceError(f"{self.location}: no schema {schema!r} in the database")
-            rows = self._query(_CATALOG_SQL, (schema, [t.name for t in tables]))
+            rows = self._query(catalog, (schema, [t.name for t in tables]))
         except adbc.Error as exc:
             raise self._fail("cannot read the catalog", exc) from None
         found: dict[str, dict[str, _Column]] = {}
-        for relname, column, label, typname, ndims in rows:
-            found.setdefault(relname, {})[column] = _Column(label, typname, bool(ndims))
+        for relname, column, label, typname in rows:
+            found.setdefault(relname, {})[column] = _Column(label, typname)
         missing = [t.name for t in tables if t.name not in found]
         if missing:
             names = ", ".join(f"{schema}.{name}" for name in missing)
@@ -214,7 +202,7 @@ class PostgresSource:
         wrong = [
             f"{name} is {columns[name].type_label}, the raw contract declares {type_}"
             for name, type_ in table.columns.items()
-            if columns[name].is_array or columns[name].typname not in _ACCEPTED[type_]
+            if columns[name].typname not in _ACCEPTED[type_]
         ]
         if wrong:
             raise DataError(f"{where}: wrong column type(s): {'; '.join(wrong)}")
