@@ -195,7 +195,8 @@ class PostgresSource:
         missing = [c for c in table.columns if c not in columns]
         if missing:
             extra = [c for c in columns if c not in table.columns]
-            hint = f" (the table has other column(s) {', '.join(extra)})" if extra else ""
+            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            hint = f" (the table has other column(s) {shown})" if extra else ""
             raise DataError(
                 f"{where}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
             )
