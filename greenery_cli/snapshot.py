@@ -304,7 +304,7 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
         taken_at = _utc(settings.at) if settings.at is not None else _now()
         if settings.dry_run:
             return _take(wh, settings, taken_at, None)
-        with recorded_run(wh, "snapshot", args) as run, progress(4, "snapshot") as bar:
+        with recorded_run(wh, "snapshot", args) as run, progress(3, "snapshot") as bar:
             result = _take(wh, settings, taken_at, run, bar.advance)
     return result
 

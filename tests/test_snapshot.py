@@ -967,3 +967,25 @@ def test_a_run_killed_mid_write_leaves_the_warehouse_before_or_after(
         assert all(not rows for rows in inspect(victim, None, [])[0])
     # the test is only worth its time if some kill landed inside the work, before the commit
     assert not all(outcomes), "every kill came after the commit; the run outpaced the timer"
+
+
+def test_without_source_a_snapshot_reads_what_load_remembered(
+    loaded_real_warehouse: Path, real_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "loaded.duckdb"
+    shutil.copyfile(loaded_real_warehouse, db)
+    result = run_cli("--db", str(db), "snapshot", "--at", "2024-10-10T06:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert f"30 opened, 0 closed, 0 deleted (30 products from {(real_data / 'raw').resolve()})" in (
+        result.stderr
+    )
+    with open_warehouse(db) as wh:
+        assert wh.scalar("select count(*) from snapshots.products_snapshot") == 30
+        assert wh.rows("select location from meta.source") == [
+            (str((real_data / "raw").resolve()),)
+        ]
+    tests = run_cli(
+        "--db", str(db), "test", "--select", "snapshot_versions_do_not_overlap", "--format", "csv"
+    )
+    assert tests.exit_code == 0, tests.stderr + tests.stdout
+    assert ",error,pass,0," in tests.stdout  # run, not skipped
