@@ -646,6 +646,13 @@ def test_cli_check_columns_and_missing_options(db: Path, src: Path) -> None:
     assert unknown.exit_code == 1 and "colour is not in the source" in unknown.stderr
     allcols = run_cli("--db", str(db), "snapshot", "--check-columns", "all", "--dry-run")
     assert allcols.exit_code == 0 and "would open 0" in allcols.stderr
+    undone = run_cli("--db", str(db), "snapshot", "--revert-last")
+    assert undone.exit_code == 0 and undone.stdout == ""
+    assert undone.stderr.splitlines() == [
+        "reverted snapshot run 2 at 2024-03-11T06:00:00Z: the versions it opened removed "
+        "(1 opened, 1 deleted), the 2 it closed re-opened"
+    ]
+    assert versions(db)["b"] == [(4, T[0], None, False)]
 
 
 def test_a_busy_warehouse_exits_3_with_one_line(db: Path, src: Path) -> None:
