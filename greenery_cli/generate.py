@@ -8,6 +8,7 @@ looked up, so referential integrity holds by construction at any scale.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import math
@@ -227,7 +228,11 @@ class _Writer:
     bar: Progress
 
     def write(self, table: str, template: str, count: int, target: Path, label: str) -> int:
-        """Write rows 0..count-1 of `template` to target, chunk by chunk, in (_k1, _k2) order."""
+        """Write rows 0..count-1 of `template` to target, chunk by chunk, in (_k1, _k2) order.
+
+        CSV chunks are appended to the target as they are written (disk use stays at one
+        chunk beyond the file); Parquet chunks are merged at the end.
+        """
         columns = raw_table(table).columns
         select = ", ".join(_typed(c, t, self.fmt) for c, t in columns.items())
         sql = f"select {select} from ({render(template)}) order by _k1, _k2"
@@ -236,41 +241,44 @@ class _Writer:
         newline = "\\r\\n" if table in CRLF_TABLES else "\\n"
         parts: list[Path] = []
         rows = 0
-        for number, lo in enumerate(starts):
-            _set(self.con, "lo", lo)
-            _set(self.con, "hi", min(lo + chunk, count))
-            part = self.tmp / f"{target.stem}-{number:06d}.{self.fmt}"
-            if self.fmt == "csv":
-                header = "true" if number == 0 else "false"
-                options = f"format csv, header {header}, new_line '{newline}'"
-            else:
-                options = "format parquet"
-            written = self.con.execute(f"copy ({sql}) to {_literal(part)} ({options})").fetchall()
-            rows += int(written[0][0]) if written else 0
-            parts.append(part)
-            self.bar.advance(f"{label} {min(lo + chunk, count):,}/{count:,}")
-        self._merge(parts, target)
-        return rows
-
-    def _merge(self, parts: list[Path], target: Path) -> None:
-        if self.fmt == "csv":
-            with target.open("wb") as whole:
-                for part in parts:
+        with contextlib.ExitStack() as stack:
+            whole = stack.enter_context(target.open("wb")) if self.fmt == "csv" else None
+            for number, lo in enumerate(starts):
+                _set(self.con, "lo", lo)
+                _set(self.con, "hi", min(lo + chunk, count))
+                part = self.tmp / f"{target.stem}-{number:06d}.{self.fmt}"
+                if self.fmt == "csv":
+                    header = "true" if number == 0 else "false"
+                    options = f"format csv, header {header}, new_line '{newline}'"
+                else:
+                    options = "format parquet"
+                copied = self.con.execute(f"copy ({sql}) to {_literal(part)} ({options})")
+                written = copied.fetchall()
+                rows += int(written[0][0]) if written else 0
+                if whole is not None:
                     with part.open("rb") as piece:
                         shutil.copyfileobj(piece, whole, 1 << 20)
                     part.unlink()
+                else:
+                    parts.append(part)
+                self.bar.advance(f"{label} {min(lo + chunk, count):,}/{count:,}")
+        if self.fmt == "csv":
             _strip_final_newline(target)
-        elif len(parts) == 1:
-            os.replace(parts[0], target)
         else:
-            files = ", ".join(_literal(p) for p in parts)
-            # a multi-file scan keeps file order and row order (preserve_insertion_order)
-            self.con.execute(
-                f"copy (select * from read_parquet([{files}])) to {_literal(target)} "
-                "(format parquet)"
-            ).fetchall()
-            for part in parts:
-                part.unlink()
+            self._merge_parquet(parts, target)
+        return rows
+
+    def _merge_parquet(self, parts: list[Path], target: Path) -> None:
+        if len(parts) == 1:
+            os.replace(parts[0], target)
+            return
+        files = ", ".join(_literal(p) for p in parts)
+        # a multi-file scan keeps file order and row order (preserve_insertion_order)
+        self.con.execute(
+            f"copy (select * from read_parquet([{files}])) to {_literal(target)} (format parquet)"
+        ).fetchall()
+        for part in parts:
+            part.unlink()
 
 
 def _strip_final_newline(path: Path) -> None:
@@ -308,10 +316,10 @@ def generate(settings: GenerateSettings) -> GenerateResult:
     out = Path(settings.out).expanduser()
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a folder")
+    for sub in ("raw", "inventory-weeks"):
+        if (out / sub).exists() and not (out / sub).is_dir():
+            raise UsageError(f"{out / sub} exists and is not a folder")
     raw, weeks_dir = out / "raw", out / "inventory-weeks"
-    raw.mkdir(parents=True, exist_ok=True)
-    weeks_dir.mkdir(parents=True, exist_ok=True)
-    _clear_stale(raw, weeks_dir, settings.fmt, settings.weeks)
     result = GenerateResult(out, raw, weeks_dir, settings.fmt, sizes)
     result.schedule = snapshot_schedule(settings.weeks)
     counts = {
@@ -325,7 +333,13 @@ def generate(settings: GenerateSettings) -> GenerateResult:
     product_chunks = _chunks("products", sizes.products)
     product_files = settings.weeks + (settings.fmt != "csv")
     steps = sum(_chunks(t, c) for t, c in counts.items()) + product_chunks * product_files
+    out.mkdir(parents=True, exist_ok=True)
+    # everything is written under a temporary folder in OUT and moved into place at the end,
+    # so an interrupted run leaves the previous files (or none), never a mix
     tmp = Path(tempfile.mkdtemp(prefix=".generate-", dir=out))
+    staged_raw, staged_weeks = tmp / "raw", tmp / "inventory-weeks"
+    staged_raw.mkdir()
+    staged_weeks.mkdir()
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -347,24 +361,36 @@ def generate(settings: GenerateSettings) -> GenerateResult:
             for week, _at, file in result.schedule:
                 _set(con, "week", week)
                 csv_writer.write(
-                    "products", "generate/products.sql", sizes.products, weeks_dir / file, file
+                    "products", "generate/products.sql", sizes.products, staged_weeks / file, file
                 )
             _set(con, "week", 1)
             for table in TABLE_ORDER:
-                target = raw / f"{table}.{settings.fmt}"
+                target = staged_raw / f"{table}.{settings.fmt}"
                 if table == "products" and settings.fmt == "csv":
-                    shutil.copyfile(weeks_dir / "products_week1.csv", target)
+                    shutil.copyfile(staged_weeks / "products_week1.csv", target)
                     result.rows[table] = sizes.products
                     continue
                 count = sizes.products if table == "products" else counts[table]
                 result.rows[table] = writer.write(
                     table, f"generate/{table}.sql", count, target, table
                 )
-        _write_schedule(weeks_dir / "schedule.csv", result.schedule)
+        _write_schedule(staged_weeks / "schedule.csv", result.schedule)
+        _move_into_place(staged_raw, raw, staged_weeks, weeks_dir, settings)
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _move_into_place(
+    staged_raw: Path, raw: Path, staged_weeks: Path, weeks_dir: Path, settings: GenerateSettings
+) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    weeks_dir.mkdir(parents=True, exist_ok=True)
+    _clear_stale(raw, weeks_dir, settings.fmt, settings.weeks)
+    for staged, final in ((staged_raw, raw), (staged_weeks, weeks_dir)):
+        for path in sorted(staged.iterdir()):
+            os.replace(path, final / path.name)
 
 
 def _write_schedule(path: Path, schedule: list[tuple[int, datetime, str]]) -> None:

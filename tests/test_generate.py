@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -356,6 +357,25 @@ def test_rerun_in_another_format_replaces_the_files(tmp_path: Path) -> None:
         "schedule.csv",
     ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temp files left"
+
+
+def test_an_interrupted_run_leaves_the_earlier_files(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(sample, tmp_path / "out")
+    before = digest(tmp_path / "out")
+    real_write = generate_module._Writer.write
+
+    def failing(self: Any, table: str, *args: Any) -> int:
+        if table == "events":
+            raise KeyboardInterrupt
+        return int(real_write(self, table, *args))
+
+    monkeypatch.setattr(generate_module._Writer, "write", failing)
+    with pytest.raises(KeyboardInterrupt):
+        generate(GenerateSettings(out=tmp_path / "out", seed=3, weeks=2))
+    assert digest(tmp_path / "out") == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory-weeks", "raw"]
 
 
 @pytest.mark.parametrize(
