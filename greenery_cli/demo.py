@@ -1,6 +1,6 @@
 """`greenery demo`: a ready warehouse from built-in sample data, then the week-4 report.
 
-The sample (`greenery generate` output) is cached per seed, scale and greenery version in
+The sample (`greenery generate` output) is cached per seed, scale and generator version in
 $GREENERY_CACHE_DIR, else $XDG_CACHE_HOME/greenery, else ~/.cache/greenery (a temporary folder
 when none is writable). The warehouse is built in a temporary file beside the target and moved
 into place under the target's writer lock, so a failed demo leaves the old file untouched;
@@ -69,8 +69,23 @@ def cache_root() -> Path:
     return base / "greenery"
 
 
+def generator_fingerprint() -> str:
+    """A short hash of the generator's code and SQL: a changed generator gets a fresh cache."""
+    import hashlib
+
+    from greenery_cli import generate, sample_words
+    from greenery_cli.resources import queries_dir
+
+    digest = hashlib.sha256()
+    files = [Path(generate.__file__), Path(sample_words.__file__)]
+    files += sorted((queries_dir() / "generate").glob("*.sql"))
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def sample_dir(seed: int, scale: float) -> Path:
-    name = f"sample-{__version__}-seed{seed}-scale{scale:g}"
+    name = f"sample-{__version__}-{generator_fingerprint()}-seed{seed}-scale{scale:g}"
     root = cache_root()
     try:
         root.mkdir(parents=True, exist_ok=True)
