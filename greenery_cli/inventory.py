@@ -83,7 +83,8 @@ class FluctuationsSettings:
     from_point: str | None = None
     to_point: str | None = None
     rank_by: str = "changes"
-    top: int | None = None  # keep ranks 1..top; products tied at rank `top` are all kept
+    # keep ranks 1..top (products tied at rank `top` are all kept) of the products that moved
+    top: int | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,12 @@ def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
             {"start": start.taken_at, "end": end.taken_at},
         )
     changed = int((rows["changes"] > 0).sum())
-    shown = rows if settings.top is None else rows.filter(rows["rank"] <= settings.top)
+    # a product whose inventory never moved did not fluctuate: a top list leaves it out
+    shown = (
+        rows
+        if settings.top is None
+        else rows.filter((rows["rank"] <= settings.top) & (rows["changes"] > 0))
+    )
     return Fluctuations(shown, start, end, runs, settings.rank_by, rows.height, changed)
 
 

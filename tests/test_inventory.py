@@ -271,6 +271,14 @@ def test_fluctuations_rank_ties_as_ties(shop: Path) -> None:
 def test_fluctuations_top_keeps_ties_and_rank_by(shop: Path) -> None:
     top = answer(shop, fluctuations, FluctuationsSettings(top=1))
     assert sorted(top.rows["product_id"]) == ["f", "g"]
+    # c and j never changed inventory: tied last, and left out of a top list however long
+    everyone = answer(shop, fluctuations, FluctuationsSettings())
+    assert {"c", "j"} <= set(everyone.rows.filter(everyone.rows["changes"] == 0)["product_id"])
+    long_top = answer(shop, fluctuations, FluctuationsSettings(top=100))
+    assert set(long_top.rows["product_id"]) == set(
+        everyone.rows.filter(everyone.rows["changes"] > 0)["product_id"]
+    )
+    assert long_top.products == everyone.products
     by_range = answer(shop, fluctuations, FluctuationsSettings(rank_by="range", top=2))
     assert by_range.rows.select("product_id", "rank", "range").rows() == [
         ("b", 1, 20),

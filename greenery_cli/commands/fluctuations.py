@@ -34,7 +34,8 @@ from greenery_cli.options import format_option, global_settings, wait_option
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Only ranks 1..N (products tied at rank N are all kept).",
+    help="Only ranks 1..N (products tied at rank N are all kept) of the products whose "
+    "inventory changed.",
 )
 @format_option
 @wait_option(10.0)
