@@ -51,3 +51,14 @@ def source_option(func: F) -> F:
         help="A folder of <table>.csv/.parquet exports, or a postgresql://user@host/db?schema=NAME "
         "URL (password from PGPASSWORD or ~/.pgpass); default: the source of the last load.",
     )(func)
+
+
+def report_format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="table: every section for people; json: one object with a key per section.",
+    )(func)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from greenery_cli.demo import DEMO_SEED
-from greenery_cli.options import global_settings, wait_option
+from greenery_cli.options import global_settings, report_format_option, wait_option
 
 
 @click.command()
@@ -28,14 +28,7 @@ from greenery_cli.options import global_settings, wait_option
     metavar="K",
     help="The sample data's size (1 = the real shop's).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="How to print the report (as for `greenery report`).",
-)
+@report_format_option
 @wait_option()
 @click.pass_context
 def command(ctx: click.Context, force: bool, seed: int, scale: float, fmt: str, wait: float) -> int:
@@ -48,12 +41,9 @@ def command(ctx: click.Context, force: bool, seed: int, scale: float, fmt: str, 
     demo did not make (or one loaded or snapshotted since) is refused with exit 2 unless
     --force.
     """
-    import sys
-
     from greenery_cli.demo import DemoSettings, demo
-    from greenery_cli.output import stderr_console, stdout_console, to_json
-    from greenery_cli.report import report_json
-    from greenery_cli.views.report import report_view
+    from greenery_cli.output import stderr_console
+    from greenery_cli.views.report import print_report
 
     result = demo(
         DemoSettings(db=global_settings(ctx).db, seed=seed, scale=scale, force=force, wait=wait)
@@ -66,10 +56,5 @@ def command(ctx: click.Context, force: bool, seed: int, scale: float, fmt: str, 
         f"(loaded, then {len(result.snapshots)} weekly snapshots from {result.source})",
         highlight=False,
     )
-    if fmt == "json":
-        sys.stdout.write(to_json(report_json(result.report)) + "\n")
-    else:
-        console = stdout_console()
-        for part in report_view(result.report):
-            console.print(part)
+    print_report(result.report, fmt)
     return 0

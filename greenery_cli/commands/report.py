@@ -2,18 +2,11 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import global_settings, wait_option
+from greenery_cli.options import global_settings, report_format_option, wait_option
 
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: every section for people; json: one object with a key per section.",
-)
+@report_format_option
 @click.option(
     "--html",
     "html",
@@ -30,19 +23,12 @@ def command(ctx: click.Context, fmt: str, html: str | None, wait: float) -> int:
 
     A section that cannot be answered yet (no snapshot history) says why instead.
     """
-    import sys
-
-    from greenery_cli.output import stderr_console, stdout_console, to_json
-    from greenery_cli.report import build_report, report_json
-    from greenery_cli.views.report import report_view
+    from greenery_cli.output import stderr_console
+    from greenery_cli.report import build_report
+    from greenery_cli.views.report import print_report
 
     report = build_report(global_settings(ctx).db, html=html, wait=wait)
-    if fmt == "json":
-        sys.stdout.write(to_json(report_json(report)) + "\n")
-    else:
-        console = stdout_console()
-        for part in report_view(report):
-            console.print(part)
+    print_report(report, fmt)
     if html:
         stderr_console().print(f"wrote {html}")
     return 0

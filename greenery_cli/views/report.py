@@ -41,3 +41,18 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
             parts.extend(views[section](result))
         parts.append(Text(""))
     return parts
+
+
+def print_report(report: WeeklyReport, fmt: str) -> None:
+    """The report on stdout: every section for people (table) or one JSON object."""
+    import sys
+
+    from greenery_cli.output import stdout_console, to_json
+    from greenery_cli.report import report_json
+
+    if fmt == "json":
+        sys.stdout.write(to_json(report_json(report)) + "\n")
+        return
+    console = stdout_console()
+    for part in report_view(report):
+        console.print(part)
