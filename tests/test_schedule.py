@@ -394,3 +394,24 @@ def test_matrix_file_errors_name_the_file(tmp_path, monkeypatch) -> None:
     result = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule")
     assert result.exit_code == ExitCode.WORK_FAILED
     assert "schedule.csv" in result.stderr and "in two cells" in " ".join(result.stderr.split())
+
+
+def test_a_replayed_snapshot_counts_from_when_it_ran_not_the_moment_it_replays(
+    tmp_path, monkeypatch
+) -> None:
+    from greenery_cli.snapshot import SnapshotSettings, take_snapshot
+
+    make_project(tmp_path / "project", monkeypatch)
+    db = make_warehouse(tmp_path / "w.duckdb", [("p1", "Fern", 3)])
+    source = tmp_path / "exports"
+    source.mkdir()
+    (source / "products.csv").write_text("product_id,name,price,inventory\np1,Fern,3.5,3\n")
+    long_ago = datetime(2021, 3, 1, 6, tzinfo=UTC)  # an old export replayed with --at
+    with monkeypatch.context() as shipped:  # the snapshot engine's SQL, not the tiny project's
+        shipped.delenv("GREENERY_PROJECT_DIR")
+        take_snapshot(SnapshotSettings(db=db, source=str(source), at=long_ago))
+    ran = datetime.now(UTC)
+    status = dict(check_overdue(db, now=ran).select("node", "status").rows())
+    assert status["products_snapshot"] == "ok"  # the hourly snapshot just ran
+    later = dict(check_overdue(db, now=ran + timedelta(hours=3)).select("node", "status").rows())
+    assert later["products_snapshot"] == "overdue"
