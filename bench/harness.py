@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -48,13 +48,15 @@ def measure(
     name: str,
     argv: Sequence[str],
     repeat: int,
-    setup: Sequence[str] | None = None,
+    setup: Sequence[str] | Callable[[], object] | None = None,
     env: dict[str, str] | None = None,
 ) -> Measurement:
-    """Run `argv` `repeat` times (after `setup` each time, untimed)."""
+    """Run `argv` `repeat` times (after `setup` each time, untimed: a command or a callable)."""
     seconds, peaks = [], []
     for _ in range(repeat):
-        if setup:
+        if callable(setup):
+            setup()
+        elif setup:
             run_once(setup, env)
         elapsed, peak = run_once(argv, env)
         seconds.append(elapsed)
@@ -65,3 +67,22 @@ def measure(
 def python_snippet(code: str) -> list[str]:
     """A hand-written DuckDB job as a child process, so its memory is measured the same way."""
     return [sys.executable, "-c", code]
+
+
+def measure_inprocess(
+    name: str,
+    work: Callable[[], object],
+    repeat: int,
+    setup: Callable[[], object] | None = None,
+) -> Measurement:
+    """Time `work()` in this process `repeat` times (after `setup()` each time, untimed).
+
+    Peak RSS is not attributable to one call in-process, so it is reported as NaN."""
+    seconds = []
+    for _ in range(repeat):
+        if setup:
+            setup()
+        started = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - started)
+    return Measurement(name, seconds, float("nan"))
