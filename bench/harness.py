@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,18 +32,29 @@ class Measurement:
         return max(self.seconds)
 
 
+TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time: a small parent for the command
+
+
 def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one child process; fails loudly."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    """Wall seconds and peak resident memory (MB) of one child process; fails loudly.
+
+    Linux carries a process's peak RSS across fork and exec, so a child of this (large) process
+    would report at least this process's size; the command is started through GNU time, whose
+    own size is a few MB, and its %M is the command's peak RSS. Without GNU time, ru_maxrss."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        wrapped = [TIME, "-f", "%M", "-o", rss.name, *argv] if TIME else list(argv)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-2000:]}")
+        reported = rss.read().strip().splitlines() if TIME else []
+    kib = float(reported[-1]) if reported and reported[-1].isdigit() else usage.ru_maxrss
+    return elapsed, kib / 1024  # KiB on Linux
 
 
 def measure(
