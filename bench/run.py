@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines  # noqa: E402
 import replicate  # noqa: E402
-from harness import Measurement, measure, measure_inprocess, run_once  # noqa: E402
+from harness import Measurement, measure, measure_inprocess, measure_pair, run_once  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST_AT = datetime(2024, 1, 1, 6, tzinfo=UTC)  # the first snapshot of the snapshot cases
@@ -118,6 +118,13 @@ class Row:
             return self.greenery["median"] / self.hand["median"]
         return None
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        g, h = self.greenery or {}, self.hand or {}
+        if math.isfinite(g.get("cpu", math.nan)) and h.get("cpu", 0) > 0:
+            return g["cpu"] / h["cpu"]
+        return None
+
 
 def figures(m: Measurement) -> dict[str, float]:
     return {
@@ -125,6 +132,7 @@ def figures(m: Measurement) -> dict[str, float]:
         "min": m.low,
         "max": m.high,
         "peak_rss_mb": m.peak_rss_mb,
+        "cpu": m.cpu_median,
         "runs": float(len(m.seconds)),
     }
 
@@ -158,6 +166,9 @@ class Bench:
     def cli(self, db: Path | None, *args: str) -> list[str]:
         return [*self.greenery, *(["--db", str(db)] if db else []), *args]
 
+    def shown(self, argv: list[str]) -> str:
+        return " ".join(Path(a).name if a == self.greenery[0] else a for a in argv)
+
     def record(
         self,
         dataset: str,
@@ -167,14 +178,15 @@ class Bench:
         setup: Callable[[], object] | None = None,
         hand_setup: Callable[[], object] | None = None,
         note: str = "",
-        hand_measurement: Measurement | None = None,
     ) -> Row:
-        command = " ".join(Path(a).name if a == self.greenery[0] else a for a in argv or [])
-        row = Row(dataset, case, command, note=note)
-        if argv is not None:
+        row = Row(dataset, case, self.shown(argv or []), note=note)
+        if argv is not None and hand is not None:
+            ours, theirs = measure_pair(
+                case, argv, hand, self.repeat, setup, hand_setup, env=self.env
+            )
+            row.greenery, row.hand = figures(ours), figures(theirs)
+        elif argv is not None:
             row.greenery = figures(measure(case, argv, self.repeat, setup=setup, env=self.env))
-        if hand_measurement is not None:
-            row.hand = figures(hand_measurement)
         elif hand is not None:
             row.hand = figures(measure_inprocess(case, hand, self.repeat, setup=hand_setup))
         self.rows.append(row)
@@ -197,10 +209,12 @@ class Bench:
         argv = self.cli(None, "generate", str(out), "--scale", str(scale), "--seed", "0")
         argv += ["--format", self.fmt]
         if self.wanted("generate"):
-            row = self.record(dataset, "generate", argv, None, setup=lambda: remove(out))
+            row = Row(dataset, "generate", self.shown(argv))
+            row.greenery = figures(
+                measure("generate", argv, self.repeat, setup=lambda: remove(out), env=self.env)
+            )
             con, files = baselines.floor_tables(out)
             floor = self.work / "floor"
-            assert row.greenery is not None
             row.hand = figures(
                 measure_inprocess(
                     "generate",
@@ -211,7 +225,8 @@ class Bench:
             )
             con.close()
             remove(floor)
-            print_row(row, again=True)
+            self.rows.append(row)
+            print_row(row)
         else:
             run_once(argv, self.env)
         return out
@@ -454,11 +469,12 @@ def seconds(value: float | None) -> str:
 def print_row(row: Row, again: bool = False) -> None:
     g, h = row.greenery or {}, row.hand or {}
     ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+    cpu = f"{row.cpu_ratio:.2f}x" if row.cpu_ratio is not None else "-"
     rss = f"{g['peak_rss_mb']:.0f} MB" if g else "-"
     print(
         f"{row.dataset:<18} {row.case:<26} {seconds(g.get('median')):>9} "
         f"[{seconds(g.get('min'))} .. {seconds(g.get('max'))}] {rss:>8} | "
-        f"hand {seconds(h.get('median')):>9} | {ratio:>7}  {row.note}",
+        f"hand {seconds(h.get('median')):>9} | {ratio:>7} (cpu {cpu:>6})  {row.note}",
         flush=True,
     )
 
@@ -569,8 +585,8 @@ def targets(rows: list[Row]) -> list[str]:
 def markdown(rows: list[Row], runs: list[dict[str, object]]) -> str:
     lines = [
         "| dataset | case | greenery median | min | max | peak RSS | hand-written median "
-        "| ratio | target | note |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| ratio | CPU ratio | target | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted(rows, key=lambda r: (dataset_order(r.dataset), CASES.index(r.case))):
         g, h = row.greenery or {}, row.hand or {}
@@ -580,7 +596,8 @@ def markdown(rows: list[Row], runs: list[dict[str, object]]) -> str:
             f"| {row.dataset} | {row.case} | {seconds(g.get('median'))} | "
             f"{seconds(g.get('min'))} | {seconds(g.get('max'))} | "
             f"{rss}{' (over 4 GB)' if over else ''} | {seconds(h.get('median'))} | "
-            f"{f'{row.ratio:.2f}x' if row.ratio is not None else '-'} | {status(row)} | "
+            f"{f'{row.ratio:.2f}x' if row.ratio is not None else '-'} | "
+            f"{f'{row.cpu_ratio:.2f}x' if row.cpu_ratio is not None else '-'} | {status(row)} | "
             f"{row.note} |"
         )
     out = ["<!-- results:start (written by bench/run.py) -->", "", "### Targets", ""]
