@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "runs": "runs",
     "schedule": "schedule",
+    "snapshot": "snapshot",
     "stockouts": "stockouts",
     "test": "test",
 }
@@ -72,7 +73,10 @@ def cli(ctx: click.Context, db: str | None) -> None:
 def report_error(message: str) -> None:
     from greenery_cli.output import stderr_console
 
-    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    # one line whatever the width: cron mails and log files read errors line by line
+    stderr_console().print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

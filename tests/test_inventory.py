@@ -472,15 +472,10 @@ def read_products(path: Path) -> dict[str, Product]:
 @pytest.fixture(scope="module")
 def real_history(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Replay the weekly products files at their schedule times, as cron would have."""
+    from greenery_cli.snapshot import SnapshotSettings, take_snapshot
+
     db = tmp_path_factory.mktemp("weeks") / "weeks.duckdb"
     weeks = read_weeks(real_data)
-    try:
-        from greenery_cli.snapshot import SnapshotSettings, take_snapshot  # type: ignore[import-not-found]
-    except ImportError:  # the engine lives on its own branch until merged
-        history = History(db)
-        for at, path in weeks:
-            history.take(at, read_products(path))
-        return db
     source = tmp_path_factory.mktemp("weeks-source") / "exports"
     shutil.copytree(real_data / "raw", source)
     for at, path in weeks:

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from greenery_cli.options import format_option, global_settings, source_option, wait_option
+
+MISSING = ("ignore", "invalidate", "new_record")
+
+
+def parse_at(value: str) -> datetime:
+    """An ISO datetime (a trailing Z or an offset; none = UTC) or a date (= 00:00 UTC)."""
+    from greenery_cli.errors import UsageError
+
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--at {value!r}: expected an ISO datetime such as 2024-10-22T06:00:00Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    names = tuple(n.strip() for value in values for n in value.replace(" ", ",").split(","))
+    names = tuple(n for n in names if n)
+    if not names:
+        return None
+    return ("*",) if any(n in ("*", "all") for n in names) else names
+
+
+@click.command()
+@source_option
+@click.option(
+    "--at",
+    metavar="MOMENT",
+    help="Take the run as of this moment (2024-10-22T06:00:00Z; no offset = UTC), to replay an "
+    "old export; it must be after the latest run. Default: now.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the versions the run would close and open (or, with --revert-last, delete "
+    "and re-open); write nothing.",
+)
+@click.option(
+    "--revert-last",
+    is_flag=True,
+    help="Undo the latest run exactly: delete the versions it opened, re-open those it closed.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the snapshot runs, newest first.")
+@click.option(
+    "--check-columns",
+    metavar="COLUMNS",
+    multiple=True,
+    help="The columns whose change opens a new version: comma-separated or repeated, or "
+    "`all` (every column). Default: inventory.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(MISSING),
+    default="new_record",
+    show_default=True,
+    help="A product gone from the source: new_record opens a tombstone (is_deleted), "
+    "invalidate closes its version, ignore leaves it current.",
+)
+@wait_option()
+@format_option
+@click.pass_context
+def command(
+    ctx: click.Context,
+    source: str | None,
+    at: str | None,
+    dry_run: bool,
+    revert_last: bool,
+    list_only: bool,
+    check_columns: tuple[str, ...],
+    missing: str,
+    wait: float,
+    fmt: str,
+) -> int:
+    """Record the products' changes in their type-2 history (snapshots.products_snapshot).
+
+    A product's current version (valid_to null) is closed at the run's moment when a check
+    column changed, and a new version opened; a product new to the source opens its first
+    version. Each run, with or without changes, is a row of snapshots.snapshot_runs. Safe
+    under cron: one writer at a time (the later one waits --wait, then exits 3), all or
+    nothing, and a one-line summary on stderr. The tables' columns and the replay of old
+    exports are described in the README, section "Snapshots".
+
+    Exit codes: 0 ok; 1 bad source data (a duplicate or empty product_id, a bad value, a
+    missing check column) or a broken invariant, nothing written; 2 usage, e.g. --at not
+    after the latest run; 3 busy past --wait.
+    """
+    from greenery_cli.errors import UsageError
+    from greenery_cli.snapshot import SnapshotSettings
+    from greenery_cli.views.snapshot import show_result, show_runs
+
+    db = global_settings(ctx).db
+    if list_only:
+        if revert_last or dry_run or at or source or check_columns:
+            raise UsageError("--list takes no other snapshot option")
+        from greenery_cli.snapshot import list_runs
+
+        show_runs(list_runs(db, wait=min(wait, 10.0)), fmt)
+        return 0
+    if revert_last:
+        if at or source or check_columns:
+            raise UsageError("--revert-last takes only --dry-run, --wait and --format")
+        from greenery_cli.snapshot import revert_last as revert
+
+        show_result(revert(db, wait=wait, dry_run=dry_run), fmt, reverted=True)
+        return 0
+    from greenery_cli.snapshot import take_snapshot
+
+    settings = SnapshotSettings(
+        db=db,
+        source=source,
+        at=parse_at(at) if at else None,
+        check_columns=parse_check_columns(check_columns),
+        missing=missing,
+        dry_run=dry_run,
+        wait=wait,
+    )
+    show_result(take_snapshot(settings), fmt)
+    return 0

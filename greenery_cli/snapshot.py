@@ -1,0 +1,486 @@
+"""`greenery snapshot`: the products table as a type-2 history, safe under cron.
+
+One run, under the writer lock and in one DuckDB transaction: stage the source's products
+table, refuse bad input before writing, compare it set-wise with the current versions (SQL in
+queries/snapshot/), close what changed or went, open the new versions, check the invariants
+(queries/tests/snapshot_*.sql) and commit, or roll back. README, "Snapshots", documents the
+tables and the choices made here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenery_cli.contract import raw_table
+from greenery_cli.errors import DataError, UsageError, WorkFailed
+from greenery_cli.output import iso_utc
+from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MISSING_POLICIES = ("ignore", "invalidate", "new_record")
+DEFAULT_CHECK_COLUMNS = ("inventory",)
+ALL_COLUMNS = "*"
+KEY = "product_id"
+# the snapshot's own columns, which a source column may not shadow
+META_COLUMNS = (
+    "snapshot_row_id",
+    "valid_from",
+    "valid_to",
+    "is_deleted",
+    "opened_by_run",
+    "closed_by_run",
+)
+SCRATCH = "snapshot_scratch"  # an in-memory database: the staged source never touches the file
+STAGED = f"{SCRATCH}.products"
+_ADDED_BY = re.compile(r"added by snapshot run (\d+)")
+
+
+@dataclass(frozen=True)
+class SnapshotSettings:
+    db: str | Path | None
+    source: str | None = None  # a folder or postgresql:// URL; None = remembered source
+    at: datetime | None = None  # the run's moment (tz-aware or naive=UTC); None = now
+    check_columns: tuple[str, ...] | None = None  # None = ("inventory",); ("*",) = all columns
+    missing: str = "new_record"  # ignore | invalidate | new_record
+    dry_run: bool = False
+    wait: float = DEFAULT_WAIT_SECONDS
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """What a run wrote (or, for a dry run or a revert, would write / undid)."""
+
+    run_id: int | None  # the snapshot run (= meta.runs run id); None for a dry run
+    taken_at: datetime
+    opened: int  # versions opened, tombstones not counted
+    closed: int  # versions closed
+    deleted: int  # products gone from the source: tombstoned (new_record) or invalidated
+    dry_run: bool = False
+    source: str | None = None
+    products: int = 0  # rows in the source's products table
+    added_columns: tuple[str, ...] = ()
+    changes: pl.DataFrame | None = field(default=None, compare=False)  # dry runs: the rows
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    quoted: str
+    param: str | None = None  # compare only versions opened at or after the run that added it
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters a statement names (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
+def _run_sql(wh: Warehouse, template: str, params: dict[str, Any], **context: Any) -> None:
+    from greenery_cli.sql import render
+
+    for statement in render(template, **context).split(";"):
+        if statement.strip():
+            wh.execute(statement, _params(statement, params))
+
+
+def _frame(wh: Warehouse, template: str, params: dict[str, Any], **context: Any) -> pl.DataFrame:
+    from greenery_cli.sql import render
+
+    sql = render(template, **context)
+    return wh.frame(sql, _params(sql, params))
+
+
+def ensure_tables(wh: Warehouse) -> None:
+    _run_sql(wh, "snapshot/tables.sql", {})
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _columns(wh: Warehouse, catalog: str, schema: str, table: str) -> dict[str, str]:
+    rows = wh.rows(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
+        [catalog, schema, table],
+    )
+    return {name: type_ for name, type_ in rows}
+
+
+def _added_by_run(wh: Warehouse) -> dict[str, int]:
+    """Drift columns and the run that added each (kept in the column's comment)."""
+    rows = wh.rows(
+        "select column_name, comment from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'snapshots' "
+        "and table_name = 'products_snapshot' and comment is not null"
+    )
+    found = {name: _ADDED_BY.search(comment) for name, comment in rows}
+    return {name: int(m.group(1)) for name, m in found.items() if m}
+
+
+@contextmanager
+def _scratch(wh: Warehouse) -> Iterator[None]:
+    """An attached in-memory database for the staged source (a temp table cannot be staged
+    into by a Source, and a transaction writes to one database only)."""
+    wh.execute(f"attach ':memory:' as {SCRATCH}")
+    try:
+        yield
+    finally:
+        wh.execute(f"detach {SCRATCH}")
+
+
+def _stage(wh: Warehouse, spec: str | None) -> tuple[str, str, int]:
+    """Stage the source's products into the scratch database; (kind, location, rows)."""
+    from greenery_cli.load import check_keys, resolve_source
+
+    products = raw_table("products")
+    source = resolve_source(wh, spec)
+    try:
+        source.check((products,))
+        rows = source.stage(wh, products, STAGED)
+        check_keys(wh, products, STAGED, f"{source.location} products")
+        return source.kind, source.location, rows
+    finally:
+        source.close()
+
+
+def _check_columns(
+    requested: tuple[str, ...] | None,
+    source_columns: dict[str, str],
+    snapshot_columns: dict[str, str],
+    location: str,
+) -> list[str]:
+    """The columns compared, refusing any the source's products table does not have."""
+    data = [c for c in source_columns if c != KEY]
+    if requested is None:
+        requested = DEFAULT_CHECK_COLUMNS
+    if ALL_COLUMNS in requested or "all" in requested:
+        return data
+    if KEY in requested:
+        raise UsageError(f"--check-columns: {KEY} is the key, not a column to compare")
+    missing = [c for c in requested if c not in source_columns]
+    if missing:
+        vanished = [c for c in missing if c in snapshot_columns]
+        what = "has vanished from" if vanished == missing else "is not in"
+        raise DataError(
+            f"{location} products: check column(s) {', '.join(missing)} {what} the source's "
+            f"products table (its columns: {', '.join(source_columns)})"
+        )
+    return list(dict.fromkeys(requested))
+
+
+def _drift(
+    wh: Warehouse, source_columns: dict[str, str], snapshot_columns: dict[str, str], run_id: int
+) -> list[str]:
+    """Add the source's new columns to the snapshot (NULL in history), noting the run."""
+    clashes = [c for c in source_columns if c in META_COLUMNS]
+    if clashes:
+        raise DataError(
+            f"source products column(s) {', '.join(clashes)} clash with the snapshot's own "
+            "columns; rename them in the export"
+        )
+    added = [c for c in source_columns if c not in snapshot_columns]
+    for column in added:
+        wh.execute(
+            f"alter table snapshots.products_snapshot add column {_quote(column)} "
+            f"{source_columns[column]}"
+        )
+        wh.execute(
+            f"comment on column snapshots.products_snapshot.{_quote(column)} is "
+            f"'added by snapshot run {run_id}'"
+        )
+    return added
+
+
+def _refuse_out_of_order(wh: Warehouse, taken_at: datetime, asked: bool) -> None:
+    from greenery_cli.sql import render
+
+    run_id, run_at, latest = wh.rows(render("snapshot/latest_moment.sql"))[0]
+    if latest is None or taken_at > latest:
+        return
+    what = f"--at {iso_utc(taken_at)}" if asked else f"the clock ({iso_utc(taken_at)})"
+    last = f"the latest snapshot run {run_id} at {iso_utc(run_at)}" if run_at else "the history"
+    raise UsageError(
+        f"{what} is not after {last}: history is append-only in time, so take runs in order "
+        "(replay old exports oldest first; `greenery snapshot --revert-last` undoes a run)"
+    )
+
+
+def check_invariants(wh: Warehouse, touched: str) -> None:
+    """Run queries/tests/snapshot_*.sql over the products `touched` names; raise on a breach.
+
+    Only touched products can break an invariant the history held before the run.
+    """
+    from greenery_cli.resources import queries_dir
+    from greenery_cli.sql import render
+
+    # the snapshot's own columns are all an invariant reads; fewer columns, a cheaper scan
+    columns = ", ".join((KEY, *META_COLUMNS))
+    wh.execute(
+        f"create or replace temp table snapshot_touched as select {columns} from "
+        f"snapshots.products_snapshot where product_id in ({touched})"
+    )
+    for path in sorted((queries_dir() / "tests").glob("snapshot_*.sql")):
+        sql = render(
+            f"tests/{path.name}", snapshot=lambda _name: "snapshot_touched", config=lambda **_: ""
+        )
+        bad = wh.rows(f"select * from ({sql.strip().rstrip(';')}) limit 5")
+        if bad:
+            shown = "; ".join(str(row) for row in bad)
+            raise WorkFailed(
+                f"snapshot invariant {path.stem} would break ({shown}); rolled back, "
+                "nothing written"
+            )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _transaction(wh: Warehouse, commit: bool) -> Iterator[None]:
+    """All or nothing; a dry run rolls back even on success (it writes nothing)."""
+    wh.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        wh.con.execute("rollback")
+        raise
+    wh.execute("commit" if commit else "rollback")
+
+
+@contextmanager
+def _open(db: str | Path | None, wait: float, dry_run: bool) -> Iterator[Warehouse]:
+    """The warehouse under the writer lock; a dry run of a warehouse not made yet plans
+    against an empty one in memory, so it creates no file."""
+    from greenery_cli.warehouse import _initialise, resolve_db_path
+
+    path = resolve_db_path(db)
+    if not (dry_run and not path.exists()):
+        with open_warehouse(db, write=True, wait=wait) as wh:
+            yield wh
+        return
+    import duckdb
+
+    wh = Warehouse(path=path, con=duckdb.connect(), read_only=False)
+    try:
+        wh.execute("set TimeZone = 'UTC'")
+        _initialise(wh)
+        yield wh
+    finally:
+        wh.close()
+
+
+def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
+    """Record the source's products as of one moment; see the module docstring."""
+    from greenery_cli.progress import progress
+    from greenery_cli.runlog import recorded_run
+
+    if settings.missing not in MISSING_POLICIES:
+        raise UsageError(
+            f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"
+        )
+    args = {
+        "source": settings.source,
+        "at": settings.at,
+        "check_columns": settings.check_columns,
+        "missing": settings.missing,
+    }
+    with _open(settings.db, settings.wait, settings.dry_run) as wh, _scratch(wh):
+        # under the writer lock from here: the moment and the state are read after any wait
+        taken_at = _utc(settings.at) if settings.at is not None else _now()
+        if settings.dry_run:
+            return _take(wh, settings, taken_at, None)
+        with recorded_run(wh, "snapshot", args) as run, progress(4, "snapshot") as bar:
+            result = _take(wh, settings, taken_at, run.run_id, bar.advance)
+            run.rows_affected = result.opened + result.closed + result.deleted
+    return result
+
+
+def _take(
+    wh: Warehouse,
+    settings: SnapshotSettings,
+    taken_at: datetime,
+    run_id: int | None,
+    advance: Callable[[str], None] = lambda _step: None,
+) -> SnapshotResult:
+    advance("staging products")
+    kind, location, products = _stage(wh, settings.source)
+    source_columns = _columns(wh, SCRATCH, "main", "products")
+    with _transaction(wh, commit=run_id is not None):
+        ensure_tables(wh)
+        database = str(wh.scalar("select current_database()"))
+        snapshot_columns = _columns(wh, database, "snapshots", "products_snapshot")
+        checked = _check_columns(settings.check_columns, source_columns, snapshot_columns, location)
+        _refuse_out_of_order(wh, taken_at, settings.at is not None)
+        added = _drift(wh, source_columns, snapshot_columns, run_id or 0)
+        added_by = {c: r for c, r in _added_by_run(wh).items() if c not in added}
+        compared = [
+            _Column(c, _quote(c), f"added_{i}" if c in added_by else None)
+            for i, c in enumerate(checked)
+            if c not in added
+        ]
+        params: dict[str, Any] = {
+            "taken_at": taken_at,
+            "run_id": run_id,
+            **{col.param: added_by[col.name] for col in compared if col.param},
+        }
+        advance("comparing")
+        context = {"staged": STAGED, "missing": settings.missing, "compared": compared}
+        _run_sql(wh, "snapshot/changes.sql", params, **context)
+        params["first_row_id"] = 1 + int(
+            wh.scalar("select coalesce(max(snapshot_row_id), 0) from snapshots.products_snapshot")
+        )
+        tombstone_columns = [_quote(c) for c in snapshot_columns if c not in META_COLUMNS]
+        _run_sql(wh, "snapshot/opened.sql", params, tombstone_columns=tombstone_columns, **context)
+        opened, closed, deleted = _rows(wh, "snapshot/counts.sql", {})[0]
+        result = SnapshotResult(
+            run_id=run_id,
+            taken_at=taken_at,
+            opened=int(opened),
+            closed=int(closed),
+            deleted=int(deleted),
+            dry_run=run_id is None,
+            source=location,
+            products=products,
+            added_columns=tuple(added),
+        )
+        if run_id is None:
+            return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
+        advance("writing")
+        _run_sql(wh, "snapshot/close.sql", params)
+        _run_sql(wh, "snapshot/open.sql", params)
+        check_invariants(wh, "select product_id from snapshot_changes")
+        record = {
+            **params,
+            "opened": result.opened,
+            "closed": result.closed,
+            "deleted": result.deleted,
+            "source": location,
+            "check_columns": _describe_check_columns(settings.check_columns),
+            "missing": settings.missing,
+        }
+        _run_sql(wh, "snapshot/record_run.sql", record)
+        if settings.source and not wh.scalar("select count(*) from meta.source"):
+            wh.execute("insert into meta.source values (?, ?, current_timestamp)", [kind, location])
+    return result
+
+
+def _rows(wh: Warehouse, template: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    from greenery_cli.sql import render
+
+    sql = render(template)
+    return wh.rows(sql, _params(sql, params))
+
+
+def _describe_check_columns(columns: tuple[str, ...] | None) -> str:
+    if columns is None:
+        return ",".join(DEFAULT_CHECK_COLUMNS)
+    if ALL_COLUMNS in columns or "all" in columns:
+        return "all"
+    return ",".join(dict.fromkeys(columns))
+
+
+# --- undoing the latest run, listing runs --------------------------------------------------
+
+
+def revert_last(
+    db: str | Path | None, *, wait: float = DEFAULT_WAIT_SECONDS, dry_run: bool = False
+) -> SnapshotResult:
+    """Undo the latest snapshot run exactly: delete the versions it opened, re-open those it
+    closed, drop the columns it added, forget the run. Refused when that breaks the history."""
+    from greenery_cli.runlog import recorded_run
+
+    with _open(db, wait, dry_run) as wh:
+        if dry_run:
+            return _revert(wh, commit=False)
+        with recorded_run(wh, "snapshot", {"revert_last": True}) as run:
+            result = _revert(wh, commit=True)
+            run.rows_affected = result.opened + result.closed
+    return result
+
+
+def _revert(wh: Warehouse, commit: bool) -> SnapshotResult:
+    with _transaction(wh, commit=commit):
+        ensure_tables(wh)
+        latest = _rows(wh, "snapshot/latest_moment.sql", {})[0]
+        if latest[0] is None:
+            raise UsageError("no snapshot run to revert: the history is empty")
+        run_id, taken_at = int(latest[0]), _utc(latest[1])
+        params = {"run_id": run_id}
+        source = wh.scalar(
+            "select source from snapshots.snapshot_runs where snapshot_run_id = $run_id", params
+        )
+        _run_sql(wh, "snapshot/revert_plan.sql", params)
+        blockers = _rows(wh, "snapshot/revert_blockers.sql", params)
+        if blockers:
+            shown = ", ".join(f"{p} (row {r}, closed by run {c})" for p, r, c in blockers)
+            raise UsageError(
+                f"cannot revert snapshot run {run_id}: versions it opened were closed by "
+                f"another run: {shown}"
+            )
+        opened, closed, deleted = wh.rows(
+            "select count(*) filter (action = 'delete' and not is_deleted), "
+            "count(*) filter (action = 'reopen'), "
+            "(select rows_deleted from snapshots.snapshot_runs where snapshot_run_id = $run_id) "
+            "from snapshot_reverted",
+            params,
+        )[0]
+        result = SnapshotResult(
+            run_id=run_id,
+            taken_at=taken_at,
+            opened=int(opened),
+            closed=int(closed),
+            deleted=int(deleted or 0),
+            dry_run=not commit,
+            source=source,
+        )
+        if not commit:
+            changes = wh.frame(
+                "select action, snapshot_row_id, product_id, name, price, inventory, is_deleted "
+                "from snapshot_reverted order by product_id, action, snapshot_row_id"
+            )
+            return replace(result, changes=changes)
+        _run_sql(wh, "snapshot/revert_apply.sql", params)
+        for column, added_by in _added_by_run(wh).items():
+            if added_by == run_id:
+                wh.execute(f"alter table snapshots.products_snapshot drop column {_quote(column)}")
+        check_invariants(wh, "select product_id from snapshot_reverted")
+    return result
+
+
+RUN_COLUMNS = (
+    "snapshot_run_id",
+    "taken_at",
+    "rows_opened",
+    "rows_closed",
+    "rows_deleted",
+    "source",
+    "check_columns",
+    "missing_policy",
+)
+
+
+def list_runs(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
+    """Every snapshot run, newest first (empty before the first run)."""
+    import polars as pl
+
+    from greenery_cli.sql import render
+
+    with open_warehouse(db, wait=wait) as wh:
+        if not wh.table_exists("snapshots", "snapshot_runs"):
+            return pl.DataFrame(schema=dict.fromkeys(RUN_COLUMNS, pl.String)).with_columns(
+                pl.col(c).cast(pl.Int64) for c in RUN_COLUMNS if c.startswith(("rows_", "snap"))
+            )
+        return wh.frame(render("snapshot/runs.sql"))

@@ -1,0 +1,66 @@
+"""How a snapshot run reads: a one-line summary on stderr; dry-run rows and runs on stdout."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from greenery_cli.output import emit, iso_utc, stderr_console, to_json
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from greenery_cli.snapshot import SnapshotResult
+
+
+def _say(line: str) -> None:
+    stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def summary(result: SnapshotResult, reverted: bool = False) -> str:
+    at = iso_utc(result.taken_at)
+    if reverted:
+        undo = (
+            f"{result.opened} opened version(s) ({result.deleted} deleted product(s)) removed, "
+            f"{result.closed} closed version(s) re-opened"
+        )
+        if result.dry_run:
+            return (
+                f"dry run: reverting snapshot run {result.run_id} at {at}: {undo}; nothing written"
+            )
+        return f"reverted snapshot run {result.run_id} at {at}: {undo}"
+    counts = f"{result.opened} opened, {result.closed} closed, {result.deleted} deleted"
+    where = f"{result.products:,} products from {result.source}"
+    added = (
+        f"; new column(s) {', '.join(result.added_columns)} added (NULL in history)"
+        if result.added_columns
+        else ""
+    )
+    if result.dry_run:
+        would = f"would open {result.opened}, close {result.closed}, delete {result.deleted}"
+        return f"dry run at {at}: {would} ({where}){added}; nothing written"
+    return f"snapshot run {result.run_id} at {at}: {counts} ({where}){added}"
+
+
+def show_result(result: SnapshotResult, fmt: str, reverted: bool = False) -> None:
+    from dataclasses import asdict
+
+    if result.dry_run and result.changes is not None:
+        title = (
+            f"Versions reverting run {result.run_id} would delete or re-open"
+            if reverted
+            else f"Versions a snapshot at {iso_utc(result.taken_at)} would close and open"
+        )
+        emit(result.changes, fmt, title=title)
+    elif fmt == "json":
+        fields = asdict(result)
+        fields.pop("changes")
+        fields["reverted"] = reverted
+        sys.stdout.write(to_json(fields) + "\n")
+    _say(summary(result, reverted))
+
+
+def show_runs(runs: pl.DataFrame, fmt: str) -> None:
+    emit(runs, fmt, title="Snapshot runs, newest first")
+    if runs.is_empty():
+        _say("no snapshot runs yet: `greenery snapshot` takes the first")
