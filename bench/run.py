@@ -564,7 +564,11 @@ def targets(rows: list[Row]) -> list[str]:
             value = r.ratio if kind == "ratio" else r.greenery["median"]
             if value is None:
                 continue
-            text = f"{value:.2f}x" if kind == "ratio" else seconds(value)
+            if kind == "ratio":
+                cpu = r.cpu_ratio
+                text = f"{value:.2f}x" + (f" (CPU time {cpu:.2f}x)" if cpu is not None else "")
+            else:
+                text = f"{seconds(value)} (CPU time {seconds(r.greenery.get('cpu'))})"
             verdict = "met" if value <= limit else "MISSED"
             lines.append(f"- {label} ({r.dataset}), {shown}: {text}, **{verdict}**")
     big = [r for r in rows if r.dataset in ("scale 10000", "real x10000") and r.greenery]
@@ -584,9 +588,9 @@ def targets(rows: list[Row]) -> list[str]:
 
 def markdown(rows: list[Row], runs: list[dict[str, object]]) -> str:
     lines = [
-        "| dataset | case | greenery median | min | max | peak RSS | hand-written median "
-        "| ratio | CPU ratio | target | note |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| dataset | case | greenery median | min | max | CPU | peak RSS | hand-written median "
+        "| CPU | ratio | CPU ratio | target | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted(rows, key=lambda r: (dataset_order(r.dataset), CASES.index(r.case))):
         g, h = row.greenery or {}, row.hand or {}
@@ -594,8 +598,9 @@ def markdown(rows: list[Row], runs: list[dict[str, object]]) -> str:
         over = g and row.dataset in ("scale 10000", "real x10000") and g["peak_rss_mb"] > MB_LIMIT
         lines.append(
             f"| {row.dataset} | {row.case} | {seconds(g.get('median'))} | "
-            f"{seconds(g.get('min'))} | {seconds(g.get('max'))} | "
+            f"{seconds(g.get('min'))} | {seconds(g.get('max'))} | {seconds(g.get('cpu'))} | "
             f"{rss}{' (over 4 GB)' if over else ''} | {seconds(h.get('median'))} | "
+            f"{seconds(h.get('cpu'))} | "
             f"{f'{row.ratio:.2f}x' if row.ratio is not None else '-'} | "
             f"{f'{row.cpu_ratio:.2f}x' if row.cpu_ratio is not None else '-'} | {status(row)} | "
             f"{row.note} |"
@@ -646,6 +651,9 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="with --data: also the real data repeated K times (ids suffixed), e.g. 100,1000",
     )
+    parser.add_argument(
+        "--replicas-only", action="store_true", help="with --replicate: skip the folder itself"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--format", dest="fmt", choices=("csv", "parquet"), default="csv")
     parser.add_argument(
@@ -675,7 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.startup()
         if args.data:
-            bench.dataset("real", args.data)
+            if not args.replicas_only:
+                bench.dataset("real", args.data)
             for copies in [int(k) for k in args.replicate.split(",") if k.strip()]:
                 folder = replicate.replicate(args.data, work / f"real-x{copies}", copies, args.fmt)
                 bench.dataset(f"real x{copies}", folder)
