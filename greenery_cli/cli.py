@@ -19,9 +19,11 @@ from greenery_cli.options import GlobalSettings
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
     "build": "build",
+    "demo": "demo",
     "fluctuations": "fluctuations",
     "freshness": "freshness",
     "funnel": "funnel",
+    "generate": "generate",
     "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",

@@ -12,7 +12,7 @@ from greenery_cli.models import ModelBuild, build, build_order, discover
 from greenery_cli.progress import progress
 from greenery_cli.runlog import recorded_run
 from greenery_cli.seeds import declared_seeds, load_seeds
-from greenery_cli.sources import Source, open_source
+from greenery_cli.sources import Source, open_source, redact_source
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
 
 
@@ -79,7 +79,7 @@ def load(settings: LoadSettings) -> LoadResult:
     models = build_order(discover())
     seeds = declared_seeds()
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
-        with recorded_run(wh, "load", {"source": settings.source}) as run:
+        with recorded_run(wh, "load", {"source": redact_source(settings.source)}) as run:
             source = resolve_source(wh, settings.source)
             try:
                 source.check(RAW_TABLES)

@@ -48,6 +48,6 @@ def source_option(func: F) -> F:
         "--source",
         metavar="DIR|URL",
         default=None,
-        help="A folder of <table>.csv/.parquet exports or a postgresql:// URL; "
-        "default: the source of the last load.",
+        help="A folder of <table>.csv/.parquet exports, or a postgresql://user@host/db?schema=NAME "
+        "URL (password from PGPASSWORD or ~/.pgpass); default: the source of the last load.",
     )(func)

@@ -24,6 +24,15 @@ class Run:
     status: str = "success"
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    clock: float = field(default_factory=time.perf_counter)
+    written: bool = False
+
+    def write_success(self, wh: Warehouse) -> None:
+        """Write the success row now, inside the work's own transaction, so that a process
+        killed just after the commit cannot leave the work done but unlogged."""
+        _write(wh, self, self.args, time.perf_counter() - self.clock)
+        self.written = True
 
 
 def _now() -> datetime:
@@ -35,22 +44,31 @@ def recorded_run(wh: Warehouse, command: str, args: dict[str, Any]) -> Iterator[
     """Record the command in meta.runs, as success or as the error that stopped it.
 
     The row is written after the work's own transaction has committed or rolled back, so a
-    failed command leaves its failure in the log and nothing else.
+    failed command leaves its failure in the log and nothing else; work that must be exactly
+    before-or-after under SIGKILL writes its success row inside its transaction instead
+    (`run.write_success(wh)` just before the commit).
     """
     run = Run(
         run_id=int(wh.scalar("select nextval('meta.run_id_seq')")),
         command=command,
         started_at=_now(),
+        args=args,
     )
-    clock = time.perf_counter()
     try:
         yield run
     except BaseException as exc:
+        if run.written and _logged(wh, run.run_id):
+            raise  # the work committed with its success row; what failed came after
         run.status = "error"
         run.message = str(exc) if isinstance(exc, GreeneryError) else f"{type(exc).__name__}: {exc}"
-        _write(wh, run, args, time.perf_counter() - clock)
+        _write(wh, run, args, time.perf_counter() - run.clock)
         raise
-    _write(wh, run, args, time.perf_counter() - clock)
+    if not run.written:
+        _write(wh, run, args, time.perf_counter() - run.clock)
+
+
+def _logged(wh: Warehouse, run_id: int) -> bool:
+    return bool(wh.scalar("select count(*) from meta.runs where run_id = ?", [run_id]))
 
 
 def _write(wh: Warehouse, run: Run, args: dict[str, Any], duration: float) -> None:

@@ -25,6 +25,8 @@ from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehou
 if TYPE_CHECKING:
     import polars as pl
 
+    from greenery_cli.runlog import Run
+
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
 DEFAULT_CHECK_COLUMNS = ("inventory",)
 ALL_COLUMNS = "*"
@@ -286,13 +288,14 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     """Record the source's products as of one moment; see the module docstring."""
     from greenery_cli.progress import progress
     from greenery_cli.runlog import recorded_run
+    from greenery_cli.sources import redact_source
 
     if settings.missing not in MISSING_POLICIES:
         raise UsageError(
             f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"
         )
     args = {
-        "source": settings.source,
+        "source": redact_source(settings.source),
         "at": settings.at,
         "check_columns": settings.check_columns,
         "missing": settings.missing,
@@ -302,9 +305,8 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
         taken_at = _utc(settings.at) if settings.at is not None else _now()
         if settings.dry_run:
             return _take(wh, settings, taken_at, None)
-        with recorded_run(wh, "snapshot", args) as run, progress(4, "snapshot") as bar:
-            result = _take(wh, settings, taken_at, run.run_id, bar.advance)
-            run.rows_affected = result.opened + result.closed + result.deleted
+        with recorded_run(wh, "snapshot", args) as run, progress(3, "snapshot") as bar:
+            result = _take(wh, settings, taken_at, run, bar.advance)
     return result
 
 
@@ -312,9 +314,10 @@ def _take(
     wh: Warehouse,
     settings: SnapshotSettings,
     taken_at: datetime,
-    run_id: int | None,
+    run: Run | None,
     advance: Callable[[str], None] = lambda _step: None,
 ) -> SnapshotResult:
+    run_id = run.run_id if run is not None else None
     advance("staging products")
     kind, location, products = _stage(wh, settings.source)
     source_columns = _columns(wh, SCRATCH, "main", "products")
@@ -356,7 +359,7 @@ def _take(
             products=products,
             added_columns=tuple(added),
         )
-        if run_id is None:
+        if run is None:
             return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
         advance("writing")
         _run_sql(wh, "snapshot/close.sql", params)
@@ -374,6 +377,8 @@ def _take(
         _run_sql(wh, "snapshot/record_run.sql", record)
         if settings.source and not wh.scalar("select count(*) from meta.source"):
             wh.execute("insert into meta.source values (?, ?, current_timestamp)", [kind, location])
+        run.rows_affected = result.opened + result.closed + result.deleted
+        run.write_success(wh)  # in the transaction: a kill after the commit loses nothing
     return result
 
 
@@ -404,15 +409,14 @@ def revert_last(
 
     with _open(db, wait, dry_run) as wh:
         if dry_run:
-            return _revert(wh, commit=False)
+            return _revert(wh, None)
         with recorded_run(wh, "snapshot", {"revert_last": True}) as run:
-            result = _revert(wh, commit=True)
-            run.rows_affected = result.opened + result.closed
+            result = _revert(wh, run)
     return result
 
 
-def _revert(wh: Warehouse, commit: bool) -> SnapshotResult:
-    with _transaction(wh, commit=commit):
+def _revert(wh: Warehouse, run: Run | None) -> SnapshotResult:
+    with _transaction(wh, commit=run is not None):
         ensure_tables(wh)
         latest = _rows(wh, "snapshot/latest_moment.sql", {})[0]
         if latest[0] is None:
@@ -443,10 +447,10 @@ def _revert(wh: Warehouse, commit: bool) -> SnapshotResult:
             opened=int(opened),
             closed=int(closed),
             deleted=int(deleted or 0),
-            dry_run=not commit,
+            dry_run=run is None,
             source=source,
         )
-        if not commit:
+        if run is None:
             changes = wh.frame(
                 "select action, snapshot_row_id, product_id, name, price, inventory, is_deleted "
                 "from snapshot_reverted order by product_id, action, snapshot_row_id"
@@ -457,6 +461,8 @@ def _revert(wh: Warehouse, commit: bool) -> SnapshotResult:
             if added_by == run_id:
                 wh.execute(f"alter table snapshots.products_snapshot drop column {_quote(column)}")
         check_invariants(wh, "select product_id from snapshot_reverted")
+        run.rows_affected = result.opened + result.closed
+        run.write_success(wh)
     return result
 
 

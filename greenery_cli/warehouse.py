@@ -238,3 +238,17 @@ def open_warehouse(
     finally:
         if lock is not None:
             lock.release()
+
+
+@contextmanager
+def writer_lock(
+    db: str | os.PathLike[str] | None, wait: float = DEFAULT_WAIT_SECONDS
+) -> Iterator[Path]:
+    """Hold the warehouse's writer lock without opening it (to replace the file, say)."""
+    path = resolve_db_path(db)
+    lock = _WriterLock(path)
+    lock.acquire(wait)
+    try:
+        yield path
+    finally:
+        lock.release()

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,15 +22,20 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from greenery_cli.errors import DataError, UsageError, WarehouseBusy, WorkFailed
+from greenery_cli.resources import queries_dir
 from greenery_cli.snapshot import (
+    MISSING_POLICIES,
     SnapshotResult,
     SnapshotSettings,
     list_runs,
     revert_last,
     take_snapshot,
 )
+from greenery_cli.sql import render
 from greenery_cli.warehouse import open_warehouse
 
 T = [datetime(2024, 3, 4, 6, tzinfo=UTC) + timedelta(weeks=week) for week in range(6)]
@@ -75,8 +86,12 @@ def contents(db: Path, skip: tuple[str, ...] = ("meta.runs",)) -> dict[str, list
         tables = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() order by all"
         ).fetchall()
+        # meta.runs without its wall-clock columns, which differ between copies of a run
+        columns = {"meta.runs": "run_id, command, args, status, rows_affected, message"}
         dump = {
-            name: sorted(con.execute(f"select * from {name}").fetchall(), key=repr)
+            name: sorted(
+                con.execute(f"select {columns.get(name, '*')} from {name}").fetchall(), key=repr
+            )
             for (name,) in tables
             if name not in skip
         }
@@ -631,6 +646,13 @@ def test_cli_check_columns_and_missing_options(db: Path, src: Path) -> None:
     assert unknown.exit_code == 1 and "colour is not in the source" in unknown.stderr
     allcols = run_cli("--db", str(db), "snapshot", "--check-columns", "all", "--dry-run")
     assert allcols.exit_code == 0 and "would open 0" in allcols.stderr
+    undone = run_cli("--db", str(db), "snapshot", "--revert-last")
+    assert undone.exit_code == 0 and undone.stdout == ""
+    assert undone.stderr.splitlines() == [
+        "reverted snapshot run 2 at 2024-03-11T06:00:00Z: the versions it opened removed "
+        "(1 opened, 1 deleted), the 2 it closed re-opened"
+    ]
+    assert versions(db)["b"] == [(4, T[0], None, False)]
 
 
 def test_a_busy_warehouse_exits_3_with_one_line(db: Path, src: Path) -> None:
@@ -658,3 +680,319 @@ def test_help_documents_the_table(db: Path) -> None:
         "exits 3",
     ):
         assert words in text
+
+
+# --- properties: random product tables taken at increasing times ---------------------------
+
+POOL = ("a", "b", "c", "d", "e")
+product_values = st.tuples(
+    st.sampled_from(("Aloe", "Basil")),
+    st.sampled_from((1.0, 2.5)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=3)),
+)
+product_tables = st.dictionaries(st.sampled_from(POOL), product_values, max_size=len(POOL))
+run_options = st.tuples(
+    st.sampled_from(MISSING_POLICIES), st.sampled_from((None, ("*",), ("price", "inventory")))
+)
+
+
+INVARIANTS = sorted((queries_dir() / "tests").glob("snapshot_*.sql"))
+
+
+def inspect(
+    db: Path, run_id: int | None, moments: list[datetime]
+) -> tuple[list[Any], set[int], set[tuple[Any, ...]], list[dict[str, tuple[Any, ...]]]]:
+    """From one connection: the invariants' breaches over the whole history (as `greenery
+    test` runs them), the rows the run closed and opened, and the state as of each moment."""
+    with open_warehouse(db) as wh:
+        breaches = [
+            wh.rows(render(f"tests/{path.name}", snapshot=lambda name: f"snapshots.{name}"))
+            for path in INVARIANTS
+        ]
+        closed = wh.rows(
+            "select snapshot_row_id from snapshots.products_snapshot where closed_by_run = ?",
+            [run_id],
+        )
+        opened = wh.rows(
+            "select snapshot_row_id, product_id, name, price, inventory, is_deleted "
+            "from snapshots.products_snapshot where opened_by_run = ?",
+            [run_id],
+        )
+        states = [
+            {
+                pid: tuple(values)
+                for pid, *values in wh.rows(
+                    "select product_id, name, price, inventory from snapshots.products_snapshot "
+                    "where valid_from <= ? and (valid_to is null or valid_to > ?) "
+                    "and not is_deleted",
+                    [moment, moment],
+                )
+            }
+            for moment in moments
+        ]
+    return breaches, {r[0] for r in closed}, set(opened), states
+
+
+def compared(values: tuple[Any, ...], check: tuple[str, ...] | None) -> tuple[Any, ...]:
+    columns = HEADER[1:] if check == ("*",) else (check or ("inventory",))
+    return tuple(values[HEADER.index(c) - 1] for c in columns)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(product_tables, run_options, st.integers(min_value=1, max_value=200)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_property_history_replays_every_table(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[Any]
+) -> None:
+    folder = tmp_path_factory.mktemp("prop")
+    db, src = folder / "wh.duckdb", folder / "exports"
+    moment = T[0]
+    recorded: dict[str, tuple[Any, ...]] = {}  # the state as of the previous run
+    taken: list[tuple[datetime, dict[str, tuple[Any, ...]]]] = []
+    before: dict[str, list[tuple[Any, ...]]] | None = None
+    for step, (table, (missing, check), hours) in enumerate(steps):
+        moment += timedelta(hours=hours)
+        write_products(
+            src, [(pid, n, p, "" if i is None else i) for pid, (n, p, i) in table.items()]
+        )
+        options = {"missing": missing, "check_columns": check}
+        last = step == len(steps) - 1
+        before = contents(db) if last and db.exists() else None
+        dry = snap(db, src, moment, dry_run=True, **options)
+        real = snap(db, src, moment, **options)
+        # the dry run predicted exactly what the run wrote
+        assert (dry.opened, dry.closed, dry.deleted) == (real.opened, real.closed, real.deleted)
+        assert dry.changes is not None
+        plan = dry.changes
+        breaches, closed, opened, states = inspect(
+            db, real.run_id, [*(t for t, _ in taken), moment]
+        )
+        assert breaches == [[]] * len(INVARIANTS)
+        assert closed == set(plan.filter(plan["action"] == "close")["snapshot_row_id"])
+        assert opened == set(
+            plan.filter(plan["action"] == "open")
+            .select("snapshot_row_id", "product_id", "name", "price", "inventory", "is_deleted")
+            .rows()
+        )
+        # as of this run: the table on the checked columns; ignored absentees as they were
+        now = states[-1]
+        kept = {p: v for p, v in recorded.items() if p not in table} if missing == "ignore" else {}
+        assert set(now) == set(table) | set(kept)
+        assert {p: compared(now[p], check) for p in table} == {
+            p: compared(v, check) for p, v in table.items()
+        }
+        assert {p: now[p] for p in kept} == kept
+        # and a later run never rewrites the state as of an earlier one
+        assert states[:-1] == [state for _, state in taken]
+        taken.append((moment, now))
+        recorded = now
+    # revert-last restores the history before the last run exactly
+    if before is not None:
+        revert_last(str(db))
+        assert contents(db) == before
+
+
+# --- the real four weeks -------------------------------------------------------------------
+
+
+def weekly_files(real_data: Path) -> list[tuple[datetime, Path]]:
+    folder = real_data / "inventory-weeks"
+    with (folder / "schedule.csv").open(newline="") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: int(r["week"]))
+    return [
+        (datetime.fromisoformat(r["snapshot_at"].replace("Z", "+00:00")), folder / r["file"])
+        for r in rows
+    ]
+
+
+def implied_history(weeks: list[tuple[datetime, Path]]) -> set[tuple[Any, ...]]:
+    """The versions the weekly files imply (inventory checked, tombstones for the missing):
+    (product_id, name, price, inventory, valid_from, valid_to, is_deleted)."""
+    versions: list[list[Any]] = []
+    current: dict[str, list[Any]] = {}
+    for at, path in weeks:
+        with path.open(newline="") as handle:
+            table = {
+                r["product_id"]: (r["name"], float(r["price"]), int(r["inventory"]))
+                for r in csv.DictReader(handle)
+            }
+        for pid, version in list(current.items()):
+            gone = pid not in table
+            if version[6] and gone or not version[6] and not gone and version[3] == table[pid][2]:
+                continue  # still gone, or the same inventory
+            version[5] = at
+            del current[pid]
+            if gone:
+                current[pid] = [pid, *version[1:4], at, None, True]
+                versions.append(current[pid])
+        for pid, values in table.items():
+            if pid not in current:
+                current[pid] = [pid, *values, at, None, False]
+                versions.append(current[pid])
+    return {tuple(v) for v in versions}
+
+
+def test_replaying_the_real_weeks_gives_the_history_they_imply(
+    real_data: Path, raw_copy: Path, db: Path
+) -> None:
+    weeks = weekly_files(real_data)
+    for at, path in weeks:
+        (raw_copy / "products.csv").write_bytes(path.read_bytes())
+        result = run_cli(
+            "--db", str(db), "snapshot", "--source", str(raw_copy), "--at", at.isoformat()
+        )
+        assert result.exit_code == 0, result.stderr
+    with open_warehouse(db) as wh:
+        got = set(
+            wh.rows(
+                "select product_id, name, price, inventory, valid_from, valid_to, is_deleted "
+                "from snapshots.products_snapshot"
+            )
+        )
+        taken = wh.rows("select taken_at from snapshots.snapshot_runs order by taken_at")
+    expected = implied_history(weeks)
+    assert len(expected) > 30  # the weeks do change some inventory
+    assert got == expected
+    assert [t for (t,) in taken] == [at for at, _ in weeks]
+    # replaying again is refused: history is append-only in time
+    again = run_cli("--db", str(db), "snapshot", "--at", weeks[0][0].isoformat())
+    assert again.exit_code == 2 and "is not after the latest snapshot run" in again.stderr
+
+
+# --- several processes, and a process killed mid-write -------------------------------------
+
+
+def greenery_process(db: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENERY_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    return subprocess.Popen(
+        [sys.executable, "-m", "greenery_cli", "--db", str(db), "snapshot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_overlapping_runs_leave_one_new_version_per_changed_product(db: Path, src: Path) -> None:
+    products = {f"p{i:02}": (f"Plant {i}", 1.0, i) for i in range(30)}
+    write_products(src, products)
+    snap(db, src, datetime(2024, 1, 1, tzinfo=UTC))
+    changed = {pid for i, pid in enumerate(products) if i % 3 == 0}
+    write_products(
+        src, {p: (n, pr, i + 100 if p in changed else i) for p, (n, pr, i) in products.items()}
+    )
+    runs = [greenery_process(db, "--wait", "120") for _ in range(4)]
+    outcomes = [(run.wait(timeout=180), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in outcomes] == [0, 0, 0, 0], outcomes
+    for _, out, err in outcomes:
+        assert out == "" and len(err.splitlines()) == 1
+    with open_warehouse(db) as wh:
+        opened = wh.rows(
+            "select product_id, count(*) from snapshots.products_snapshot "
+            "where valid_from > '2024-01-01' group by all"
+        )
+        runs_logged = wh.rows("select rows_opened from snapshots.snapshot_runs order by taken_at")
+    assert dict(opened) == dict.fromkeys(changed, 1)
+    assert sorted(r for (r,) in runs_logged[1:]) == [0, 0, 0, len(changed)]
+    assert all(not rows for rows in inspect(db, None, [])[0])
+
+
+def big_products(folder: Path, n: int, bump: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'p' || lpad(i::varchar, 7, '0') as product_id, 'Plant ' || i as name, "
+            f"1.5 as price, (i % 40 + case when i % 10 = 0 then {bump} else 0 end)::int "
+            f"as inventory from range({n}) t(i)) to '{folder / 'products.csv'}' (header)"
+        )
+
+
+def fingerprint(db: Path) -> dict[str, tuple[Any, ...]]:
+    """Each table's row count and an order-free hash of its rows (meta.runs without its clock)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() order by all"
+        ).fetchall()
+        columns = {"meta.runs": "run_id, command, args, status, rows_affected, message"}
+        return {
+            name: con.execute(
+                f"select count(*), sum(hash(r)::hugeint) from "
+                f"(select {columns.get(name, '*')} from {name}) as r"
+            ).fetchone()
+            for (name,) in tables
+        }
+
+
+def locked_by(db: Path, pid: int) -> bool:
+    lock = db.with_name(db.name + ".lock")
+    return lock.exists() and lock.read_text().strip() == str(pid)
+
+
+def run_until_locked(db: Path, *args: str) -> tuple[subprocess.Popen[str], float]:
+    """Start a snapshot; return once it holds the writer lock (its work begins), with the time."""
+    run = greenery_process(db, *args)
+    while not locked_by(db, run.pid) and run.poll() is None:
+        time.sleep(0.005)
+    return run, time.monotonic()
+
+
+def test_a_run_killed_mid_write_leaves_the_warehouse_before_or_after(
+    tmp_path: Path, db: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    big_products(first, 100_000, 0)
+    big_products(second, 100_000, 7)  # 10% of the products change
+    at = "2024-01-08T06:00:00Z"
+    snap(db, first, datetime(2024, 1, 1, 6, tzinfo=UTC))
+    before = fingerprint(db)
+    done = tmp_path / "done.duckdb"
+    shutil.copyfile(db, done)
+    finished, started = run_until_locked(done, "--source", str(second), "--at", at)
+    assert finished.wait(timeout=300) == 0, finished.communicate()
+    work = time.monotonic() - started  # from taking the lock to the end
+    after = fingerprint(done)
+    assert after != before
+    outcomes = []
+    for fraction in (0.15, 0.3, 0.5, 0.9):
+        victim = tmp_path / f"killed-{fraction}.duckdb"
+        shutil.copyfile(db, victim)
+        run, started = run_until_locked(victim, "--source", str(second), "--at", at)
+        time.sleep(max(0.0, started + work * fraction - time.monotonic()))
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=60)
+        state = fingerprint(victim)
+        assert state in (before, after), f"killed at {fraction:.0%} of a run: a partial write"
+        outcomes.append(state == after)
+        assert all(not rows for rows in inspect(victim, None, [])[0])
+    # the test is only worth its time if some kill landed inside the work, before the commit
+    assert not all(outcomes), "every kill came after the commit; the run outpaced the timer"
+
+
+def test_without_source_a_snapshot_reads_what_load_remembered(
+    loaded_real_warehouse: Path, real_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "loaded.duckdb"
+    shutil.copyfile(loaded_real_warehouse, db)
+    result = run_cli("--db", str(db), "snapshot", "--at", "2024-10-10T06:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert f"30 opened, 0 closed, 0 deleted (30 products from {(real_data / 'raw').resolve()})" in (
+        result.stderr
+    )
+    with open_warehouse(db) as wh:
+        assert wh.scalar("select count(*) from snapshots.products_snapshot") == 30
+        assert wh.rows("select location from meta.source") == [
+            (str((real_data / "raw").resolve()),)
+        ]
+    tests = run_cli(
+        "--db", str(db), "test", "--select", "snapshot_versions_do_not_overlap", "--format", "csv"
+    )
+    assert tests.exit_code == 0, tests.stderr + tests.stdout
+    assert ",error,pass,0," in tests.stdout  # run, not skipped

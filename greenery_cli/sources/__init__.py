@@ -35,6 +35,15 @@ def is_postgres_url(spec: str) -> bool:
     return spec.startswith(("postgres://", "postgresql://"))
 
 
+def redact_source(spec: str | None) -> str | None:
+    """The source as it may be logged: a postgresql:// URL loses its password."""
+    if spec and is_postgres_url(spec):
+        from greenery_cli.sources.postgres import redact
+
+        return redact(spec)
+    return spec
+
+
 def open_source(spec: str) -> Source:
     """A Source for a folder path or a postgresql:// URL."""
     if is_postgres_url(spec):

@@ -21,8 +21,8 @@ def summary(result: SnapshotResult, reverted: bool = False) -> str:
     at = iso_utc(result.taken_at)
     if reverted:
         undo = (
-            f"{result.opened} opened version(s) ({result.deleted} deleted product(s)) removed, "
-            f"{result.closed} closed version(s) re-opened"
+            f"the versions it opened removed ({result.opened} opened, {result.deleted} deleted), "
+            f"the {result.closed} it closed re-opened"
         )
         if result.dry_run:
             return (

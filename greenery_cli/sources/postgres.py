@@ -1,0 +1,302 @@
+"""The shop's PostgreSQL database: the raw tables of one schema, read in one consistent snapshot.
+
+The client is ADBC's libpq-based PostgreSQL driver: each table arrives as Arrow record batches
+(the driver reads PostgreSQL's binary COPY in C++) and DuckDB scans them straight into the
+warehouse, so no row passes through Python. libpq resolves credentials (URL, PG* variables,
+~/.pgpass). The README's "Loading from PostgreSQL" section says why this client.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from greenery_cli.contract import RawTable
+from greenery_cli.errors import DataError, SourceError
+
+if TYPE_CHECKING:
+    from greenery_cli.warehouse import Warehouse
+
+DEFAULT_SCHEMA = "public"
+CONNECT_TIMEOUT_SECONDS = 10
+
+# PostgreSQL types (pg_type.typname, domains resolved) each contract type accepts. Text columns
+# are accepted for every contract type and their values cast, like a CSV export's fields.
+_TEXT = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+_ACCEPTED: dict[str, frozenset[str]] = {
+    "VARCHAR": _TEXT | {"uuid"},
+    "INTEGER": _TEXT | {"int2", "int4", "int8"},
+    "DOUBLE": _TEXT | {"int2", "int4", "int8", "float4", "float8", "numeric"},
+    "TIMESTAMPTZ": _TEXT | {"timestamptz", "timestamp"},
+}
+# Types whose values always fit the contract type: no value check needed after the cast.
+_EXACT: dict[str, frozenset[str]] = {
+    "VARCHAR": _ACCEPTED["VARCHAR"],
+    "INTEGER": frozenset({"int2", "int4"}),
+    "DOUBLE": frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"}),
+    "TIMESTAMPTZ": frozenset({"timestamptz", "timestamp"}),
+}
+
+
+@dataclass(frozen=True)
+class PostgresUrl:
+    """A postgresql:// URL split into what libpq gets and what greenery may show."""
+
+    conninfo: str  # for libpq: without greenery's ?schema=, with a connect timeout
+    location: str  # safe to store and print: no password
+    schema: str
+    secrets: tuple[str, ...]  # the password as written and decoded, to scrub from messages
+
+
+def parse_url(spec: str) -> PostgresUrl:
+    parts = urlsplit(spec)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [v for k, v in query if k == "schema"]
+    schema = schemas[-1] if schemas else DEFAULT_SCHEMA
+    libpq_query = [(k, v) for k, v in query if k != "schema"]
+    secrets = [s for k, v in query if k == "password" for s in (v, quote(v, safe=""))]
+    if password:
+        secrets += [password, unquote(password)]
+    for name, default in (
+        ("connect_timeout", str(CONNECT_TIMEOUT_SECONDS)),
+        ("application_name", "greenery"),
+    ):
+        if not any(k == name for k, _ in libpq_query):
+            libpq_query.append((name, default))
+    safe_query = [(k, v) for k, v in query if k not in ("schema", "password")]
+    safe_query.append(("schema", schema))
+    base = f"{parts.scheme}://{user + '@' if at and user else ''}{hosts}{parts.path}"
+    if not schema:
+        raise SourceError(f"{base}: ?schema= names no schema")
+    return PostgresUrl(
+        conninfo=f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(libpq_query)}",
+        location=f"{base}?{urlencode(safe_query)}",
+        schema=schema,
+        secrets=tuple(sorted({s for s in secrets if s}, key=len, reverse=True)),
+    )
+
+
+def redact(spec: str) -> str:
+    """The URL without its password (and with its schema spelled out), for logs and messages."""
+    try:
+        return parse_url(spec).location
+    except (ValueError, SourceError):
+        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", spec)
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _one_line(text: str) -> str:
+    """libpq's message, first line only: no driver prefix, echoed query, hint or SQLSTATE."""
+    text = re.sub(r"^\w+: \[libpq\] ", "", text.strip())
+    text = re.sub(r"^Failed to connect: ", "", text)
+    text = re.sub(r"^Failed to \w+ query(?: '.*?')?: (?=ERROR|FATAL|could)", "", text, flags=re.S)
+    text = re.sub(r"^could not begin COPY: ", "", text)
+    text = text.splitlines()[0] if text else text
+    return re.sub(r"\s+", " ", re.sub(r"\b(?:FATAL|ERROR):", "", text)).strip()
+
+
+@dataclass(frozen=True)
+class _Column:
+    type_label: str  # as PostgreSQL spells it, for messages
+    typname: str  # the base type's pg_type.typname (an array's starts with _: never accepted)
+
+
+class PostgresSource:
+    """All raw tables of one schema, read in one REPEATABLE READ, READ ONLY transaction.
+
+    check() opens the connection and the transaction (its first query fixes the snapshot);
+    every stage() reads from that snapshot; close() ends it.
+    """
+
+    kind = "postgres"
+
+    def __init__(self, spec: str) -> None:
+        self.url = parse_url(spec)
+        self._connection: Any = None
+        self._columns: dict[str, dict[str, _Column]] = {}
+
+    @property
+    def location(self) -> str:
+        return self.url.location
+
+    @property
+    def schema(self) -> str:
+        return self.url.schema
+
+    def _scrub(self, text: str) -> str:
+        text = text.replace(self.url.conninfo, self.location)
+        for secret in self.url.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _fail(self, what: str, exc: BaseException) -> SourceError:
+        return SourceError(self._scrub(f"{self.location}: {what}: {_one_line(str(exc))}"))
+
+    def _query(self, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+
+    def _connect(self) -> None:
+        try:
+            import adbc_driver_postgresql.dbapi as adbc
+        except ImportError:
+            raise SourceError(
+                "reading from PostgreSQL needs the adbc-driver-postgresql package "
+                "(pip install adbc-driver-postgresql)"
+            ) from None
+        try:
+            self._connection = adbc.connect(self.url.conninfo, autocommit=True)
+        except adbc.Error as exc:
+            raise self._fail("cannot connect", exc) from None
+        try:
+            # autocommit off would let the driver open a default (read committed) transaction
+            self._query("begin transaction isolation level repeatable read, read only")
+        except adbc.Error as exc:
+            self.close()
+            raise self._fail("cannot start a read-only transaction", exc) from None
+
+    def check(self, tables: tuple[RawTable, ...]) -> None:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        from greenery_cli.sql import render
+
+        if self._connection is None:
+            self._connect()
+        schema, catalog = self.schema, render("sources/postgres_catalog.sql")
+        try:
+            if not self._query(
+                "select 1 from pg_catalog.pg_namespace where nspname = $1", (schema,)
+            ):
+                raise SourceError(f"{self.location}: no schema {schema!r} in the database")
+            rows = self._query(catalog, (schema, [t.name for t in tables]))
+        except adbc.Error as exc:
+            raise self._fail("cannot read the catalog", exc) from None
+        found: dict[str, dict[str, _Column]] = {}
+        for relname, column, label, typname in rows:
+            found.setdefault(relname, {})[column] = _Column(label, typname)
+        missing = [t.name for t in tables if t.name not in found]
+        if missing:
+            names = ", ".join(f"{schema}.{name}" for name in missing)
+            raise SourceError(f"{self.location}: missing raw table(s) {names}")
+        for table in tables:
+            self._check_columns(table, found[table.name])
+        self._columns.update(found)
+
+    def _check_columns(self, table: RawTable, columns: dict[str, _Column]) -> None:
+        where = f"{self.location}: {self.schema}.{table.name}"
+        missing = [c for c in table.columns if c not in columns]
+        if missing:
+            extra = [c for c in columns if c not in table.columns]
+            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            hint = f" (the table has other column(s) {shown})" if extra else ""
+            raise DataError(
+                f"{where}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
+            )
+        wrong = [
+            f"{name} is {columns[name].type_label}, the raw contract declares {type_}"
+            for name, type_ in table.columns.items()
+            if columns[name].typname not in _ACCEPTED[type_]
+        ]
+        if wrong:
+            raise DataError(f"{where}: wrong column type(s): {'; '.join(wrong)}")
+
+    def _select(self, table: RawTable, columns: list[str]) -> str:
+        """The PostgreSQL query for some of a table's columns, in types Arrow carries simply."""
+        found = self._columns[table.name]
+        exprs = []
+        for name in columns:
+            typname, quoted = found[name].typname, _quote_ident(name)
+            if typname == "numeric" or (table.columns[name] == "VARCHAR" and typname not in _TEXT):
+                target = "float8" if typname == "numeric" else "text"
+                exprs.append(f"{quoted}::{target} as {quoted}")
+            else:
+                exprs.append(quoted)
+        relation = f"{_quote_ident(self.schema)}.{_quote_ident(table.name)}"
+        return f"select {', '.join(exprs)} from {relation}"
+
+    def _scan(self, con: Any, table: RawTable, columns: list[str], sql: str) -> list[Any]:
+        """Run `sql` on DuckDB connection `con` over the rows of `columns`, seen as `pg_rows`."""
+        import adbc_driver_postgresql.dbapi as adbc
+
+        if table.name not in self._columns:
+            raise SourceError(f"{self.location}: {table.name} was not checked before staging")
+        cursor = self._connection.cursor()
+        try:
+            try:
+                cursor.execute(self._select(table, columns))
+                batches = cursor.fetch_record_batch()
+            except adbc.Error as exc:
+                raise self._fail(f"cannot read {self.schema}.{table.name}", exc) from None
+            con.register("pg_rows", batches)
+            try:
+                return list(con.execute(sql).fetchall())
+            finally:
+                con.unregister("pg_rows")
+                batches.close()
+        finally:
+            cursor.close()
+
+    def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
+        import duckdb
+
+        casts = ", ".join(
+            f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}" for c, t in table.columns.items()
+        )
+        sql = f"create or replace table {target} as select {casts} from pg_rows"
+        try:
+            self._scan(wh.con, table, list(table.columns), sql)
+        except duckdb.Error as exc:
+            raise DataError(self._explain(table, exc)) from None
+        return int(wh.scalar(f"select count(*) from {target}"))
+
+    def _explain(self, table: RawTable, exc: Exception) -> str:
+        """Name the first value that breaks the contract, re-read from the same snapshot."""
+        import duckdb
+
+        where = f"{self.location}: {self.schema}.{table.name}"
+        found = self._columns[table.name]
+        key = list(table.primary_key)
+        keys = ", ".join(f"cast({_quote_ident(k)} as varchar)" for k in key)
+        with duckdb.connect() as con:
+            for column, type_ in table.columns.items():
+                if found[column].typname in _EXACT[type_]:
+                    continue
+                quoted = _quote_ident(column)
+                bad = self._scan(
+                    con,
+                    table,
+                    key if column in key else [*key, column],
+                    f"select cast({quoted} as varchar), {keys} from pg_rows "
+                    f"where {quoted} is not null and try_cast({quoted} as {type_}) is null limit 1",
+                )
+                if bad:
+                    value, *row_key = bad[0]
+                    row = ", ".join(f"{k}={v!r}" for k, v in zip(key, row_key, strict=True))
+                    return self._scrub(
+                        f"{where} row {row}, column {column}: {value!r} is not a valid "
+                        f"{type_} (the column is {found[column].type_label})"
+                    )
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return self._scrub(f"{where}: cannot read as raw table {table.name}: {first}")
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("rollback")
+        except Exception:  # noqa: BLE001 - closing anyway; the read-only work is already done
+            pass
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001
+            pass
