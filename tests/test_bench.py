@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, run_cli
+from conftest import REPO, run_cli
 
 sys.path.insert(0, str(REPO / "bench"))
 
