@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ DEFAULT_DB = "greenery.duckdb"
 SCHEMA_VERSION = 1
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
 DEFAULT_WAIT_SECONDS = 30.0
+# DuckDB spills to disk past this; its own default (80% of RAM) let a 35M-event load reach 15 GB
+DEFAULT_MEMORY_LIMIT = "3GB"
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 _META_DDL = """
 create table if not exists meta.schema_version (
@@ -113,6 +117,18 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
+
+
+def memory_limit() -> str | None:
+    """DuckDB's memory limit: env GREENERY_MEMORY_LIMIT (e.g. 8GB; 'none' = DuckDB's default)."""
+    value = os.environ.get("GREENERY_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
+    if value.lower() in ("", "none"):
+        return None
+    if not _MEMORY_LIMIT.fullmatch(value):
+        raise UsageError(
+            f"GREENERY_MEMORY_LIMIT={value!r}: write a size like 3GB or 512MB, or none"
+        )
+    return value
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
@@ -229,6 +245,9 @@ def open_warehouse(
         wh = Warehouse(path=path, con=con, read_only=not write)
         try:
             wh.execute("set TimeZone = 'UTC'")
+            limit = memory_limit()
+            if limit:
+                wh.execute(f"set memory_limit = '{limit}'")
             _check_schema_version(wh)
             if write:
                 _initialise(wh)

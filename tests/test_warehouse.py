@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import run_cli
 
 from greenery_cli.errors import ExitCode
@@ -94,3 +95,34 @@ def test_reader_during_a_write_gets_a_clear_busy_message(tmp_path: Path) -> None
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_memory_limit_is_bounded_by_default_and_set_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db, write=True) as wh:
+        default = wh.scalar("select current_setting('memory_limit')")
+    with open_warehouse(db) as wh:
+        assert wh.scalar("select current_setting('memory_limit')") == default
+    monkeypatch.setenv("GREENERY_MEMORY_LIMIT", "512MB")
+    with open_warehouse(db) as wh:
+        limited = wh.scalar("select current_setting('memory_limit')")
+    monkeypatch.setenv("GREENERY_MEMORY_LIMIT", "none")
+    with open_warehouse(db) as wh:
+        unlimited = wh.scalar("select current_setting('memory_limit')")
+    assert default == "2.7 GiB"  # 3GB, as DuckDB shows it
+    assert limited == "488.2 MiB"  # 512MB
+    assert unlimited not in (default, limited)  # DuckDB's own default, a share of RAM
+
+
+def test_a_bad_memory_limit_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db, write=True):
+        pass
+    monkeypatch.setenv("GREENERY_MEMORY_LIMIT", "lots")
+    result = run_cli("--db", str(db), "models")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "GREENERY_MEMORY_LIMIT='lots'" in result.stderr
