@@ -80,12 +80,14 @@ class LoadPlan:
 
 
 def load_plan() -> LoadPlan:
-    from greenery_cli.contract import RAW_TABLES
+    from greenery_cli.project import builtin_root, read_project
+
+    raw_tables = read_project(builtin_root()).sources
     from greenery_cli.models import build_order, discover
     from greenery_cli.seeds import declared_seeds
 
     return LoadPlan(
-        raw={t.name: t.columns for t in RAW_TABLES},
+        raw={t.name: t.columns for t in raw_tables},
         seeds=[(s.name, s.path, s.columns) for s in declared_seeds()],
         models=[(m.relation, m.sql) for m in build_order(discover())],
     )

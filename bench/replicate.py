@@ -24,14 +24,15 @@ COPIED_KEYS = {
 
 def replicate(source: Path, out: Path, copies: int, fmt: str) -> Path:
     """Write out/raw/<table>.<fmt> and out/inventory-weeks/ from source (raw/, inventory-weeks/)."""
-    from greenery_cli.contract import RAW_TABLES
+    from greenery_cli.project import builtin_root, read_project
 
+    raw_tables = read_project(builtin_root()).sources
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     options = "(format csv, header true)" if fmt == "csv" else "(format parquet)"
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    for table in RAW_TABLES:
+    for table in raw_tables:
         reader = typed_reader(export_file(source / "raw", table.name), table.columns)
         keys = COPIED_KEYS.get(table.name)
         if keys:

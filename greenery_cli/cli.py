@@ -24,9 +24,11 @@ COMMANDS: dict[str, str] = {
     "freshness": "freshness",
     "funnel": "funnel",
     "generate": "generate",
+    "init": "init",
     "inventory-changes": "inventory_changes",
     "load": "load",
     "models": "models",
+    "project": "project",
     "query": "query",
     "report": "report",
     "runs": "runs",
@@ -61,15 +63,29 @@ class LazyGroup(click.Group):
     default=None,
     help="The warehouse file [env GREENERY_DB; default ./greenery.duckdb].",
 )
+@click.option(
+    "--project-dir",
+    metavar="DIR",
+    default=None,
+    help="The project (a folder with greenery.toml) [env GREENERY_PROJECT_DIR; default: the "
+    "nearest greenery.toml from the working folder up, else the shop's project built in].",
+)
 @click.version_option(__version__, prog_name="greenery")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, project_dir: str | None) -> None:
     """greenery: load the plant shop's data into a DuckDB warehouse, snapshot its inventory,
     and answer the team's weekly questions.
 
     stdout carries data; progress, warnings and errors go to stderr. Times are UTC.
     """
+    from greenery_cli import project
+
+    project.use_project_dir(project_dir)
     ctx.obj = GlobalSettings(db=db)
+    if ctx.invoked_subcommand != "init":
+        used = project.current()  # a malformed project is refused before any command runs
+        if not used.builtin:
+            click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
 
 
 def report_error(message: str) -> None:

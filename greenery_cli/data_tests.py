@@ -159,13 +159,17 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
     return tests
 
 
-def _singular(path: Path, models: dict[str, Model]) -> DataTest:
-    """A singular test: render its SQL, noting every relation it reads and its config()."""
-    from greenery_cli.contract import RAW_TABLE_NAMES
-    from greenery_cli.models import _description
-    from greenery_cli.sql import environment
+def _singular(path: Path, models: dict[str, Model], engine: bool = False) -> DataTest:
+    """A singular test: render its SQL, noting every relation it reads and its config().
 
-    shown = f"queries/tests/{path.name}"
+    `engine`: one of greenery's own invariants (the snapshot's), rendered from the package."""
+    from greenery_cli.models import _description
+    from greenery_cli.project import current
+    from greenery_cli.project.templates import render_project_sql
+
+    shown = (
+        f"greenery's snapshot/invariants/{path.name}" if engine else f"queries/tests/{path.name}"
+    )
     reads: list[str] = []
     relations: list[str] = []
     config: dict[str, Any] = {"severity": "error", "reason": None}
@@ -195,22 +199,20 @@ def _singular(path: Path, models: dict[str, Model]) -> DataTest:
         return ""
 
     text = path.read_text()
-    try:
-        sql = (
-            environment()
-            .from_string(text)
-            .render(
-                ref=ref,
-                source=relation("raw", RAW_TABLE_NAMES),
-                seed=relation("seeds"),
-                snapshot=relation("snapshots"),
-                config=set_config,
-            )
-        )
-    except UsageError:
-        raise
-    except Exception as exc:  # jinja errors: name the file
-        raise UsageError(f"{shown}: {exc}") from None
+    project = current()
+    context = {
+        "ref": ref,
+        "source": relation("raw", project.source_names),
+        "seed": relation("seeds"),
+        "snapshot": relation("snapshots"),
+        "config": set_config,
+    }
+    if engine:
+        from greenery_cli.sql import render
+
+        sql = render(f"snapshot/invariants/{path.name}", **context)
+    else:
+        sql = render_project_sql(project.queries, text, shown, context, error=UsageError)
     return DataTest(
         name=path.stem,
         kind="singular",
@@ -227,7 +229,13 @@ def _singular(path: Path, models: dict[str, Model]) -> DataTest:
 
 
 def singular_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
-    return [_singular(path, models) for path in sorted((folder / "tests").glob("*.sql"))]
+    """The project's queries/tests/*.sql, then greenery's own snapshot invariants."""
+    from greenery_cli.resources import ENGINE_QUERIES
+
+    invariants = sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql"))
+    return [_singular(path, models) for path in sorted((folder / "tests").glob("*.sql"))] + [
+        _singular(path, models, engine=True) for path in invariants
+    ]
 
 
 def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:

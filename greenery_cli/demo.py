@@ -74,11 +74,11 @@ def generator_fingerprint() -> str:
     import hashlib
 
     from greenery_cli import generate, sample_words
-    from greenery_cli.resources import queries_dir
+    from greenery_cli.resources import ENGINE_QUERIES
 
     digest = hashlib.sha256()
     files = [Path(generate.__file__), Path(sample_words.__file__)]
-    files += sorted((queries_dir() / "generate").glob("*.sql"))
+    files += sorted((ENGINE_QUERIES / "generate").glob("*.sql"))
     for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:8]

@@ -10,23 +10,18 @@ Models and the snapshot are listed too, with their last build, so a stale model 
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.contract import RAW_TABLE_NAMES, RAW_TABLES
-from greenery_cli.errors import UsageError
+from greenery_cli.project.sources import Freshness as Thresholds
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
 
 if TYPE_CHECKING:
     import polars as pl
 
-DEFAULT_WARN_AFTER = "1d"
-DEFAULT_ERROR_AFTER = "2d"
-THRESHOLDS_SEED = "source_freshness"
 STATUS_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2}
 
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -65,16 +60,6 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When a raw table turns stale; durations as written (`12h`), None = not checked."""
-
-    warn_after: str | None = DEFAULT_WARN_AFTER
-    error_after: str | None = DEFAULT_ERROR_AFTER
-    record_warn_after: str | None = None
-    record_error_after: str | None = None
-
-
 def status_for(age_s: float, warn_after: str | None, error_after: str | None) -> str:
     """pass, warn or error: stale means strictly older than the threshold."""
     if error_after is not None and age_s > parse_duration(error_after):
@@ -93,50 +78,11 @@ def _verdict(
     return status, f"{what} older than {limit}" if limit else None
 
 
-def read_thresholds(path: Path) -> dict[str, Thresholds]:
-    """Per-table thresholds from the source_freshness seed; empty cells keep the defaults."""
-    found: dict[str, Thresholds] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            where = f"{path}, line {line}"
-            table = (row.get("table_name") or "").strip()
-            if table not in RAW_TABLE_NAMES:
-                raise UsageError(
-                    f"{where}: {table!r} is not a raw table ({', '.join(RAW_TABLE_NAMES)})"
-                )
-
-            def cell(name: str, default: str | None, _row: dict[str, Any] = row) -> str | None:
-                return (_row.get(name) or "").strip() or default
-
-            thresholds = Thresholds(
-                warn_after=cell("warn_after", DEFAULT_WARN_AFTER),
-                error_after=cell("error_after", DEFAULT_ERROR_AFTER),
-                record_warn_after=cell("record_warn_after", None),
-                record_error_after=cell("record_error_after", None),
-            )
-            for warn, error in (
-                (thresholds.warn_after, thresholds.error_after),
-                (thresholds.record_warn_after, thresholds.record_error_after),
-            ):
-                try:
-                    seconds = [parse_duration(d) if d else None for d in (warn, error)]
-                except ValueError as exc:
-                    raise UsageError(f"{where}: {exc}") from None
-                if seconds[0] is not None and seconds[1] is not None and seconds[0] > seconds[1]:
-                    raise UsageError(
-                        f"{where}: warn after {warn} is later than error after {error}"
-                    )
-            found[table] = thresholds
-    return found
-
-
 def configured_thresholds() -> dict[str, Thresholds]:
-    """Every raw table's thresholds: the seed's row for it, else the defaults."""
-    from greenery_cli.seeds import declared_seeds
+    """Every raw table's thresholds, as queries/sources.toml (and greenery.toml) declare them."""
+    from greenery_cli.project import current
 
-    seed = next((s for s in declared_seeds() if s.name == THRESHOLDS_SEED), None)
-    configured = read_thresholds(seed.path) if seed else {}
-    return {name: configured.get(name, Thresholds()) for name in RAW_TABLE_NAMES}
+    return {table.name: table.freshness for table in current().sources}
 
 
 @dataclass(frozen=True)
@@ -144,7 +90,7 @@ class FreshnessSettings:
     db: str | Path | None
     wait: float = DEFAULT_WAIT_SECONDS
     now: datetime | None = None  # the moment ages are measured at; default: the clock (UTC)
-    thresholds: dict[str, Thresholds] | None = None  # default: the source_freshness seed
+    thresholds: dict[str, Thresholds] | None = None  # default: queries/sources.toml
 
 
 @dataclass
@@ -162,11 +108,12 @@ class FreshnessReport:
 def _source_checks(
     wh: Warehouse, now: datetime, thresholds: dict[str, Thresholds]
 ) -> list[dict[str, Any]]:
+    from greenery_cli.project import current
     from greenery_cli.sql import render
 
     loads = {r[0]: r[1:] for r in wh.rows(render("freshness/latest_loads.sql"))}
     checks = []
-    for table in RAW_TABLES:
+    for table in current().sources:
         limits = thresholds.get(table.name, Thresholds())
         check: dict[str, Any] = {
             "kind": "source",
@@ -298,7 +245,7 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
         with recorded_run(wh, "freshness", args) as run:
             thresholds = settings.thresholds
             if thresholds is None:
-                thresholds = configured_thresholds()  # inside: a broken seed is logged
+                thresholds = configured_thresholds()
             ensure_trust_tables(wh)
             checks = _source_checks(wh, now, thresholds) + _build_checks(wh, now)
             with wh.transaction():

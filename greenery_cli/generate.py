@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.contract import raw_table
 from greenery_cli.errors import UsageError
 from greenery_cli.progress import Progress, progress
+from greenery_cli.project.sources import RawTable
 from greenery_cli.sql import render
 
 if TYPE_CHECKING:
@@ -208,6 +208,13 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def shop_sources() -> dict[str, RawTable]:
+    """The shop's raw tables as greenery's built-in project declares them: what generate writes."""
+    from greenery_cli.project import builtin_root, read_project
+
+    return {t.name: t for t in read_project(builtin_root(), "built in").sources}
+
+
 def _typed(column: str, type_: str, fmt: str) -> str:
     """A contract column as the file stores it: ISO-8601 'Z' text in CSV, typed in Parquet.
 
@@ -233,7 +240,7 @@ class _Writer:
         CSV chunks are appended to the target as they are written (disk use stays at one
         chunk beyond the file); Parquet chunks are merged at the end.
         """
-        columns = raw_table(table).columns
+        columns = shop_sources()[table].columns
         select = ", ".join(_typed(c, t, self.fmt) for c, t in columns.items())
         sql = f"select {select} from ({render(template)}) order by _k1, _k2"
         chunk = CHUNK_ROWS.get(table, DEFAULT_CHUNK_ROWS)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenery_cli.contract import RAW_TABLES, RawTable
 from greenery_cli.errors import DataError, UsageError
 from greenery_cli.matrix import check_matrix_seed
 from greenery_cli.models import ModelBuild, build, build_order, discover
 from greenery_cli.progress import progress
+from greenery_cli.project import current
+from greenery_cli.project.sources import RawTable
 from greenery_cli.runlog import recorded_run
 from greenery_cli.seeds import declared_seeds, load_seeds
 from greenery_cli.sources import Source, open_source, redact_source
@@ -76,17 +77,18 @@ def check_keys(wh: Warehouse, table: RawTable, relation: str, where: str) -> Non
 
 
 def load(settings: LoadSettings) -> LoadResult:
+    raw_tables = current().sources
     models = build_order(discover())
     seeds = declared_seeds()
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         with recorded_run(wh, "load", {"source": redact_source(settings.source)}) as run:
             source = resolve_source(wh, settings.source)
             try:
-                source.check(RAW_TABLES)
+                source.check(raw_tables)
                 result = LoadResult(run.run_id, source.kind, source.location)
-                steps = len(RAW_TABLES) + 1 + len(models)
+                steps = len(raw_tables) + 1 + len(models)
                 with progress(steps, "loading") as bar, wh.transaction():
-                    for table in RAW_TABLES:
+                    for table in raw_tables:
                         bar.advance(f"raw.{table.name}")
                         rows = source.stage(wh, table, f"raw.{table.name}")
                         check_keys(

@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greenery_cli.contract import RAW_TABLE_NAMES
 from greenery_cli.errors import DataError, UsageError
+from greenery_cli.project import current
 from greenery_cli.resources import seeds_dir
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def read_matrix(path: Path) -> list[Node]:
 def validate_matrix(nodes: list[Node], models: Iterable[str], where: str) -> None:
     """Raise one DataError listing every problem, each naming its seed line and node."""
     models = set(models)
-    known = {"model": models, "snapshot": set(SNAPSHOTS), "source": set(RAW_TABLE_NAMES)}
+    known = {"model": models, "snapshot": set(SNAPSHOTS), "source": set(current().source_names)}
     problems: list[str] = []
     first_seen: dict[str, Node] = {}
     for n in nodes:

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greenery_cli.contract import RAW_TABLE_NAMES
 from greenery_cli.errors import ModelError, UsageError
-from greenery_cli.resources import queries_dir
 from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -51,17 +49,19 @@ def _description(text: str) -> str:
 
 
 def discover(folder: Path | None = None) -> dict[str, Model]:
-    """Every model under queries/, rendered, with its declared inputs."""
-    from greenery_cli.sql import environment
+    """Every model of the project, rendered, with its declared inputs."""
+    from greenery_cli.project import current
+    from greenery_cli.project.templates import render_project_sql
 
-    folder = folder or queries_dir()
+    project = current()
+    folder = folder or project.queries
+    source_names = project.source_names
     paths = {
         path.stem: (layer, path)
         for layer in LAYERS
         for path in sorted((folder / layer).glob("*.sql"))
     }
     models: dict[str, Model] = {}
-    env = environment()
     for name, (layer, path) in paths.items():
         refs: list[str] = []
         sources: list[str] = []
@@ -80,8 +80,11 @@ def discover(folder: Path | None = None) -> dict[str, Model]:
             return f"{paths[model][0]}.{model}"
 
         def source(table: str, _sources: list[str] = sources, _rel: Path = rel) -> str:
-            if table not in RAW_TABLE_NAMES:
-                raise ModelError(f"queries/{_rel}: source('{table}') names no raw table")
+            if table not in source_names:
+                raise ModelError(
+                    f"queries/{_rel}: source('{table}') names no source declared in "
+                    f"queries/sources.toml ({', '.join(source_names)})"
+                )
             _sources.append(table)
             return f"raw.{table}"
 
@@ -90,12 +93,9 @@ def discover(folder: Path | None = None) -> dict[str, Model]:
             return f"seeds.{name_}"
 
         text = path.read_text()
-        try:
-            sql = env.from_string(text).render(ref=ref, source=source, seed=seed)
-        except ModelError:
-            raise
-        except Exception as exc:  # jinja errors: name the file
-            raise ModelError(f"queries/{rel}: {exc}") from None
+        sql = render_project_sql(
+            folder, text, f"queries/{rel}", {"ref": ref, "source": source, "seed": seed}
+        )
         models[name] = Model(
             name=name,
             layer=layer,

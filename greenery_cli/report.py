@@ -90,10 +90,10 @@ def report_json(report: WeeklyReport) -> dict[str, Any]:
 
 
 def data_as_of(wh: Warehouse) -> datetime | None:
-    from greenery_cli.contract import RAW_TABLES
+    from greenery_cli.project import current
     from greenery_cli.sql import render
 
-    tables = [t for t in RAW_TABLES if t.freshness_column and wh.table_exists("raw", t.name)]
+    tables = [t for t in current().sources if t.freshness_column and wh.table_exists("raw", t.name)]
     if not tables:
         return None
     return wh.scalar(render("reports/data_as_of.sql", tables=tables))

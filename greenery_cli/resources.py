@@ -1,31 +1,26 @@
-"""Where the project's SQL (queries/) and seeds (seeds/) live, installed or in a checkout."""
+"""Where things live: greenery's own SQL in the package, the team's files in the project."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+ENGINE_QUERIES = Path(__file__).resolve().parent / "queries"
 
 
-def project_dir() -> Path:
-    """The folder holding queries/ and seeds/.
-
-    GREENERY_PROJECT_DIR wins (a team's own copy of the SQL and seeds); then the copy shipped
-    inside the wheel; then the checkout this package sits in (editable installs, tests).
-    """
-    override = os.environ.get("GREENERY_PROJECT_DIR")
-    if override:
-        return Path(override).expanduser().resolve()
-    shipped = _PACKAGE_DIR / "_project"
-    if (shipped / "queries").is_dir():
-        return shipped
-    return _PACKAGE_DIR.parent
+def engine_queries_dir() -> Path:
+    """greenery's own SQL (snapshot engine, questions, meta tables, generator, templates)."""
+    return ENGINE_QUERIES
 
 
 def queries_dir() -> Path:
-    return project_dir() / "queries"
+    """The project's queries/: models, their schema.toml, singular tests, macros, sources."""
+    from greenery_cli.project import current
+
+    return current().queries
 
 
 def seeds_dir() -> Path:
-    return project_dir() / "seeds"
+    """The project's seeds/."""
+    from greenery_cli.project import current
+
+    return current().seeds

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.contract import raw_table
 from greenery_cli.errors import DataError, UsageError, WorkFailed
 from greenery_cli.output import iso_utc
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
@@ -145,8 +144,9 @@ def _scratch(wh: Warehouse) -> Iterator[None]:
 def _stage(wh: Warehouse, spec: str | None) -> tuple[str, str, int]:
     """Stage the source's products into the scratch database; (kind, location, rows)."""
     from greenery_cli.load import check_keys, resolve_source
+    from greenery_cli.project import current
 
-    products = raw_table("products")
+    products = current().source("products")
     source = resolve_source(wh, spec)
     try:
         source.check((products,))
@@ -220,11 +220,12 @@ def _refuse_out_of_order(wh: Warehouse, taken_at: datetime, asked: bool) -> None
 
 
 def check_invariants(wh: Warehouse, touched: str) -> None:
-    """Run queries/tests/snapshot_*.sql over the products `touched` names; raise on a breach.
+    """Run greenery's snapshot invariants (snapshot/invariants/) over the products `touched`
+    names; raise on a breach.
 
     Only touched products can break an invariant the history held before the run.
     """
-    from greenery_cli.resources import queries_dir
+    from greenery_cli.resources import ENGINE_QUERIES
     from greenery_cli.sql import render
 
     # the snapshot's own columns are all an invariant reads; fewer columns, a cheaper scan
@@ -233,9 +234,11 @@ def check_invariants(wh: Warehouse, touched: str) -> None:
         f"create or replace temp table snapshot_touched as select {columns} from "
         f"snapshots.products_snapshot where product_id in ({touched})"
     )
-    for path in sorted((queries_dir() / "tests").glob("snapshot_*.sql")):
+    for path in sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql")):
         sql = render(
-            f"tests/{path.name}", snapshot=lambda _name: "snapshot_touched", config=lambda **_: ""
+            f"snapshot/invariants/{path.name}",
+            snapshot=lambda _name: "snapshot_touched",
+            config=lambda **_: "",
         )
         bad = wh.rows(f"select * from ({sql.strip().rstrip(';')}) limit 5")
         if bad:

@@ -1,4 +1,9 @@
-"""The one Jinja environment that renders greenery's SQL (StrictUndefined: a typo fails)."""
+"""The Jinja environments that render SQL (StrictUndefined: a typo fails, never renders empty).
+
+greenery's own SQL renders from the package (`render`); the project's models, tests and macros
+render from the project's queries/ (`project_environment`). Values still go to the engine as
+bound parameters, never pasted into SQL text.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,10 @@ from typing import Any
 
 import jinja2
 
-from greenery_cli.resources import queries_dir
+from greenery_cli.resources import ENGINE_QUERIES
 
 
-@lru_cache(maxsize=4)
-def _environment(folder: Path) -> jinja2.Environment:
+def _make(folder: Path) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
@@ -21,15 +25,23 @@ def _environment(folder: Path) -> jinja2.Environment:
     )
 
 
+@lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return _environment(queries_dir())
+    """greenery's own templates, in greenery_cli/queries/."""
+    return _make(ENGINE_QUERIES)
+
+
+@lru_cache(maxsize=8)
+def project_environment(folder: Path) -> jinja2.Environment:
+    """A project's templates: its queries/ folder (models, tests, macros)."""
+    return _make(folder)
 
 
 def render(template: str, **context: Any) -> str:
-    """Render queries/<template>; values still go to DuckDB as bound parameters."""
+    """Render greenery_cli/queries/<template>."""
     try:
         return environment().get_template(template).render(**context)
     except jinja2.TemplateNotFound:
         from greenery_cli.errors import ModelError
 
-        raise ModelError(f"no SQL template queries/{template}") from None
+        raise ModelError(f"greenery's own SQL template {template} is missing") from None

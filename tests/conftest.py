@@ -11,8 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from greenery_cli.project.sources import RawTable
+
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "greenery-data"
+
+
+def _shop_sources() -> tuple[RawTable, ...]:
+    from greenery_cli.project import builtin_root, read_project
+
+    return read_project(builtin_root()).sources
+
+
+# the shop's raw tables, as the built-in project declares them (queries/sources.toml)
+RAW_TABLES = _shop_sources()
+RAW_TABLE_NAMES = tuple(t.name for t in RAW_TABLES)
+
+
+def raw_table(name: str) -> RawTable:
+    return next(t for t in RAW_TABLES if t.name == name)
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +43,8 @@ def pinned_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # child processes import the checkout under test too, never an installed copy
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.chdir(tmp_path)
     yield
 

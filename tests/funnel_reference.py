@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from greenery_cli.contract import RAW_TABLES
+from conftest import RAW_TABLES
 
 STEPS = ("page_view", "add_to_cart", "checkout")  # seeds/funnel_steps.csv
 BASE = datetime(2021, 2, 10, 12, 0, 0, tzinfo=UTC)

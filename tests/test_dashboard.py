@@ -494,6 +494,7 @@ def test_an_exposure_on_a_missing_model_is_named(
     project = tmp_path / "project"
     shutil.copytree(REPO / "queries", project / "queries")
     shutil.copytree(REPO / "seeds", project / "seeds")
+    shutil.copy(REPO / "greenery.toml", project / "greenery.toml")
     toml = project / "queries" / "exposures.toml"
     toml.write_text(toml.read_text().replace('"fct_sessions"', '"fct_sesions"'))
     monkeypatch.setenv("GREENERY_PROJECT_DIR", str(project))

@@ -22,9 +22,10 @@ from greenery_cli.warehouse import open_warehouse
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with greenery's own SQL (generic tests, meta tables) but no models or tests."""
+    """The shop's declarations (greenery.toml, sources, exposures) but no models or tests."""
     folder = tmp_path / "project"
     shutil.copytree(REPO / "queries", folder / "queries")
+    shutil.copy(REPO / "greenery.toml", folder / "greenery.toml")
     for layer in ("staging", "intermediate", "marts"):
         shutil.rmtree(folder / "queries" / layer)
     for singular in (folder / "queries" / "tests").glob("*.sql"):
@@ -48,8 +49,10 @@ def warehouse(db: Path, *statements: str) -> Path:
 
 
 def results(db: Path, *select: str) -> dict[str, dict]:
+    """Test results by name; unselected, greenery's own snapshot invariants are left out."""
     report = run_tests(TestSettings(db=db, select=select))
-    return {r["test"]: r for r in report.results.iter_rows(named=True)}
+    rows = report.results.iter_rows(named=True)
+    return {r["test"]: r for r in rows if select or not r["test"].startswith("snapshot_")}
 
 
 MODELS = {
@@ -253,9 +256,10 @@ def test_results_and_the_run_are_recorded(project: Path, tmp_path: Path) -> None
             "from meta.test_results group by 1 order by 1"
         ).fetchall()
         runs = con.execute("select run_id, command, status, message from meta.runs").fetchall()
-    assert recorded == [(db_clean.run_id, 6, 0), (failing.run_id, 3, 1)]
+    # the 6 declared tests and greenery's 3 snapshot invariants, which skip without a snapshot
+    assert recorded == [(db_clean.run_id, 9, 0), (failing.run_id, 3, 1)]
     assert runs == [
-        (db_clean.run_id, "test", "success", "6 pass"),
+        (db_clean.run_id, "test", "success", "6 pass, 3 skip"),
         (failing.run_id, "test", "fail", "2 pass, 1 fail"),
     ]
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import RAW_TABLES, raw_table, run_cli
 
-from greenery_cli.contract import RAW_TABLES, raw_table
 from greenery_cli.errors import ExitCode, UsageError
 from greenery_cli.freshness import (
     FreshnessSettings,
@@ -20,7 +19,6 @@ from greenery_cli.freshness import (
     check_freshness,
     format_duration,
     parse_duration,
-    read_thresholds,
     status_for,
 )
 from greenery_cli.warehouse import open_warehouse
@@ -264,35 +262,53 @@ def test_the_snapshot_shows_its_latest_run(tmp_path: Path) -> None:
     assert snapshot["note"] == "2 run(s), latest 2h ago"
 
 
-def test_thresholds_seed_overrides_per_table(tmp_path: Path) -> None:
-    path = tmp_path / "source_freshness.csv"
-    path.write_text(
-        "table_name,warn_after,error_after,record_warn_after,record_error_after\n"
-        "orders,12h,,1d,\nevents,,,,\n"
-    )
-    got = read_thresholds(path)
-    assert got["orders"] == Thresholds("12h", "2d", "1d", None)
-    assert got["events"] == Thresholds()
+SOURCES = """
+[orders]
+primary_key = ["order_id"]
+freshness_column = "created_at"
+{orders}
+[orders.columns]
+order_id = "VARCHAR"
+created_at = "TIMESTAMPTZ"
+
+[events]
+primary_key = ["event_id"]
+[events.columns]
+event_id = "VARCHAR"
+"""
+
+
+def sources_file(tmp_path: Path, orders: str) -> Path:
+    path = tmp_path / "sources.toml"
+    path.write_text(SOURCES.format(orders=orders))
+    return path
+
+
+def test_thresholds_are_declared_per_source_over_the_project_defaults(tmp_path: Path) -> None:
+    from greenery_cli.project.sources import parse_sources
+
+    path = sources_file(tmp_path, 'warn_after = "12h"\nrecord_warn_after = "1d"')
+    got = {t.name: t.freshness for t in parse_sources(path, Thresholds("1d", "3d"))}
+    assert got["orders"] == Thresholds("12h", "3d", "1d", None)
+    assert got["events"] == Thresholds("1d", "3d")
 
 
 @pytest.mark.parametrize(
-    ("row", "message"),
+    ("lines", "message"),
     [
-        ("shipments,1d,2d,,", "line 2: 'shipments' is not a raw table"),
-        ("orders,soon,2d,,", "line 2: 'soon' is not a duration"),
-        ("orders,3d,2d,,", "line 2: warn after 3d is later than error after 2d"),
+        ('warn_after = "soon"', r"line 5: \[orders\] warn_after = 'soon' is not a duration"),
+        ('warn_after = "3d"', r"line 5: \[orders\] warn_after 3d is later than error_after 2d"),
+        ('stale_after = "3d"', r"line 5: \[orders\]: unknown key\(s\) stale_after"),
     ],
 )
-def test_bad_threshold_rows_name_the_line(tmp_path: Path, row: str, message: str) -> None:
-    path = tmp_path / "source_freshness.csv"
-    path.write_text(
-        f"table_name,warn_after,error_after,record_warn_after,record_error_after\n{row}\n"
-    )
+def test_bad_thresholds_name_the_file_and_line(tmp_path: Path, lines: str, message: str) -> None:
+    from greenery_cli.project.sources import parse_sources
+
     with pytest.raises(UsageError, match=message):
-        read_thresholds(path)
+        parse_sources(sources_file(tmp_path, lines), Thresholds())
 
 
-def test_the_shipped_seed_covers_every_raw_table() -> None:
+def test_every_shop_source_has_thresholds() -> None:
     from greenery_cli.freshness import configured_thresholds
 
     configured = configured_thresholds()

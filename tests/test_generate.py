@@ -12,10 +12,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import RAW_TABLES, run_cli
 
 import greenery_cli.generate as generate_module
-from greenery_cli.contract import RAW_TABLES
 from greenery_cli.generate import GenerateSettings, Sizes, generate
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import RAW_TABLE_NAMES
 
-from greenery_cli.contract import RAW_TABLE_NAMES
 from greenery_cli.errors import ExitCode
 
 

@@ -23,12 +23,28 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_holds_queries_seeds_and_entry_point(wheel: Path) -> None:
+def test_the_package_under_test_is_the_checkouts() -> None:
+    import greenery_cli
+
+    assert Path(greenery_cli.__file__).resolve().parent == REPO / "greenery_cli"
+    child = subprocess.run(
+        [sys.executable, "-c", "import greenery_cli; print(greenery_cli.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(child.stdout.strip()).resolve().parent == REPO / "greenery_cli"
+
+
+def test_wheel_holds_the_engine_sql_the_shop_project_and_entry_point(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for sql in (REPO / "queries").rglob("*.sql"):
-        assert f"greenery_cli/_project/{sql.relative_to(REPO).as_posix()}" in names
-    for seed in (REPO / "seeds").iterdir():
-        assert f"greenery_cli/_project/seeds/{seed.name}" in names
+    for sql in (REPO / "greenery_cli" / "queries").rglob("*.sql"):
+        assert sql.relative_to(REPO).as_posix() in names
+    for part in ("queries", "seeds"):
+        for path in (REPO / part).rglob("*"):
+            if path.is_file():
+                assert f"greenery_cli/_project/{path.relative_to(REPO).as_posix()}" in names
+    assert "greenery_cli/_project/greenery.toml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "greenery = greenery_cli.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

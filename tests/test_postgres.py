@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import RAW_TABLE_NAMES, RAW_TABLES
 
-from greenery_cli.contract import RAW_TABLE_NAMES, RAW_TABLES
 from greenery_cli.errors import ExitCode
 from greenery_cli.sources.postgres import PostgresSource, parse_url, redact
 
@@ -513,7 +513,7 @@ def test_a_load_reads_one_snapshot(
 
 
 def test_the_read_is_one_repeatable_read_read_only_transaction(pg_server: PgServer) -> None:
-    from greenery_cli.contract import raw_table
+    from conftest import raw_table
 
     source = PostgresSource(pg_server.url())
     source.check((raw_table("products"),))

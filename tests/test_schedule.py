@@ -115,6 +115,7 @@ def test_load_refuses_an_invalid_matrix_and_loads_nothing(real_data, tmp_path, m
     project = tmp_path / "project"
     shutil.copytree(REPO / "queries", project / "queries")
     shutil.copytree(REPO / "seeds", project / "seeds")
+    shutil.copy(REPO / "greenery.toml", project / "greenery.toml")
     matrix = project / "seeds" / "schedule.csv"
     lines = matrix.read_text().splitlines()
     lines = [line for line in lines if not line.startswith("dim_products,")]

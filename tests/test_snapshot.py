@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from greenery_cli.errors import DataError, UsageError, WarehouseBusy, WorkFailed
-from greenery_cli.resources import queries_dir
+from greenery_cli.resources import ENGINE_QUERIES
 from greenery_cli.snapshot import (
     MISSING_POLICIES,
     SnapshotResult,
@@ -696,7 +696,7 @@ run_options = st.tuples(
 )
 
 
-INVARIANTS = sorted((queries_dir() / "tests").glob("snapshot_*.sql"))
+INVARIANTS = sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql"))
 
 
 def inspect(
@@ -706,7 +706,11 @@ def inspect(
     test` runs them), the rows the run closed and opened, and the state as of each moment."""
     with open_warehouse(db) as wh:
         breaches = [
-            wh.rows(render(f"tests/{path.name}", snapshot=lambda name: f"snapshots.{name}"))
+            wh.rows(
+                render(
+                    f"snapshot/invariants/{path.name}", snapshot=lambda name: f"snapshots.{name}"
+                )
+            )
             for path in INVARIANTS
         ]
         closed = wh.rows(

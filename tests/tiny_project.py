@@ -12,9 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import RAW_TABLE_NAMES, REPO
 
-from greenery_cli.contract import RAW_TABLE_NAMES
 from greenery_cli.warehouse import open_warehouse
 
 MODELS = {
@@ -54,8 +53,9 @@ def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for relative, sql in MODELS.items():
         (root / "queries" / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / "queries" / relative).write_text(sql + "\n")
-    # greenery's own templates travel with a project's queries/ (GREENERY_PROJECT_DIR replaces it)
-    shutil.copytree(REPO / "queries" / "schedule", root / "queries" / "schedule")
+    # the shop's declarations: greenery.toml and its seven sources (greenery's own SQL stays out)
+    shutil.copy(REPO / "greenery.toml", root / "greenery.toml")
+    shutil.copy(REPO / "queries" / "sources.toml", root / "queries" / "sources.toml")
     (root / "seeds").mkdir(parents=True)
     (root / "seeds" / "seeds.toml").write_text(SEEDS_TOML)
     write_matrix(root / "seeds" / "schedule.csv", MATRIX)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from greenery_cli.contract import RawTable
+    from greenery_cli.project.sources import RawTable
     from greenery_cli.warehouse import Warehouse
 
 

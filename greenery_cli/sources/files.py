@@ -6,8 +6,8 @@ import csv
 import re
 from pathlib import Path
 
-from greenery_cli.contract import RawTable
 from greenery_cli.errors import DataError, SourceError
+from greenery_cli.project.sources import RawTable
 from greenery_cli.warehouse import Warehouse
 
 _CSV_OPTIONS = (

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from greenery_cli.contract import RawTable
 from greenery_cli.errors import DataError, SourceError
+from greenery_cli.project.sources import RawTable
 
 if TYPE_CHECKING:
     from greenery_cli.warehouse import Warehouse

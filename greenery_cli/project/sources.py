@@ -1,0 +1,147 @@
+"""The project's source declarations (queries/sources.toml): each raw table's columns and types,
+primary key, required columns, the column freshness reads and its freshness thresholds.
+
+Nothing is guessed: a loader reads exactly these columns with exactly these types, and anything
+else is refused with a message naming file, column and row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greenery_cli.project.toml import TomlFile, check_keys, identifier, string_list
+
+# The types a source column may declare, as DuckDB spells them; every source kind reads them all.
+SOURCE_TYPES = ("VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMPTZ")
+_TABLE_KEYS = {
+    "description",
+    "columns",
+    "primary_key",
+    "not_null",
+    "freshness_column",
+    "warn_after",
+    "error_after",
+    "record_warn_after",
+    "record_error_after",
+}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When a raw table turns stale; durations as written (`12h`), None = not checked."""
+
+    warn_after: str | None = "1d"
+    error_after: str | None = "2d"
+    record_warn_after: str | None = None
+    record_error_after: str | None = None
+
+
+@dataclass(frozen=True)
+class RawTable:
+    name: str
+    columns: dict[str, str]  # column -> DuckDB type, in export order
+    primary_key: tuple[str, ...]
+    freshness_column: str | None  # the table's own newest-record timestamp, if it has one
+    not_null: tuple[str, ...] = ()
+    freshness: Freshness = Freshness()
+    description: str = ""
+
+
+def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
+    if not isinstance(value, str) or not _DURATION.fullmatch(value.replace(" ", "").lower()):
+        file.fail(
+            f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
+        )
+    return str(value)
+
+
+def _seconds(duration: str) -> float:
+    units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+(?:\.\d+)?)([wdhms])", duration.replace(" ", "").lower())
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
+    """Every declared raw table, in declaration order; a malformed file names its line."""
+    file = TomlFile.read(path)
+    tables: list[RawTable] = []
+    for name, spec in file.data.items():
+        where = f"[{name}]"
+        identifier(file, name, f"{where}: the table name")
+        if not isinstance(spec, dict):
+            file.fail(f"{where} must be a table of keys (columns, primary_key, ...)", key=name)
+        check_keys(file, spec, _TABLE_KEYS, where, name)
+        columns = spec.get("columns")
+        if not isinstance(columns, dict) or not columns:
+            file.fail(f"{where} needs [{name}.columns] mapping each column to a type", key=name)
+        typed: dict[str, str] = {}
+        for column, type_ in columns.items():
+            identifier(file, column, f"[{name}.columns] column")
+            spelled = type_.strip().upper() if isinstance(type_, str) else type_
+            if spelled not in SOURCE_TYPES:
+                file.fail(
+                    f"[{name}.columns] {column} = {type_!r} is not a known type "
+                    f"({', '.join(SOURCE_TYPES)})",
+                    key=column,
+                )
+            typed[column] = spelled
+        key = string_list(file, spec.get("primary_key", []), f"{where} primary_key", name)
+        not_null = string_list(file, spec.get("not_null", []), f"{where} not_null", name)
+        for listed, what in ((key, "primary_key"), (not_null, "not_null")):
+            undeclared = [c for c in listed if c not in typed]
+            if undeclared:
+                file.fail(
+                    f"{where} {what} names undeclared column(s) {', '.join(undeclared)}",
+                    key=what,
+                )
+        if not key:
+            file.fail(f"{where} needs a primary_key (the column(s) that identify a row)", key=name)
+        fresh_column = spec.get("freshness_column")
+        if fresh_column is not None and typed.get(fresh_column) not in ("TIMESTAMPTZ", "DATE"):
+            file.fail(
+                f"{where} freshness_column {fresh_column!r} is not a declared TIMESTAMPTZ or DATE "
+                "column",
+                key="freshness_column",
+            )
+        limits = {
+            field: _duration(file, spec[field], f"{where} {field}", field)
+            if field in spec
+            else default
+            for field, default in (
+                ("warn_after", defaults.warn_after),
+                ("error_after", defaults.error_after),
+                ("record_warn_after", defaults.record_warn_after),
+                ("record_error_after", defaults.record_error_after),
+            )
+        }
+        for warn, error in (
+            ("warn_after", "error_after"),
+            ("record_warn_after", "record_error_after"),
+        ):
+            early, late = limits[warn], limits[error]
+            if early and late and _seconds(early) > _seconds(late):
+                file.fail(
+                    f"{where} {warn} {early} is later than {error} {late}",
+                    key=warn if warn in spec else error,
+                )
+        description = spec.get("description", "")
+        if not isinstance(description, str):
+            file.fail(f"{where} description must be text", key="description")
+        tables.append(
+            RawTable(
+                name=name,
+                columns=typed,
+                primary_key=tuple(key),
+                freshness_column=fresh_column,
+                not_null=tuple(not_null),
+                freshness=Freshness(**limits),
+                description=description,
+            )
+        )
+    if not tables:
+        file.fail("declares no source table")
+    return tuple(tables)
