@@ -1,6 +1,6 @@
-"""The README's command reference, generated from the commands' own --help text.
+"""The CLI reference (docs/cli.md), generated from the commands' own --help text.
 
-Regenerate with: python -m greenery_cli.docs README.md
+Regenerate with: python -m greenery_cli.docs docs/cli.md
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def command_reference() -> str:
     from greenery_cli.cli import cli
 
     root = _context(cli, "greenery", None)
-    parts = ["### greenery", "", "```text", _help(cli, "greenery", None), "```"]
+    parts = ["## greenery", "", "```text", _help(cli, "greenery", None), "```"]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
         assert command is not None
-        parts += ["", f"### greenery {name}", "", "```text", _help(command, name, root), "```"]
+        parts += ["", f"## greenery {name}", "", "```text", _help(command, name, root), "```"]
     return "\n".join(parts)
 
 
@@ -50,7 +50,7 @@ def splice(readme: str, reference: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0] if argv else "README.md")
+    path = Path(argv[0] if argv else "docs/cli.md")
     text = path.read_text()
     if START not in text or END not in text:
         print(f"{path} has no {START} ... {END} block", file=sys.stderr)

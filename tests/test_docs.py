@@ -8,18 +8,18 @@ from greenery_cli.cli import COMMANDS
 from greenery_cli.docs import END, START, command_reference
 
 
-def test_readme_command_reference_matches_help() -> None:
-    readme = (REPO / "README.md").read_text()
-    block = readme.split(START, 1)[1].split(END, 1)[0].strip()
+def test_cli_reference_matches_help() -> None:
+    reference = (REPO / "docs" / "cli.md").read_text()
+    block = reference.split(START, 1)[1].split(END, 1)[0].strip()
     assert block == command_reference().strip(), (
-        "README command reference is stale: run `python -m greenery_cli.docs README.md`"
+        "docs/cli.md is stale: run `python -m greenery_cli.docs docs/cli.md`"
     )
 
 
-def test_readme_documents_every_command() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_cli_reference_documents_every_command() -> None:
+    reference = (REPO / "docs" / "cli.md").read_text()
     for name in COMMANDS:
-        assert f"### greenery {name}" in readme
+        assert f"## greenery {name}\n" in reference
 
 
 def test_quickstart_has_exactly_two_setup_commands() -> None:
