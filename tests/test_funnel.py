@@ -112,31 +112,36 @@ def modes_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("order", "window", "expected"),
+    ("order", "window", "attempts", "first_entry"),
     [
-        ("any", timedelta(hours=24), [9, 8, 6]),
-        ("ordered", timedelta(hours=24), [9, 8, 5]),
-        ("strict", timedelta(hours=24), [9, 6, 4]),
-        ("any", HOUR, [9, 8, 5]),  # j: the cart at exactly 1h counts, the checkout does not
-        ("ordered", HOUR, [9, 8, 4]),
-        ("strict", HOUR, [9, 6, 3]),
-        ("any", timedelta(minutes=30), [9, 7, 5]),
-        ("ordered", timedelta(minutes=30), [9, 7, 4]),
-        ("strict", timedelta(minutes=30), [9, 5, 3]),
+        # d: the view at 8 starts a strict attempt of its own (view, cart, checkout): 3 with
+        # attempts, 2 when only the first view enters
+        ("any", timedelta(hours=24), [9, 8, 6], [9, 8, 6]),
+        ("ordered", timedelta(hours=24), [9, 8, 5], [9, 8, 5]),
+        ("strict", timedelta(hours=24), [9, 6, 5], [9, 6, 4]),
+        ("any", HOUR, [9, 8, 5], [9, 8, 5]),  # j: the cart at exactly 1h counts, the checkout not
+        ("ordered", HOUR, [9, 8, 4], [9, 8, 4]),
+        ("strict", HOUR, [9, 6, 4], [9, 6, 3]),
+        ("any", timedelta(minutes=30), [9, 7, 5], [9, 7, 5]),
+        ("ordered", timedelta(minutes=30), [9, 7, 4], [9, 7, 4]),
+        ("strict", timedelta(minutes=30), [9, 5, 4], [9, 5, 3]),
     ],
 )
 def test_each_mode_counts_the_hand_built_sessions(
-    modes_db: Path, order: str, window: timedelta, expected: list[int]
+    modes_db: Path, order: str, window: timedelta, attempts: list[int], first_entry: list[int]
 ) -> None:
-    assert counts(modes_db, order=order, window=window) == expected
+    assert counts(modes_db, order=order, window=window) == attempts
+    assert counts(modes_db, order=order, window=window, entry="first") == first_entry
 
 
 def test_modes_agree_with_the_reference_implementation(modes_db: Path) -> None:
     events = build_events(MODES_LOG)
     for order in ("any", "ordered", "strict"):
         for window in (timedelta(hours=24), HOUR, timedelta(seconds=10)):
-            expected = reference_counts(events, order, "session", window)
-            assert counts(modes_db, order=order, window=window) == expected, (order, window)
+            for entry in ("every", "first"):
+                expected = reference_counts(events, order, "session", window, entry=entry)
+                got = counts(modes_db, order=order, window=window, entry=entry)
+                assert got == expected, (order, window, entry)
 
 
 def test_by_step_rows_rates_and_largest_drop_offs(modes_db: Path) -> None:
@@ -150,12 +155,16 @@ def test_by_step_rows_rates_and_largest_drop_offs(modes_db: Path) -> None:
         None,
     )
     assert cart["drop_off"] == 3 and cart["drop_off_rate"] == pytest.approx(3 / 9)
-    assert checkout["drop_off"] == 2 and checkout["drop_off_rate"] == pytest.approx(2 / 6)
-    assert checkout["pct_of_first"] == pytest.approx(4 / 9)
-    # strict, 24h: 9 -> 6 -> 4: the cart step loses most by count AND by rate (3/9 = 1/3 = 2/6:
-    # a tie in rate goes to the earlier step)
+    assert checkout["drop_off"] == 1 and checkout["drop_off_rate"] == pytest.approx(1 / 6)
+    assert checkout["pct_of_first"] == pytest.approx(5 / 9)
+    # strict, 24h: 9 -> 6 -> 5: the cart step loses most by count AND by rate
     assert [r["largest_drop_off_by_count"] for r in rows] == [False, True, False]
     assert [r["largest_drop_off_by_rate"] for r in rows] == [False, True, False]
+    # the first entry only: 9 -> 6 -> 4, a tie in rate (3/9 = 2/6) goes to the earlier step
+    with open_warehouse(modes_db) as wh:
+        first = funnel_by_step(wh, FunnelSettings(order="strict", entry="first")).rows.to_dicts()
+    assert [r["count"] for r in first] == [9, 6, 4]
+    assert [r["largest_drop_off_by_rate"] for r in first] == [False, True, False]
 
 
 def test_summary_and_time_to_convert(modes_db: Path) -> None:
@@ -228,6 +237,13 @@ def at(seconds: int) -> datetime:
         ({"until": at(1001)}, [3, 2, 1]),
         ({"since": at(1), "until": at(300)}, [1, 1, 1]),  # s1 via its second view; s3 at 300 out
         ({"since": at(1), "until": at(301), "order": "strict"}, [2, 1, 1]),
+        # a 60s window: s1's first view reaches the cart at 50 but not the checkout at 130; its
+        # view at 100 starts an attempt that reaches both (120, 130)
+        ({"window": timedelta(seconds=60)}, [3, 1, 1]),
+        ({"window": timedelta(seconds=60), "entry": "first"}, [3, 1, 0]),
+        ({"window": timedelta(seconds=60), "unit": "user"}, [3, 1, 1]),
+        ({"window": timedelta(seconds=60), "order": "strict"}, [3, 1, 1]),
+        ({"window": timedelta(seconds=60), "order": "strict", "entry": "first"}, [3, 1, 0]),
     ],
 )
 def test_entering_events_filters_and_units(
@@ -242,6 +258,7 @@ def test_entering_events_filters_and_units(
         settings.get("window", timedelta(hours=24)),  # type: ignore[arg-type]
         settings.get("since"),  # type: ignore[arg-type]
         settings.get("until"),  # type: ignore[arg-type]
+        str(settings.get("entry", "every")),
     )
     assert reference == expected
 
