@@ -51,8 +51,11 @@ def write_exports(
     events: list[Event],
     order_items: dict[str, list[str]] | None = None,
     products: list[str] | None = None,
+    states: dict[str, str] | None = None,
+    orders: dict[str, tuple[str, datetime]] | None = None,
 ) -> Path:
-    """The seven raw CSV exports, with just enough rows for the events given."""
+    """The seven raw CSV exports, with just enough rows for the events given; `states` gives
+    users (user_id -> the state of their address), `orders` orders (order_id -> user, time)."""
     folder.mkdir(parents=True, exist_ok=True)
     order_items = order_items or {}
     products = sorted(
@@ -63,6 +66,28 @@ def write_exports(
     rows: dict[str, list[list[str]]] = {t.name: [] for t in RAW_TABLES}
     rows["products"] = [[p, f"Plant {p}", "10.0", "5"] for p in products]
     rows["order_items"] = [[o, p, "1"] for o, items in order_items.items() for p in items]
+    for user, state in (states or {}).items():
+        rows["addresses"].append([f"a-{user}", "1 Main St", "10001", state, "United States"])
+        created = _iso(BASE - timedelta(days=365))
+        rows["users"].append([user, "A", "B", f"{user}@x.com", "", created, created, f"a-{user}"])
+    for order, (user, placed) in (orders or {}).items():
+        rows["orders"].append(
+            [
+                order,
+                user,
+                "",
+                f"a-{user}",
+                _iso(placed),
+                "10",
+                "1",
+                "11",
+                "",
+                "",
+                "",
+                "",
+                "preparing",
+            ]
+        )
     rows["events"] = [
         [
             e.event_id,

@@ -71,9 +71,8 @@ def fold_top(counts: pl.DataFrame, names: list[str], top: int) -> tuple[pl.DataF
     row. Returns the rows and how many values were folded into "Other"."""
     import polars as pl
 
-    counts = counts.with_columns(pl.col("value").fill_null(NONE)).sort(
-        [names[0], "value"], descending=[True, False]
-    )
+    counts = counts.sort([names[0], "value"], descending=[True, False], nulls_last=True)
+    counts = counts.with_columns(pl.col("value").fill_null(NONE))
     kept, rest = counts.head(top), counts.slice(top)
     if rest.height:
         other = rest.select(pl.lit(OTHER).alias("value"), *(pl.col(n).sum() for n in names))
