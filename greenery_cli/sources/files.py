@@ -30,17 +30,36 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _has_exports(folder: Path) -> bool:
+    return any(folder.glob("*.csv")) or any(folder.glob("*.parquet"))
+
+
+def exports_folder(folder: Path) -> Path:
+    """The folder itself, or its raw/ subfolder when it holds no exports of its own but raw/
+    does: the layout `greenery generate` writes and the shared dataset has (raw/ beside
+    inventory-weeks/)."""
+    raw = folder / "raw"
+    if folder.is_dir() and not _has_exports(folder) and raw.is_dir() and _has_exports(raw):
+        return raw
+    return folder
+
+
 class FileSource:
     kind = "files"
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder).expanduser()
+    def __init__(self, folder: str | Path, files: dict[str, Path] | None = None) -> None:
+        self.folder = exports_folder(Path(folder).expanduser())
+        self.files = dict(files or {})  # table -> a file of another name (a replayed state)
 
     @property
     def location(self) -> str:
+        if len(self.files) == 1:
+            return str(next(iter(self.files.values())).resolve())
         return str(self.folder.resolve())
 
     def file_for(self, table: RawTable) -> Path:
+        if table.name in self.files:
+            return self.files[table.name]
         candidates = [self.folder / f"{table.name}.{ext}" for ext in ("parquet", "csv")]
         present = [p for p in candidates if p.is_file()]
         if len(present) > 1:
@@ -53,12 +72,18 @@ class FileSource:
         return present[0]
 
     def check(self, tables: tuple[RawTable, ...]) -> None:
+        for table, path in self.files.items():
+            if not path.is_file():
+                raise SourceError(f"{path} does not exist (the {table} file to read)")
+        if all(t.name in self.files for t in tables):
+            return
         if not self.folder.is_dir():
             raise SourceError(f"source folder {self.folder} does not exist")
         missing = [
             t.name
             for t in tables
-            if not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
+            if t.name not in self.files
+            and not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
         ]
         if missing:
             raise SourceError(
@@ -120,13 +145,15 @@ class FileSource:
             )
         return f"select {select} from {reader}", extras
 
-    def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
+    def stage(self, wh: Warehouse, table: RawTable, target: str, *, temporary: bool = False) -> int:
+        """`temporary`: a temp table, which a transaction writing the warehouse may create."""
         import duckdb
 
         path = self.file_for(table)
         sql, _extras = self.select_sql(wh, table)
+        kind = "temp table" if temporary else "table"
         try:
-            wh.execute(f"create or replace table {target} as {sql}")
+            wh.execute(f"create or replace {kind} {target} as {sql}")
         except duckdb.Error as exc:
             raise DataError(self._explain(wh, table, path, exc)) from None
         return int(wh.scalar(f"select count(*) from {target}"))
