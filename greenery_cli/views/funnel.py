@@ -143,6 +143,8 @@ def summary_view(result: FunnelResult) -> RenderableType:
 
 
 def by_product_view(result: FunnelResult) -> RenderableType:
+    """Counts per step and the overall conversion (the step rates are in JSON/CSV), then the
+    views while out of stock and in stock, each with its conversion."""
     from rich.console import Group
     from rich.markup import escape
     from rich.text import Text
@@ -150,30 +152,30 @@ def by_product_view(result: FunnelResult) -> RenderableType:
     from greenery_cli.funnel import product_column, stock_summary
 
     table = _table(result, "by product")
-    table.add_column("product")
+    table.add_column("product", ratio=1, min_width=10)
     counts = [product_column(s) for s in result.steps]
-    rates = [c for c in result.rows.columns if c.endswith("_rate") or c == "conversion"]
+    headers = {"viewed": "viewed", "added_to_cart": "carted", "checked_out": "bought"}
     for name in counts:
-        table.add_column(name.replace("_", " "), justify="right")
-    for name in rates:
-        table.add_column(name.removesuffix("_rate").replace("_", " ") + " %", justify="right")
+        table.add_column(headers.get(name, name), justify="right", no_wrap=True)
+    has_conversion = "conversion" in result.rows.columns
+    if has_conversion:
+        table.add_column("conv", justify="right", no_wrap=True)
     stock = result.rows["viewed_out_of_stock"].null_count() < result.rows.height
     if stock:
-        for name in ("out of stock", "conv %", "in stock", "conv %", "unknown"):
-            table.add_column(name, justify="right")
+        # views while the history shows the product out of stock / in stock
+        for name in ("out", "conv", "in", "conv"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.title = f"{table.title}; views while out of stock (out) and in stock (in)"
     for row in result.rows.iter_rows(named=True):
-        cells = [
-            escape(row["name"] or row["product_id"] or ""),
-            *(f"{row[c]:,}" for c in counts),
-            *(percent(row[r]) for r in rates),
-        ]
+        cells = [escape(row["name"] or row["product_id"] or ""), *(f"{row[c]:,}" for c in counts)]
+        if has_conversion:
+            cells.append(percent(row["conversion"]))
         if stock:
             cells += [
                 _count(row["viewed_out_of_stock"]),
                 percent(row["conversion_out_of_stock"]),
                 _count(row["viewed_in_stock"]),
                 percent(row["conversion_in_stock"]),
-                _count(row["viewed_stock_unknown"]),
             ]
         table.add_row(*cells)
     summary = stock_summary(result)
