@@ -160,6 +160,7 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
     the snapshot."""
     from greenery_cli.models import build_order, discover, upstream
     from greenery_cli.sql import render
+    from greenery_cli.timewords import age_in_words
 
     models = discover()
     load_runs = {r[0]: r[1] for r in wh.rows(render("freshness/latest_loads.sql"))}
@@ -196,7 +197,9 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
         return checks
     snapshot.update(loaded_at=as_utc(taken_at), duration_s=duration_s, status="pass")
     snapshot["load_age_s"] = (now - snapshot["loaded_at"]).total_seconds()
-    snapshot["note"] = f"{runs} run(s), latest {format_duration(snapshot['load_age_s'])} ago"
+    snapshot["note"] = (
+        f"{runs} run{'s' if runs != 1 else ''}, latest {age_in_words(snapshot['load_age_s'])}"
+    )
     return checks
 
 
@@ -217,7 +220,8 @@ CHECK_COLUMNS = (
 )
 
 
-def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
+def checks_frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
+    """Check dicts (any subset of CHECK_COLUMNS) as the checks frame, one typed column each."""
     import polars as pl
 
     when = pl.Datetime("us", "UTC")
@@ -232,6 +236,25 @@ def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame([{n: c.get(n) for n in CHECK_COLUMNS} for c in checks], schema=schema)
 
 
+def measure_freshness(
+    wh: Warehouse, now: datetime | None = None, thresholds: dict[str, Thresholds] | None = None
+) -> pl.DataFrame:
+    """Every raw table, model and the snapshot, measured at `now` (default: the clock), one
+    row each (CHECK_COLUMNS). Reads only: the report page calls it on a read-only warehouse."""
+    now = as_utc(now) or datetime.now(UTC)
+    if thresholds is None:
+        thresholds = configured_thresholds()
+    return checks_frame(_source_checks(wh, now, thresholds) + _build_checks(wh, now))
+
+
+def status_counts(checks: pl.DataFrame) -> dict[str, int]:
+    """status -> how many checks have it."""
+    counts: dict[str, int] = {}
+    for status in checks["status"]:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     """Measure every raw table, model and the snapshot, append the checks, record the run."""
     from greenery_cli.runlog import recorded_run
@@ -243,23 +266,18 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         args = {"now": settings.now} if settings.now else {}
         with recorded_run(wh, "freshness", args) as run:
-            thresholds = settings.thresholds
-            if thresholds is None:
-                thresholds = configured_thresholds()
             ensure_trust_tables(wh)
-            checks = _source_checks(wh, now, thresholds) + _build_checks(wh, now)
+            checks = measure_freshness(wh, now, settings.thresholds)
             with wh.transaction():
-                for check in checks:
+                for check in checks.iter_rows(named=True):
                     wh.execute(
                         f"insert into meta.freshness_checks (run_id, checked_at, "
                         f"{', '.join(CHECK_COLUMNS)}) values "
                         f"(?, ?, {', '.join('?' for _ in CHECK_COLUMNS)})",
-                        [run.run_id, now, *(check.get(n) for n in CHECK_COLUMNS)],
+                        [run.run_id, now, *(check[n] for n in CHECK_COLUMNS)],
                     )
-            report = FreshnessReport(run.run_id, now, _frame(checks))
-            for check in checks:
-                report.counts[check["status"]] = report.counts.get(check["status"], 0) + 1
-            run.rows_affected = len(checks)
+            report = FreshnessReport(run.run_id, now, checks, status_counts(checks))
+            run.rows_affected = checks.height
             if report.failed:
                 run.status = "fail"
             if report.counts.get("error") or report.counts.get("warn"):

@@ -259,7 +259,7 @@ def test_the_snapshot_shows_its_latest_run(tmp_path: Path) -> None:
     snapshot = check(db, LOADED_AT + timedelta(hours=2))["snapshots.products_snapshot"]
     assert snapshot["status"] == "pass"
     assert snapshot["loaded_at"] == LOADED_AT
-    assert snapshot["note"] == "2 run(s), latest 2h ago"
+    assert snapshot["note"] == "2 runs, latest 2 h ago"
 
 
 SOURCES = """
