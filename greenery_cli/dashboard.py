@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from greenery_cli.errors import UsageError
 from greenery_cli.output import iso_utc
@@ -94,6 +94,11 @@ def _printable(value: Any) -> Any:
     return value
 
 
+def _breakable(name: str) -> Markup:
+    """A relation name that may wrap after its dots and underscores (never inside a word)."""
+    return Markup(str(escape(_printable(name))).replace(".", ".<wbr>").replace("_", "_<wbr>"))
+
+
 def point_in_words(point: SnapshotPoint) -> str:
     """`run 4 (Mon 1 Mar 2021, 06:00 UTC)`, and how it was asked for when it was."""
     text = f"run {point.run_id} ({moment_in_words(point.taken_at)})"
@@ -124,6 +129,7 @@ def environment() -> jinja2.Environment:
         took=took_in_words,
         point=point_in_words,
         plural=_plural,
+        breakable=_breakable,
         limit=limit_in_words,
         sentence=lambda text: text[:1].upper() + text[1:],
     )

@@ -36,23 +36,6 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
 
 
-def format_duration(seconds: float | None) -> str:
-    """A person's reading of a duration: `2d 3h`, `45m`, `12s`; negative ages say 'ahead'."""
-    if seconds is None:
-        return ""
-    if seconds < 0:
-        return format_duration(-seconds) + " ahead"
-    whole = int(seconds)
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size or (unit == "s" and not parts):
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     """Naive times are the warehouse's, which are UTC."""
     if value is None:
@@ -288,8 +271,10 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
 
 
 def for_people(checks: pl.DataFrame) -> pl.DataFrame:
-    """The table view: times to the second, ages as `2d 3h`, limits as `warn / error`."""
+    """The table view: times to the second, ages in words (`51 h ago`), limits as `warn / error`."""
     import polars as pl
+
+    from greenery_cli.timewords import age_in_words
 
     def when(value: datetime | None) -> str:
         return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
@@ -303,10 +288,12 @@ def for_people(checks: pl.DataFrame) -> pl.DataFrame:
                 "name": row["name"],
                 "status": row["status"],
                 "loaded_at": when(row["loaded_at"]),
-                "age": format_duration(row["load_age_s"]),
+                "age": age_in_words(row["load_age_s"]) if row["load_age_s"] is not None else "",
                 "limits": limits(row["warn_after"], row["error_after"]),
                 "newest_record_at": when(row["newest_record_at"]),
-                "record_age": format_duration(row["record_age_s"]),
+                "record_age": age_in_words(row["record_age_s"])
+                if row["record_age_s"] is not None
+                else "",
                 "record_limits": limits(row["record_warn_after"], row["record_error_after"]),
                 "took_s": row["duration_s"],
                 "note": row["note"],

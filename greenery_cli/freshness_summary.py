@@ -83,6 +83,12 @@ class FreshnessSummary:
         return limits.pop() if len(limits) == 1 else None
 
     @property
+    def shared_cause(self) -> bool:
+        """Every source fails for the same reason (the verdict says it once for all)."""
+        causes = {s.cause for s in self.sources}
+        return len(self.sources) > 1 and len(causes) == 1 and causes != {""}
+
+    @property
     def problem_builds(self) -> list[BuildFreshness]:
         """The models and snapshot that are older than their inputs, never built, or overdue."""
         return [b for b in self.builds if b.status == "warn" or b.overdue]

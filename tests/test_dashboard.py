@@ -539,13 +539,23 @@ def test_the_stale_banner_is_colour_and_words_at_the_top() -> None:
 def test_sources_show_last_load_newest_record_and_verdict() -> None:
     rows = page(freshness=freshness(load_age=timedelta(days=3))).tables["sources"]
     assert rows[0] == ["Source", "Last load", "Newest record", "Verdict"]  # limits said once
+    # both fail alike: the verdict above says why once, the rows say error
     assert rows[1] == [
         "raw.orders",
         "Sat 26 Oct 2024, 07:30 UTC 3 days ago",
         "Fri 12 Feb 2021, 08:55 UTC 3 years ago",
+        "✕ error",
+    ]
+    never = {"loaded_at": None, "load_age_s": None, "status": "error", "note": "never loaded"}
+    rows = page(freshness=freshness(load_age=timedelta(days=3), raw__events=never)).tables[
+        "sources"
+    ]
+    assert [row[3] for row in rows[1:]] == [
         "✕ error was last loaded 3 days ago (Sat 26 Oct 2024, 07:30 UTC), past its error limit "
         "of 2 days",
+        "✕ error was never loaded",
     ]
+    assert rows[2][1] == "never"
 
 
 # --- escaping and self-containment --------------------------------------------------------
