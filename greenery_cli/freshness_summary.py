@@ -101,27 +101,23 @@ class FreshnessSummary:
         overdue = [b for b in self.builds if b.overdue]
         if not models:
             said = "The project has no models"
-        elif not behind and not overdue:
-            on_time = " and on schedule" if any(b.cell for b in models) else ""
+        elif not behind:
             every = "The model is" if len(models) == 1 else f"All {len(models)} models are"
-            said = f"{every} up to date with their inputs{on_time}"
+            said = f"{every} up to date with their inputs"
         else:
-            troubles = []
-            if behind:
-                troubles.append(
-                    f"{len(behind)} of {len(models)} {_is(len(models), 'model')} older than "
-                    f"{_its(len(behind))} inputs or never built"
-                )
-            if overdue:
-                troubles.append(
-                    f"{_plural(len(overdue), 'node')} missed {_its(len(overdue))} schedule"
-                )
-            said = "; ".join(troubles)
+            said = (
+                f"{len(behind)} of {len(models)} {_is(len(models), 'model')} older than "
+                f"{_its(len(behind))} inputs or never built"
+            )
+        if overdue:
+            names = _names([b.name for b in overdue])
+            said += f"; {names} missed {_its(len(overdue))} schedule"
+        elif any(b.cell for b in models):
+            said += " and on schedule"
         last = _latest((b.built_at, b) for b in models)
         if last is not None:
-            said += (
-                f"; the last build was {age_in_words(last[1].age_s)} ({moment_in_words(last[0])})"
-            )
+            when = f"{age_in_words(last[1].age_s)} ({moment_in_words(last[0])})"
+            said += f"; the last model build was {when}"
         parts = [said + "."]
         snapshot = next((b for b in self.builds if b.kind == "snapshot"), None)
         if snapshot is not None and snapshot.built_at is None:

@@ -518,10 +518,26 @@ def test_a_node_past_its_schedule_cell_is_behind_schedule() -> None:
         "but staging.stg_events missed its schedule: it last ran 3 h ago and is in "
         "hourly/Marketing, which allows 90 min."
     )
+    summary = summarise(freshness(), GENERATED_AT, schedule)
+    assert summary.builds_sentence == (
+        "All 2 models are up to date with their inputs; staging.stg_events missed its schedule; "
+        "the last model build was 2 h ago (Tue 29 Oct 2024, 04:30 UTC). The inventory "
+        "snapshot's latest run holds the state as of Tue 29 Oct 2024, 06:00 UTC (1 h ago)."
+    )
+    on_time = schedule.with_columns(pl.lit("ok").alias("status"))
+    assert "up to date with their inputs and on schedule; the last model build" in (
+        summarise(freshness(), GENERATED_AT, on_time).builds_sentence
+    )
     text = page(schedule=schedule)
     rows = {row[0]: row for row in text.tables["all-builds"][1:]}
     assert rows["staging.stg_events"][4] == "! overdue hourly/Marketing: at most 90 min old"
     assert rows["marts.fct_sessions"][4] == "✓ on time daily/Core: at most 36 h old"
+
+
+def test_a_project_without_a_schedule_matrix_says_so() -> None:
+    words = page(schedule_problem="seeds/schedule.csv is missing").words
+    assert "The schedule matrix could not be read: seeds/schedule.csv is missing." in words
+    assert "on schedule" not in words
 
 
 def test_the_stale_banner_is_colour_and_words_at_the_top() -> None:
