@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from greenery_cli.warehouse import Warehouse
 
 MARTS = ("fct_funnel_events", "fct_event_path", "fct_product_funnel_events", "dim_products")
-NEEDS = ("level", "entry", "times")
+NEEDS = ("level", "time", "entry", "times")  # what a report reads of the counted attempt
 
 
 def funnel_steps(wh: Warehouse) -> tuple[FunnelStep, ...]:

@@ -62,7 +62,7 @@ def funnel_by_product(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
         "reports/funnel_by_product.sql",
         settings,
         steps,
-        need="entry" if with_stock else "level",
+        need="time" if with_stock else "level",
         by_product=True,
         context={"with_stock": with_stock},
     )

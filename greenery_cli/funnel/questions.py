@@ -132,7 +132,7 @@ def funnel_trend(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
         "reports/funnel_trend.sql",
         settings,
         steps,
-        need="entry",
+        need="time",
         params={"period": settings.period},
     )
     length = timedelta(days=7 if settings.period == "week" else 1)

@@ -99,12 +99,11 @@ class FunnelResult:
         """One line saying mode, window, unit, entry, exclusions and filters: every output
         states it."""
         s = self.settings
-        first = self.steps[0].event_type if self.steps else "step 1"
         parts = [
             f"mode {s.order}",
             f"window {format_window(s.window)}",
             f"unit {s.unit}",
-            f"entry {s.entry} {first}",
+            f"entry {s.entry} step-1 event",  # the step's label is the reader's, not ours
         ]
         parts += [f"excluding {x.label(len(self.steps))}" for x in s.exclusions]
         if s.since:

@@ -6,7 +6,7 @@ path as not materialized (
     select
         {{ unit_column }} as unit_id, {{ run_column }} as run_no, created_at_utc, step
         {%- if with_entry or entry == 'first' %}, event_id{% endif %}
-        {%- if with_entry %}, session_id, user_id{% endif %}
+        {%- if with_entry %}, {{ other_column }}{% endif %}
     from marts.fct_event_path
     where {{ unit_column }} is not null
 ),
@@ -17,8 +17,7 @@ entries as (
         created_at_utc as entered_at
         {%- if with_entry %},
         event_id as entry_event_id,
-        session_id as entry_session_id,
-        user_id as entry_user_id
+        {{ other_column }} as entry_other_id
         {%- endif %}
     from path
     where step = 1{{ entering_range() }}
