@@ -174,7 +174,11 @@ def _order(names: list[str], with_conversion: bool) -> list[str]:
 def stock_summary(result: FunnelResult) -> str | None:
     """One sentence comparing out-of-stock and in-stock entries, or None without the history."""
     rows = result.rows
-    if result.question != "by-product" or rows["viewed_out_of_stock"].null_count() == rows.height:
+    if (
+        result.question != "by-product"
+        or "viewed_out_of_stock" not in rows.columns
+        or rows["viewed_out_of_stock"].null_count() == rows.height
+    ):
         return None
     out, in_ = _sum(rows, "viewed_out_of_stock"), _sum(rows, "viewed_in_stock")
     unit = result.settings.unit

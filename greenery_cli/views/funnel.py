@@ -160,7 +160,10 @@ def by_product_view(result: FunnelResult) -> RenderableType:
     has_conversion = "conversion" in result.rows.columns
     if has_conversion:
         table.add_column("conv", justify="right", no_wrap=True)
-    stock = result.rows["viewed_out_of_stock"].null_count() < result.rows.height
+    stock = (
+        "viewed_out_of_stock" in result.rows.columns
+        and result.rows["viewed_out_of_stock"].null_count() < result.rows.height
+    )
     if stock:
         # views while the history shows the product out of stock / in stock
         for name in ("out", "conv", "in", "conv"):

@@ -35,12 +35,24 @@ with
 funnel_events as not materialized (
     select
         {{ unit_column }} as unit_id,{% if by_product %} product_id,{% endif %} created_at_utc, step
-        {%- if with_entry or entry == 'first' %}, event_id{% endif %}
-        {%- if with_entry %}, {{ other_column }}{% endif %}
+        {%- if with_entry %}, event_id, {{ other_column }}{% endif %}
     from {{ 'marts.fct_product_funnel_events' if by_product else 'marts.fct_funnel_events' }}
     where {{ unit_column }} is not null
 ),
 entries as (
+    {%- if entry == 'first' %}
+    -- only the unit's first step-1 event in range (then the lower event_id): an aggregate, no sort
+    select
+        {{ key_list }},
+        min(created_at_utc) as entered_at
+        {%- if with_entry %},
+        arg_min(event_id, (created_at_utc, event_id)) as entry_event_id,
+        arg_min({{ other_column }}, (created_at_utc, event_id)) as entry_other_id
+        {%- endif %}
+    from funnel_events
+    where step = 1{{ entering_range() }}
+    group by {{ key_list }}
+    {%- else %}
     select
         {{ key_list }},
         created_at_utc as entered_at
@@ -50,8 +62,6 @@ entries as (
         {%- endif %}
     from funnel_events
     where step = 1{{ entering_range() }}
-    {%- if entry == 'first' %}
-    qualify row_number() over (partition by {{ key_list }} order by created_at_utc, event_id) = 1
     {%- endif %}
 ),
 {%- if engine == 'buckets' %}

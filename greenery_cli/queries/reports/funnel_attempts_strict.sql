@@ -11,6 +11,20 @@ path as not materialized (
     where {{ unit_column }} is not null
 ),
 entries as (
+    {%- if entry == 'first' %}
+    -- only the unit's first step-1 event in range (then the lower event_id): an aggregate, no sort
+    select
+        unit_id,
+        arg_min(run_no, (created_at_utc, event_id)) as run_no,
+        min(created_at_utc) as entered_at
+        {%- if with_entry %},
+        arg_min(event_id, (created_at_utc, event_id)) as entry_event_id,
+        arg_min({{ other_column }}, (created_at_utc, event_id)) as entry_other_id
+        {%- endif %}
+    from path
+    where step = 1{{ entering_range() }}
+    group by unit_id
+    {%- else %}
     select
         unit_id,
         run_no,
@@ -21,8 +35,6 @@ entries as (
         {%- endif %}
     from path
     where step = 1{{ entering_range() }}
-    {%- if entry == 'first' %}
-    qualify row_number() over (partition by unit_id order by created_at_utc, event_id) = 1
     {%- endif %}
 ),
 -- a run of step k sits k - 1 runs after the entry's run exactly when run_no - step = entry run - 1

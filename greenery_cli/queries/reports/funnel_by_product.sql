@@ -5,20 +5,49 @@
 -- Context as reports/funnel_attempts.sql, plus with_stock (the snapshot tables exist).
 {% include 'reports/funnel_attempts.sql' %},
 {%- if with_stock %}
+-- the stretches in which a product was not in stock: out (a version at inventory <= 0) or unknown
+-- (a tombstone, a NULL inventory, before its first version, a gap after a version closed with no
+-- successor); few, since stock-outs are rare, so each entry joins a handful at most. Any other
+-- moment of a product the history knows is in stock.
+history as (
+    select product_id, valid_from, valid_to, inventory, is_deleted
+    from snapshots.products_snapshot
+),
+-- a version closed with no successor at that moment (--missing invalidate)
+gaps as (
+    select h.product_id, h.valid_to
+    from history as h
+    anti join history as s on s.product_id = h.product_id and s.valid_from = h.valid_to
+    where h.valid_to is not null
+),
+not_in_stock as (
+    select product_id, valid_from as starts, coalesce(valid_to, 'infinity'::timestamptz) as ends,
+        case when not is_deleted and inventory <= 0 then 'out' end as stock
+    from history
+    where is_deleted or inventory is null or inventory <= 0
+    union all
+    select product_id, '-infinity'::timestamptz, min(valid_from), null
+    from history
+    group by product_id
+    union all
+    select g.product_id, g.valid_to, coalesce(min(n.valid_from), 'infinity'::timestamptz), null
+    from gaps as g
+    left join history as n on n.product_id = g.product_id and n.valid_from > g.valid_to
+    group by g.product_id, g.valid_to
+),
 stocked as (
     select
         c.product_id,
         c.level,
         c.entered_at,
         case
-            when v.valid_to is not null and c.entered_at >= v.valid_to then null
-            when v.is_deleted then null
-            when v.inventory <= 0 then 'out'
-            when v.inventory > 0 then 'in'
+            when c.product_id not in (select product_id from history) then null
+            when n.product_id is null then 'in'
+            else n.stock
         end as stock
     from counted_attempts as c
-    asof left join snapshots.products_snapshot as v
-        on v.product_id = c.product_id and v.valid_from <= c.entered_at
+    left join not_in_stock as n
+        on n.product_id = c.product_id and n.starts <= c.entered_at and c.entered_at < n.ends
 ),
 {%- endif %}
 per_product as (
