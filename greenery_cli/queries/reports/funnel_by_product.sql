@@ -40,14 +40,14 @@ stocked as (
         c.product_id,
         c.level,
         c.entered_at,
-        case
-            when c.product_id not in (select product_id from history) then null
-            when n.product_id is null then 'in'
-            else n.stock
-        end as stock
+        -- a product the history never saw is unknown throughout: per_product says so
+        case when n.product_id is null then 'in' else n.stock end as stock
     from counted_attempts as c
     left join not_in_stock as n
         on n.product_id = c.product_id and n.starts <= c.entered_at and c.entered_at < n.ends
+),
+known as (
+    select distinct product_id from history
 ),
 {%- endif %}
 per_product as (
@@ -75,14 +75,22 @@ select
     coalesce(pp.step_{{ k }}, 0) as step_{{ k }}
     {%- endfor %}
     {%- if with_stock %},
-    coalesce(pp.viewed_out_of_stock, 0) as viewed_out_of_stock,
-    coalesce(pp.converted_out_of_stock, 0) as converted_out_of_stock,
-    coalesce(pp.viewed_in_stock, 0) as viewed_in_stock,
-    coalesce(pp.converted_in_stock, 0) as converted_in_stock,
-    coalesce(pp.viewed_stock_unknown, 0) as viewed_stock_unknown,
+    case when k.product_id is null then 0 else coalesce(pp.viewed_out_of_stock, 0) end
+        as viewed_out_of_stock,
+    case when k.product_id is null then 0 else coalesce(pp.converted_out_of_stock, 0) end
+        as converted_out_of_stock,
+    case when k.product_id is null then 0 else coalesce(pp.viewed_in_stock, 0) end
+        as viewed_in_stock,
+    case when k.product_id is null then 0 else coalesce(pp.converted_in_stock, 0) end
+        as converted_in_stock,
+    case when k.product_id is null then coalesce(pp.step_1, 0)
+        else coalesce(pp.viewed_stock_unknown, 0) end as viewed_stock_unknown,
     pp.first_entry,
     pp.last_entry
     {%- endif %}
 from marts.dim_products as p
 left join per_product as pp using (product_id)
+{%- if with_stock %}
+left join known as k using (product_id)
+{%- endif %}
 order by step_1 desc, p.product_name, p.product_id
