@@ -16,6 +16,7 @@ from typing import Any
 
 from greenery_cli.errors import UsageError
 from greenery_cli.models import LAYERS, Model, discover, select
+from greenery_cli.project.model_config import MODEL_KEYS
 from greenery_cli.resources import queries_dir
 
 GENERIC_KINDS = ("unique", "not_null", "accepted_values", "relationships")
@@ -78,13 +79,13 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
     if severity == "warn" and not spec.get("reason"):
         raise UsageError(f"{where}: a warn-severity test needs a one-line reason")
     context: dict[str, Any] = {
-        "relation": model.relation,
+        "relation": model.readable,  # an ephemeral model is tested as its inlined SELECT
         "column": column,
         "where": spec.get("where"),
     }
     params: dict[str, Any] = {}
     reads = [model.name]
-    relations = [model.relation]
+    relations = [model.relation] if model.in_warehouse else []
     name = f"{kind}_{model.name}_{column}"
     if kind == "accepted_values":
         values = spec.get("values")
@@ -95,14 +96,16 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
         parent = spec.get("to")
         if isinstance(parent, str) and parent in models:
             reads.append(parent)
-            context["parent"] = models[parent].relation
+            context["parent"] = models[parent].readable
+            if models[parent].in_warehouse:
+                relations.append(models[parent].relation)
         elif isinstance(parent, str) and _RELATION.fullmatch(parent):
             context["parent"] = parent
+            relations.append(parent)
         else:
             raise UsageError(f"{where}: relationships to {parent!r} names no model or schema.table")
-        relations.append(context["parent"])
         context["field"] = _identifier(spec.get("field", column), "field", where)
-        name += f"__{context['parent'].split('.')[-1]}"
+        name += f"__{parent.split('.')[-1]}"
     return DataTest(
         name=spec.get("name") or name,
         kind=kind,
@@ -134,8 +137,11 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
             model = models.get(model_name)
             if model is None or model.layer != layer:
                 raise UsageError(f"{shown}: [{model_name}] names no model in queries/{layer}/")
-            if not isinstance(spec, dict) or set(spec) - {"columns", "tests"}:
-                raise UsageError(f"{shown}: [{model_name}] takes only `columns` and `tests`")
+            if not isinstance(spec, dict) or set(spec) - {"columns", "tests", *MODEL_KEYS}:
+                raise UsageError(
+                    f"{shown}: [{model_name}] takes only `columns`, `tests` and the model keys "
+                    f"{', '.join(sorted(MODEL_KEYS))}"
+                )
             entries: list[dict[str, Any]] = []
             columns = spec.get("columns", {})
             if not isinstance(columns, dict):
@@ -178,8 +184,9 @@ def _singular(path: Path, models: dict[str, Model], engine: bool = False) -> Dat
         if name not in models:
             raise UsageError(f"{shown}: ref('{name}') names no model")
         reads.append(name)
-        relations.append(models[name].relation)
-        return models[name].relation
+        if models[name].in_warehouse:
+            relations.append(models[name].relation)
+        return models[name].readable
 
     def relation(schema: str, names: tuple[str, ...] | None = None) -> Any:
         def resolve(name: str) -> str:

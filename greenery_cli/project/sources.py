@@ -26,8 +26,10 @@ _TABLE_KEYS = {
     "error_after",
     "record_warn_after",
     "record_error_after",
+    "incremental_column",
+    "lookback",
 }
-_DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
+DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,22 @@ class RawTable:
     not_null: tuple[str, ...] = ()
     freshness: Freshness = Freshness()
     description: str = ""
+    # rows are only ever added, and this timestamp says when: new files' range of it tells
+    # incremental models what changed; PostgreSQL reads only rows from the newest minus lookback
+    incremental_column: str | None = None
+    lookback: str | None = None
 
 
 def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
-    if not isinstance(value, str) or not _DURATION.fullmatch(value.replace(" ", "").lower()):
+    if not isinstance(value, str) or not DURATION.fullmatch(value.replace(" ", "").lower()):
         file.fail(
             f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
         )
     return str(value)
 
 
-def _seconds(duration: str) -> float:
+def duration_seconds(duration: str) -> float:
+    """Seconds in a duration already checked by DURATION (`1d12h`)."""
     units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
     parts = re.findall(r"(\d+(?:\.\d+)?)([wdhms])", duration.replace(" ", "").lower())
     return sum(float(n) * units[u] for n, u in parts)
@@ -123,11 +130,23 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
             ("record_warn_after", "record_error_after"),
         ):
             early, late = limits[warn], limits[error]
-            if early and late and _seconds(early) > _seconds(late):
+            if early and late and duration_seconds(early) > duration_seconds(late):
                 file.fail(
                     f"{where} {warn} {early} is later than {error} {late}",
                     key=warn if warn in spec else error,
                 )
+        incremental = spec.get("incremental_column")
+        if incremental is not None and typed.get(incremental) not in ("TIMESTAMPTZ", "DATE"):
+            file.fail(
+                f"{where} incremental_column {incremental!r} is not a declared TIMESTAMPTZ or "
+                "DATE column",
+                key="incremental_column",
+            )
+        lookback = spec.get("lookback")
+        if lookback is not None:
+            lookback = _duration(file, lookback, f"{where} lookback", "lookback")
+            if incremental is None:
+                file.fail(f"{where} lookback needs an incremental_column", key="lookback")
         description = spec.get("description", "")
         if not isinstance(description, str):
             file.fail(f"{where} description must be text", key="description")
@@ -140,6 +159,8 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
                 not_null=tuple(not_null),
                 freshness=Freshness(**limits),
                 description=description,
+                incremental_column=incremental,
+                lookback=lookback,
             )
         )
     if not tables:
