@@ -264,7 +264,7 @@ def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:
     named: set[str] = set()
     targets = {t.target.split(".")[-1] for t in tests if t.target}
     for selector in selectors:
-        if selector.strip("+") in models:
+        if selector.strip("+") in models or ":" in selector:  # a name, tag:, layer:, source:
             chosen_models |= select(models, [selector])
         elif selector in seen or selector in targets:
             named.add(selector)

@@ -162,7 +162,7 @@ def _load_table(
 
     if isinstance(source, FileSource):
         return load_file_table(wh, source, table, run_id, settings.full_refresh, state)
-    return load_database_table(wh, source, table, run_id, state)
+    return load_database_table(wh, source, table, run_id, settings.full_refresh, state)
 
 
 def _remember(wh: Warehouse, run_id: int, source: Source, result: LoadResult) -> None:

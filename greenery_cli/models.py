@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.errors import ModelError
 from greenery_cli.project import LAYERS
 from greenery_cli.project.model_config import (
+    MODEL_KEYS,
     Declared,
     ModelConfig,
     config_call_keys,
@@ -73,14 +74,15 @@ class Fingerprint:
             return "no recorded build state"
         if old.get("config") != self.config:
             return "its config changed"
-        if old.get("compiled") == self.compiled:
-            return None
         if old.get("text") != self.text:
             return "its SQL changed"
-        macros = sorted(m for m, d in self.macros.items() if old.get("macros", {}).get(m) != d)
+        before = old.get("macros", {})
+        macros = sorted(m for m in {*self.macros, *before} if before.get(m) != self.macros.get(m))
         if macros:
             return f"macro file {', '.join(macros)} changed"
-        return "its compiled SQL changed (an inlined ephemeral model or a macro)"
+        if old.get("compiled") != self.compiled:
+            return "its compiled SQL changed (an ephemeral model it reads)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ class _Renderer:
 
 
 def _schema_config(folder: Path, layer: str, names: set[str]) -> dict[str, Declared]:
-    from greenery_cli.project.toml import TomlFile
+    from greenery_cli.project.toml import TomlFile, check_keys
 
     path = folder / layer / "schema.toml"
     if not path.is_file():
@@ -244,6 +246,7 @@ def _schema_config(folder: Path, layer: str, names: set[str]) -> dict[str, Decla
             file.fail(f"[{model}] names no model in queries/{layer}/", key=model)
         if not isinstance(spec, dict):
             file.fail(f"[{model}] must be a table of keys", key=model)
+        check_keys(file, spec, {"columns", "tests", *MODEL_KEYS}, f"[{model}]", model)
         found = schema_declarations(file, model, spec)
         if found is not None:
             declared[model] = found

@@ -284,30 +284,108 @@ def _append(
 
 
 def load_database_table(
-    wh: Warehouse, source: Source, table: RawTable, run_id: int, state: BuildState | None
+    wh: Warehouse,
+    source: Source,
+    table: RawTable,
+    run_id: int,
+    full_refresh: bool,
+    state: BuildState | None,
 ) -> TableLoad:
-    """A table read whole from a database: reloaded, and a change recorded only when its
-    content differs from the last load's (a checksum over every row)."""
+    """A table read from a database. Whole, with a change recorded only when its content
+    differs from the last load's (a checksum over every row); or, for a table declaring an
+    incremental_column, only its rows from the newest loaded minus `lookback` on."""
     relation = f"raw.{table.name}"
+    recorded = recorded_files(wh, relation).get("")
+    same_place = recorded is not None and recorded.location == source.location
+    if (
+        table.incremental_column
+        and same_place
+        and not full_refresh
+        and wh.table_exists("raw", table.name)
+    ):
+        return _append_since(wh, source, table, run_id, state)
     rows = source.stage(wh, table, relation)
     check_keys(wh, table, relation, f"{source.location} {table.name}")
-    columns = ", ".join(f'"{c}"' for c in table.columns)
-    checksum = (
-        str(wh.scalar(f"select coalesce(sum(hash({columns})::hugeint), 0) from {relation}"))
-        + f":{rows}"
-    )
-    recorded = recorded_files(wh, relation).get("")
-    if (
-        recorded is not None
-        and recorded.sha256 == checksum
-        and recorded.location == source.location
-    ):
+    checksum = _checksum(wh, table, relation, rows)
+    if not full_refresh and same_place and recorded is not None and recorded.sha256 == checksum:
         return TableLoad(relation, "unchanged", rows, 0, "its content is unchanged")
     forget(wh, relation)
     remember(wh, relation, source.location, None, checksum, rows, run_id, datetime.now(UTC))
     record_change(wh, state, Change(run_id, relation, rows=rows))
     return TableLoad(
         relation, "loaded", rows, rows, "its content changed" if recorded else "first load"
+    )
+
+
+def _checksum(wh: Warehouse, table: RawTable, relation: str, rows: int) -> str:
+    columns = ", ".join(f'"{c}"' for c in table.columns)
+    total = wh.scalar(f"select coalesce(sum(hash({columns})::hugeint), 0) from {relation}")
+    return f"rows {rows}, hash sum {total}"
+
+
+def _append_since(
+    wh: Warehouse, source: Source, table: RawTable, run_id: int, state: BuildState | None
+) -> TableLoad:
+    """The rows of an append-only database table from (newest loaded - lookback) on: those
+    already held must be unchanged and still there, the others are appended."""
+    from datetime import timedelta
+
+    from greenery_cli.project.sources import duration_seconds
+
+    relation = f"raw.{table.name}"
+    column = f'"{table.incremental_column}"'
+    newest = as_utc(wh.scalar(f"select max({column}) from {relation}"))
+    rows_before = int(wh.scalar(f"select count(*) from {relation}"))
+    if newest is None:
+        return load_database_table(wh, source, table, run_id, True, state)
+    since = newest - timedelta(seconds=duration_seconds(table.lookback or "0s"))
+    where = f"{source.location} {table.name}"
+    from greenery_cli.sources.postgres import PostgresSource
+
+    assert isinstance(source, PostgresSource)  # the one database source
+    source.stage(wh, table, STAGED, since=since, temporary=True)
+    try:
+        columns = ", ".join(f'"{c}"' for c in table.columns)
+        match = " and ".join(f"old.{k} = new.{k}" for k in table.primary_key)
+        keys = ", ".join(f"new.{k}" for k in table.primary_key)
+        differs = " or ".join(f'new."{c}" is distinct from old."{c}"' for c in table.columns)
+        differ = wh.rows(
+            f"select {', '.join(f'new.{k}' for k in table.primary_key)} from {STAGED} as new "
+            f"join {relation} as old on {match} where {differs} order by all limit 3"
+        )
+        if differ:
+            shown = "; ".join(repr(r[0] if len(r) == 1 else r) for r in differ)
+            raise DataError(
+                f"{where}: row(s) {shown} changed after greenery loaded them; an "
+                f"incremental_column declares the table append-only: rebuild {relation} with "
+                f"`greenery load --full-refresh --select source:{table.name}+`"
+            )
+        gone = wh.rows(
+            f"select {keys} from {relation} as new where {column} >= $since and not exists "
+            f"(select 1 from {STAGED} as old where {match}) order by all limit 3",
+            {"since": since},
+        )
+        if gone:
+            shown = "; ".join(repr(r[0] if len(r) == 1 else r) for r in gone)
+            raise DataError(
+                f"{where}: row(s) {shown} were loaded and are no longer in the source; rebuild "
+                f"{relation} with `greenery load --full-refresh --select source:{table.name}+`"
+            )
+        wh.execute(
+            f"delete from {STAGED} as new where exists (select 1 from {relation} as old "
+            f"where {match})"
+        )
+        added = int(wh.scalar(f"select count(*) from {STAGED}"))
+        check_keys(wh, table, STAGED, where)
+        start, end = _range(wh, table, STAGED)
+        wh.execute(f"insert into {relation} ({columns}) select {columns} from {STAGED}")
+    finally:
+        wh.execute(f"drop table if exists {STAGED}")
+    if not added:
+        return TableLoad(relation, "unchanged", rows_before, 0, f"no rows after {since}")
+    record_change(wh, state, Change(run_id, relation, start, end, added))
+    return TableLoad(
+        relation, "appended", rows_before + added, added, f"{added} new row(s) since {since}"
     )
 
 
