@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenery_cli.build import check_inputs, choose, summary
+from greenery_cli.data_tests import declared_tests
 from greenery_cli.engine.run import ModelBuild, build
 from greenery_cli.engine.selection import needs_state
 from greenery_cli.engine.state import BuildState
@@ -101,6 +102,7 @@ def load(settings: LoadSettings) -> LoadResult:
     project = current()
     models = discover()
     seeds = declared_seeds()
+    declared_tests()  # a malformed test declaration is a malformed project: refused before writing
     args = {
         "source": redact_source(settings.source),
         "select": list(settings.select),

@@ -330,7 +330,7 @@ def _append_since(
     already held must be unchanged and still there, the others are appended."""
     from datetime import timedelta
 
-    from greenery_cli.project.sources import duration_seconds
+    from greenery_cli.parsing import parse_duration
 
     relation = f"raw.{table.name}"
     column = f'"{table.incremental_column}"'
@@ -338,7 +338,7 @@ def _append_since(
     rows_before = int(wh.scalar(f"select count(*) from {relation}"))
     if newest is None:
         return load_database_table(wh, source, table, run_id, True, state)
-    since = newest - timedelta(seconds=duration_seconds(table.lookback or "0s"))
+    since = newest - (parse_duration(table.lookback) if table.lookback else timedelta())
     where = f"{source.location} {table.name}"
     from greenery_cli.sources.postgres import PostgresSource
 

@@ -45,9 +45,9 @@ class ModelConfig:
 
     @property
     def lookback_seconds(self) -> float:
-        from greenery_cli.project.sources import duration_seconds
+        from greenery_cli.parsing import parse_duration
 
-        return duration_seconds(self.lookback) if self.lookback else 0.0
+        return parse_duration(self.lookback).total_seconds() if self.lookback else 0.0
 
     def fingerprint(self) -> str:
         """The config as it affects what gets built (tags do not)."""
@@ -146,12 +146,14 @@ def resolve(
         fail("event_time must be a column name", "event_time")
     lookback = own.get("lookback")
     if lookback is not None:
-        from greenery_cli.project.sources import DURATION
+        from greenery_cli.parsing import parse_duration
 
-        if not isinstance(lookback, str) or not DURATION.fullmatch(
-            lookback.replace(" ", "").lower()
-        ):
-            fail(f"lookback = {lookback!r} is not a duration (like 3d or 12h)", "lookback")
+        try:
+            if not isinstance(lookback, str):
+                raise UsageError(f"{lookback!r} is not a duration")
+            parse_duration(lookback)
+        except UsageError as exc:
+            fail(f"lookback: {exc}", "lookback")
         if event_time is None:
             fail("lookback needs an event_time (the column it looks back along)", "lookback")
     tags = own.get("tags", [])

@@ -29,7 +29,7 @@ _TABLE_KEYS = {
     "incremental_column",
     "lookback",
 }
-DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,14 @@ class RawTable:
 
 
 def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
-    if not isinstance(value, str) or not DURATION.fullmatch(value.replace(" ", "").lower()):
+    if not isinstance(value, str) or not _DURATION.fullmatch(value.replace(" ", "").lower()):
         file.fail(
             f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
         )
     return str(value)
 
 
-def duration_seconds(duration: str) -> float:
-    """Seconds in a duration already checked by DURATION (`1d12h`)."""
+def _seconds(duration: str) -> float:
     units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
     parts = re.findall(r"(\d+(?:\.\d+)?)([wdhms])", duration.replace(" ", "").lower())
     return sum(float(n) * units[u] for n, u in parts)
@@ -130,7 +129,7 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
             ("record_warn_after", "record_error_after"),
         ):
             early, late = limits[warn], limits[error]
-            if early and late and duration_seconds(early) > duration_seconds(late):
+            if early and late and _seconds(early) > _seconds(late):
                 file.fail(
                     f"{where} {warn} {early} is later than {error} {late}",
                     key=warn if warn in spec else error,
@@ -144,7 +143,13 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
             )
         lookback = spec.get("lookback")
         if lookback is not None:
-            lookback = _duration(file, lookback, f"{where} lookback", "lookback")
+            from greenery_cli.errors import UsageError
+            from greenery_cli.parsing import parse_duration
+
+            try:
+                parse_duration(lookback)
+            except UsageError as exc:
+                file.fail(f"{where} lookback: {exc}", key="lookback")
             if incremental is None:
                 file.fail(f"{where} lookback needs an incremental_column", key="lookback")
         description = spec.get("description", "")
