@@ -125,31 +125,35 @@ def choose(
 
 
 def check_inputs(wh: Warehouse, models: dict[str, Model], order: list[Model]) -> None:
-    """Every input a chosen model reads from outside this build must already be in the warehouse."""
+    """Every input a chosen model reads from outside this build must already be in the warehouse
+    (an ephemeral model's inputs are its readers')."""
     building = {m.name for m in order}
-    for model in order:
-        if not model.in_warehouse:
-            continue
+    present = wh.relations()
+
+    def check(model: Model, reader: Model) -> None:
         needed = [
             *(("raw", s, "raw table") for s in model.sources),
             *(("seeds", s, "seed") for s in model.seeds),
         ]
         for schema, table, kind in needed:
-            if not wh.table_exists(schema, table):
+            if f"{schema}.{table}" not in present:
                 raise UsageError(
-                    f"model {model.name} reads {kind} {schema}.{table}, which is not in the "
+                    f"model {reader.name} reads {kind} {schema}.{table}, which is not in the "
                     "warehouse: run `greenery load` first"
                 )
-        for parent in model.depends_on:
-            if (
-                parent not in building
-                and models[parent].in_warehouse
-                and not wh.table_exists(models[parent].layer, parent)
-            ):
+        for name in model.depends_on:
+            parent = models[name]
+            if not parent.in_warehouse:
+                check(parent, reader)
+            elif name not in building and parent.relation not in present:
                 raise UsageError(
-                    f"model {model.name} reads model {parent}, which has never been built: "
-                    f"select it too (--select +{model.name}) or run `greenery build`"
+                    f"model {reader.name} reads model {name}, which has never been built: "
+                    f"select it too (--select +{reader.name}) or run `greenery build`"
                 )
+
+    for model in order:
+        if model.in_warehouse:
+            check(model, model)
 
 
 def build_models(settings: BuildSettings) -> BuildResult:

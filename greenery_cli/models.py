@@ -253,13 +253,28 @@ def _schema_config(folder: Path, layer: str, names: set[str]) -> dict[str, Decla
     return declared
 
 
+_discovered: dict[Path, tuple[Any, dict[str, Model]]] = {}
+
+
 def discover(folder: Path | None = None) -> dict[str, Model]:
-    """Every model of the project, rendered, with its declared inputs and materialisation."""
+    """Every model of the project, rendered, with its declared inputs and materialisation
+    (read again whenever a file under queries/ or the project's declarations change)."""
     from greenery_cli.project import current
-    from greenery_cli.project.templates import macro_files
 
     project = current()
     folder = folder or project.queries
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".sql", ".toml") and p.is_file())
+    stamp = (id(project), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    cached = _discovered.get(folder)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _discover(folder, project))
+        _discovered[folder] = cached
+    return dict(cached[1])
+
+
+def _discover(folder: Path, project: Any) -> dict[str, Model]:
+    from greenery_cli.project.templates import macro_files
+
     paths = {
         path.stem: (layer, path)
         for layer in LAYERS

@@ -144,6 +144,16 @@ class Warehouse:
             )
         )
 
+    def relations(self) -> set[str]:
+        """Every table and view of this warehouse, as `schema.name` (one catalogue query)."""
+        return {
+            f"{schema}.{name}"
+            for schema, name in self.rows(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = current_database()"
+            )
+        }
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: commit on success, roll back on any exception."""

@@ -155,6 +155,7 @@ def build(
     """Bring each model of `order` up to date, in that order, and record what was done."""
     state = state or BuildState.read(wh)
     builds = []
+    records: list[tuple[ModelBuild, str | None]] = []
     for model in order:
         assert model.fingerprint is not None
         started = datetime.now(UTC)
@@ -175,7 +176,7 @@ def build(
             action,
             reason,
         )
-        _record(wh, run_id, result, model.fingerprint.as_json() if action != "skipped" else None)
+        records.append((result, model.fingerprint.as_json() if action != "skipped" else None))
         if action != "skipped":
             state.builds[model.name] = LastBuild(
                 run_id,
@@ -194,15 +195,19 @@ def build(
         builds.append(result)
         if on_built:
             on_built(result)
+    _record(wh, run_id, records)
     return builds
 
 
-def _record(wh: Warehouse, run_id: int, build: ModelBuild, fingerprint: str | None) -> None:
-    wh.execute(
-        "insert into meta.model_builds (run_id, model, layer, rows, started_at, finished_at, "
-        "duration_s, materialized, action, reason, fingerprint) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+def _record(wh: Warehouse, run_id: int, rows: list[tuple[ModelBuild, str | None]]) -> None:
+    """The run's decisions, one row per model, in one statement."""
+    if not rows:
+        return
+    values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+    params = [
+        value
+        for build, fingerprint in rows
+        for value in (
             run_id,
             build.model,
             build.layer,
@@ -214,5 +219,10 @@ def _record(wh: Warehouse, run_id: int, build: ModelBuild, fingerprint: str | No
             build.action,
             build.reason,
             fingerprint,
-        ],
+        )
+    ]
+    wh.execute(
+        "insert into meta.model_builds (run_id, model, layer, rows, started_at, finished_at, "
+        f"duration_s, materialized, action, reason, fingerprint) values {values}",
+        params,
     )

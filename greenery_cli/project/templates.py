@@ -7,6 +7,7 @@ A macro may call the macros of its own file and of files that sort before it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ def _where(shown: str, exc: Exception) -> str:
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         shown = f"queries/{Path(exc.filename).name}" if "macros" not in exc.filename else shown
     return f"{shown}{f' line {line}' if line else ''}"
+
+
+@lru_cache(maxsize=1024)
+def _compiled(queries: Path, text: str) -> Any:
+    """A project file's template, compiled once per process (discovery renders each model
+    several times, and load and test discover the same files)."""
+    from greenery_cli.sql import project_environment
+
+    return project_environment(queries).from_string(text)
 
 
 def _recorded(macro: Any, where: str, used: set[str]) -> Any:
@@ -68,7 +78,7 @@ def render_project_sql(
                 raise error(f"{where}: a macro may not be named {name} (greenery's own)")
             scope[name] = macro if used_macros is None else _recorded(macro, where, used_macros)
     try:
-        return env.from_string(text).render(**scope)
+        return _compiled(queries, text).render(**scope)
     except GreeneryError:
         raise
     except jinja2.TemplateError as exc:
