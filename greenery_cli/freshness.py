@@ -138,7 +138,9 @@ def _source_checks(
     return checks
 
 
-def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
+def _build_checks(
+    wh: Warehouse, now: datetime, sources: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Models (stale when the build engine would rebuild them: an input changed after their
     last build, or their SQL or config did), and the snapshot. A view or an ephemeral model
     holds no data of its own: its freshness is its inputs'."""
@@ -150,7 +152,7 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
     models = discover()
     state = BuildState.read(wh)
     checks: list[dict[str, Any]] = []
-    by_name: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, dict[str, Any]] = {c["name"]: c for c in sources or []}
     for model in build_order(models):
         check: dict[str, Any] = {"kind": "model", "name": model.relation}
         checks.append(check)
@@ -158,7 +160,8 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
         last = state.builds.get(model.name)
         reason = state.stale_reason(models, model)
         if model.materialized in ("view", "ephemeral") and not reason:
-            inputs = [by_name[p] for p in model.depends_on if p in by_name]
+            names = [*model.depends_on, *(f"raw.{s}" for s in model.sources)]
+            inputs = [by_name[n] for n in names if n in by_name]
             stale = [i["name"] for i in inputs if i["status"] != "pass"]
             loaded = [i["loaded_at"] for i in inputs if i.get("loaded_at") is not None]
             if loaded:
@@ -238,7 +241,8 @@ def measure_freshness(
     now = as_utc(now) or datetime.now(UTC)
     if thresholds is None:
         thresholds = configured_thresholds()
-    return checks_frame(_source_checks(wh, now, thresholds) + _build_checks(wh, now))
+    sources = _source_checks(wh, now, thresholds)
+    return checks_frame(sources + _build_checks(wh, now, sources))
 
 
 def status_counts(checks: pl.DataFrame) -> dict[str, int]:
