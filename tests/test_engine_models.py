@@ -308,3 +308,41 @@ def test_bad_model_config_is_refused_naming_where(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert os.environ["GREENERY_PROJECT_DIR"] == str(project)
+
+
+V1_META = """
+create schema meta;
+create table meta.schema_version (version integer not null, applied_at timestamptz not null
+    default current_timestamp);
+create sequence meta.run_id_seq start 1;
+create table meta.model_builds (run_id bigint not null, model varchar not null,
+    layer varchar not null, rows bigint not null, started_at timestamptz not null,
+    finished_at timestamptz not null, duration_s double not null);
+create table meta.loads (run_id bigint not null, table_name varchar not null,
+    source_kind varchar not null, location varchar not null, rows bigint not null,
+    loaded_at timestamptz not null);
+insert into meta.schema_version (version) values (1);
+"""
+
+
+def test_a_warehouse_from_before_the_engine_is_read_then_upgraded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_engine_project(tmp_path / "project", monkeypatch)
+    folder = tmp_path / "exports"
+    write_customers(folder, [("s1", "north")])
+    write_batch(folder, "b1", DAY1_ROWS)
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(V1_META)
+        con.execute(
+            "insert into meta.model_builds values (1, 'fct_events', 'marts', 3, now(), now(), 1)"
+        )
+    models = {r["model"]: r for r in json.loads(ok("--db", str(db), "models", "--format", "json"))}
+    assert models["fct_events"]["rows"] == 3  # its old build, read as it was recorded
+    assert models["fct_events"]["state"] == "stale: missing from the warehouse"
+    ok("--db", str(db), "load", "--source", str(folder))
+    assert rows(db, "select max(version) from meta.schema_version") == [(2,)]
+    assert built(db) >= {"fct_events", "fct_sessions"}
+    ok("--db", str(db), "load")
+    assert built(db) == set()

@@ -39,8 +39,9 @@ def catalogue(db: str | Path | None) -> pl.DataFrame:
     last_seen: dict[str, tuple[Any, ...]] = {}
     with open_warehouse(db) as wh:
         state = BuildState.read(wh)
-        for model, action, reason in wh.rows(render("build/last_decisions.sql")):
-            last_seen[model] = (action, reason)
+        if "meta.changes" in state.relations:  # else a warehouse from before the build engine
+            for model, action, reason in wh.rows(render("build/last_decisions.sql")):
+                last_seen[model] = (action, reason)
         stale = {name: state.stale_reason(models, m) for name, m in models.items()}
     rows: list[dict[str, Any]] = []
     for m in build_order(models):

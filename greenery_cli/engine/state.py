@@ -89,6 +89,25 @@ class BuildState:
     def read(cls, wh: Warehouse) -> BuildState:
         from greenery_cli.sql import render
 
+        relations = {
+            f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
+            for schema, name, kind in wh.rows(
+                "select table_schema, table_name, table_type from information_schema.tables "
+                "where table_catalog = current_database()"
+            )
+        }
+        if "meta.changes" not in relations:  # a warehouse from before the build engine
+            old = (
+                wh.rows(
+                    "select model, max(run_id), max(finished_at), arg_max(rows, run_id) "
+                    "from meta.model_builds group by model"
+                )
+                if "meta.model_builds" in relations
+                else []
+            )
+            return cls(
+                {m: LastBuild(int(r), None, None, f, n) for m, r, f, n in old}, [], relations
+            )
         builds = {
             row[0]: LastBuild(int(row[1]), *row[2:])
             for row in wh.rows(render("build/last_builds.sql"))
@@ -100,13 +119,6 @@ class BuildState:
                 render("build/changes_since.sql"), [since]
             )
         ]
-        relations = {
-            f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
-            for schema, name, kind in wh.rows(
-                "select table_schema, table_name, table_type from information_schema.tables "
-                "where table_catalog = current_database()"
-            )
-        }
         return cls(builds, changes, relations)
 
     def changes_of(self, relation: str, since: int) -> list[Change]:
