@@ -11,6 +11,3 @@ from {{ ref('fct_funnel_events') }} as e
 left join {{ ref('stg_order_items') }} as i
     on e.product_id is null and i.order_id = e.order_id
 where coalesce(e.product_id, i.product_id) is not null
-{%- if is_incremental() %}
-    and e.created_at_utc >= {{ new_data.start }} and e.created_at_utc <= {{ new_data.end }}
-{%- endif %}
