@@ -263,6 +263,31 @@ CONFIG_ERRORS = [
         "table, incremental, ephemeral",
     ),
     (
+        "greenery.toml",
+        '[project]\nname = "x"\n[snapshot]\nsource = "customers"\n'
+        'unique_key = "session_id"\ncheck_columns = ["region"]\n'
+        '[models.staging]\nmaterialised = "view"\n',
+        None,
+        None,
+        "greenery.toml line 8: [models.staging]: unknown key(s) materialised",
+    ),
+    (
+        "greenery.toml",
+        '[project]\nname = "x"\n[snapshot]\nsource = "customers"\n'
+        'unique_key = "session_id"\ncheck_columns = ["region"]\n'
+        '[models.sandbox]\nmaterialized = "view"\n',
+        None,
+        None,
+        "[models]: unknown key(s) sandbox",
+    ),
+    (
+        "queries/marts/schema.toml",
+        '[fct_daily]\nmaterialized = "incremental"\nevent_time = "day"\nlookback = "soon"\n',
+        None,
+        None,
+        "queries/marts/schema.toml line 1 [fct_daily]: lookback: 'soon' is not a duration",
+    ),
+    (
         "queries/marts/schema.toml",
         '[fct_daily_table]\nmaterialized = "incremental"\nincremental_strategy = "merge"\n',
         None,
