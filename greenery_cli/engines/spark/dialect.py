@@ -139,6 +139,11 @@ def _epoch(node: exp.Expression, where: str) -> exp.Expression | None:
     """epoch(ts) -> seconds with their fraction (unix_timestamp truncates to whole seconds)."""
     if not isinstance(node, exp.TimeToUnix):
         return None
+    if isinstance(node.this, exp.Sub):
+        raise NotPortable(
+            f"{where}: not portable to Spark: epoch() of an interval (Spark's unix_micros takes "
+            "a timestamp; write epoch(a) - epoch(b))"
+        )
     return exp.Div(
         this=_call("UNIX_MICROS", node.this),
         expression=exp.Cast(this=_number(1_000_000), to=exp.DataType.build("double")),
@@ -246,6 +251,12 @@ _DUCKDB_ONLY_TYPES = {
 }
 
 
+def _is_star(projection: exp.Expression) -> bool:
+    return isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    )
+
+
 def _refuse(node: exp.Expression, where: str) -> exp.Expression | None:
     reason = None
     if isinstance(node, exp.Update | exp.Delete | exp.Merge):
@@ -272,11 +283,11 @@ def _refuse(node: exp.Expression, where: str) -> exp.Expression | None:
     elif isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
         if node.this.is_string and node.this.name.lower().lstrip("+-") == "infinity":
             reason = "'infinity' (Spark has no infinite timestamp; test for NULL instead)"
-    elif isinstance(node, exp.Select) and any(isinstance(e, exp.Star) for e in node.expressions):
+    elif isinstance(node, exp.Select) and any(_is_star(e) for e in node.expressions):
         if any(j.args.get("using") for j in node.args.get("joins") or ()):
             reason = (
-                "SELECT * over a USING join (Spark puts the USING columns first; "
-                "name the columns or qualify the star)"
+                "a star over a USING join (Spark moves the USING columns first, even in t.*; "
+                "join with ON, or name the columns)"
             )
     elif isinstance(node, exp.DataType) and node.this in _DUCKDB_ONLY_TYPES:
         reason = f"type {node.sql('duckdb')} (cast to bigint or decimal(38, 0))"
