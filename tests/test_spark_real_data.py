@@ -35,34 +35,41 @@ def replayed(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spark_warehouse(replayed: Path, spark: Any) -> Any:
-    """The replayed warehouse's inputs on Spark, and every model built there."""
+def spark_warehouse(
+    replayed: Path, spark: Any, tmp_path_factory: pytest.TempPathFactory
+) -> list[str]:
+    """The replayed warehouse's inputs as Parquet tables on Spark, and every model built there
+    from its transpiled SQL; the relations built."""
     from greenery_cli.models import build_order, discover
     from greenery_cli.warehouse import open_warehouse
 
-    built_on_spark = []
+    # the server runs on this machine, so it reads Parquet files DuckDB writes for it
+    folder = tmp_path_factory.mktemp("spark-tables")
     with open_warehouse(replayed) as wh:
-        for schema in (*COPIED_SCHEMAS, "staging", "intermediate", "marts"):
-            spark.sql(f"create database if not exists {schema}")
         tables = wh.rows(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'seeds', 'snapshots', 'meta') and table_type = 'BASE TABLE'"
+            f"where table_schema in {COPIED_SCHEMAS} and table_type = 'BASE TABLE'"
         )
         for schema, table in tables:
-            arrow = wh.con.sql(f"select * from {schema}.{table}").arrow()
-            if hasattr(arrow, "read_all"):
-                arrow = arrow.read_all()
-            spark.createDataFrame(arrow).write.mode("overwrite").format("parquet").saveAsTable(
-                f"{schema}.{table}"
-            )
+            (folder / schema / table).mkdir(parents=True)
+            target = folder / schema / table / "part-0.parquet"
+            wh.execute(f"copy {schema}.{table} to '{target}' (format parquet)")
+    for schema in (*COPIED_SCHEMAS, "staging", "intermediate", "marts"):
+        spark.sql(f"create database if not exists {schema}")
+    for schema, table in tables:
+        spark.sql(f"drop table if exists {schema}.{table}")
+        spark.sql(
+            f"create table {schema}.{table} using parquet location '{folder / schema / table}'"
+        )
+    built = []
     for model in build_order(discover()):
         spark.sql(f"drop table if exists {model.relation}")
         spark.sql(
             f"create table {model.relation} using parquet as "
             f"{to_spark(model.sql, where=model.name)}"
         )
-        built_on_spark.append(model.relation)
-    return built_on_spark
+        built.append(model.relation)
+    return built
 
 
 def _normal(value: Any) -> Any:
@@ -86,17 +93,6 @@ def _compare(duck: Any, spark_frame: Any, sql: str) -> None:
     assert _rows(spark_frame, ordered) == _rows(duck, ordered)
 
 
-def test_models_build_on_spark_with_duckdb_row_counts(
-    spark_warehouse: Any, replayed: Path, spark: Any
-) -> None:
-    from greenery_cli.warehouse import open_warehouse
-
-    with open_warehouse(replayed) as wh:
-        for relation in spark_warehouse:
-            duck_rows = wh.scalar(f"select count(*) from {relation}")
-            assert spark.table(relation).count() == duck_rows, relation
-
-
 def test_models_hold_duckdb_rows_on_spark(spark_warehouse: Any, replayed: Path, spark: Any) -> None:
     import polars as pl
 
@@ -114,6 +110,10 @@ def test_models_hold_duckdb_rows_on_spark(spark_warehouse: Any, replayed: Path, 
 def questions(replayed: Path) -> list[Captured]:
     distinct: dict[str, Captured] = {}
     for captured in question_sql(replayed):
+        # on Spark, a funnel range filters both ends or none (each end alone is the same SQL
+        # shape; the fast portability test transpiles every one)
+        if "since=True until=False" in captured.label or "since=False until=True" in captured.label:
+            continue
         distinct.setdefault(captured.sql, captured)
     return list(distinct.values())
 
