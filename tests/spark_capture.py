@@ -172,7 +172,8 @@ def question_sql(db: Path) -> list[Captured]:
                     r, inventory.StockoutsSettings(weeks=w, threshold=t)
                 ),
             )
-        ask("report and dashboard", lambda r: dashboard_data(r, weekly_report(r)))
+        now = datetime.now(UTC)
+        ask("report and dashboard", lambda r: dashboard_data(r, weekly_report(r), now))
     return captured
 
 

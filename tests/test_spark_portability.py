@@ -52,6 +52,52 @@ def test_every_data_test_transpiles(test: Any) -> None:
     _spark_parses(test.declared_in, test.sql)
 
 
+# an example value per argument name of the predefined tests (a new argument needs one here)
+GENERIC_ARGUMENTS: dict[str, Any] = {
+    "column": "created_at_utc",
+    "values": ["shipped", "delivered"],
+    "to": "stg_users",
+    "field": "user_id",
+    "expression": "order_total_usd >= order_cost_usd",
+    "min_value": 0,
+    "max_value": 1000,
+    "inclusive": False,
+    "columns": ["order_id", "user_id"],
+    "within": "7d",
+    "to_where": "user_id is not null",
+}
+
+
+def _generic_kinds() -> list[tuple[str, dict[str, Any]]]:
+    from greenery_cli.data_tests import KINDS
+
+    specs = []
+    for kind, arguments in KINDS.items():
+        specs.append((f"{kind}-required", {a: GENERIC_ARGUMENTS[a] for a in arguments.required}))
+        every = (*arguments.required, *arguments.optional)
+        specs.append((f"{kind}-all", {a: GENERIC_ARGUMENTS[a] for a in every}))
+    return specs
+
+
+@pytest.mark.parametrize(("label", "arguments"), _generic_kinds(), ids=lambda v: str(v))
+def test_every_generic_test_kind_transpiles(label: str, arguments: dict[str, Any]) -> None:
+    """Each predefined test kind, declared or not, with its required and then all arguments."""
+    from greenery_cli.data_tests import _generic
+    from greenery_cli.errors import UsageError
+    from greenery_cli.models import discover
+
+    models = discover()
+    kind = label.rsplit("-", 1)[0]
+    for where in (None, "order_id is not null"):
+        spec = {"test": kind, **arguments, **({"where": where} if where else {})}
+        try:
+            test = _generic(spec, models["stg_orders"], models, f"generic {label}")
+        except UsageError:
+            assert label.endswith("-required")  # a kind needing an optional one (accepted_range)
+            return
+        _spark_parses(f"tests/generic/{kind}.sql ({label})", test.sql)
+
+
 @pytest.fixture(scope="module")
 def replayed(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return replayed_warehouse(real_data, tmp_path_factory.mktemp("portability"))
