@@ -106,8 +106,11 @@ def _funnel_settings() -> Iterator[tuple[str, Any]]:
 def question_sql(db: Path) -> list[Captured]:
     """Every statement the questions send for every declared combination of their settings."""
     from greenery_cli import funnel, inventory
+    from greenery_cli import runs as run_log
     from greenery_cli.errors import UsageError
+    from greenery_cli.freshness import measure_freshness
     from greenery_cli.report import dashboard_data, weekly_report
+    from greenery_cli.schedule import last_runs
     from greenery_cli.warehouse import open_warehouse
 
     captured: list[Captured] = []
@@ -174,6 +177,14 @@ def question_sql(db: Path) -> list[Captured]:
             )
         now = datetime.now(UTC)
         ask("report and dashboard", lambda r: dashboard_data(r, weekly_report(r), now))
+        # the trust questions over meta.* (phase 2 keeps these tables on the engine too)
+        ask("freshness", lambda r: measure_freshness(r, now))
+        for limit, command in ((20, None), (None, "snapshot")):
+            ask(
+                f"runs limit={limit} command={command}",
+                lambda r, n=limit, c=command: run_log._runs(r, run_log.RunsSettings(None, n, c)),
+            )
+        ask("schedule last runs", lambda r: last_runs(r))
     return captured
 
 
