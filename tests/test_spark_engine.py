@@ -70,6 +70,19 @@ def test_the_server_command_stays_local(tmp_path: Path) -> None:
     assert f"spark.jars.ivy={tmp_path / 'ivy'}" in text
 
 
+def _address(hex_address: str) -> str:
+    """/proc/net/tcp[6]'s little-endian hex address as text (IPv4-mapped IPv6 as IPv4)."""
+    import ipaddress
+
+    raw = b"".join(
+        bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, len(hex_address), 8)
+    )
+    address = ipaddress.ip_address(raw)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
 def _listening_addresses(pid: int) -> set[str]:
     """The local addresses of every TCP socket process `pid` listens on (Linux /proc)."""
     inodes = set()
@@ -81,18 +94,19 @@ def _listening_addresses(pid: int) -> set[str]:
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     found = set()
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             local, state, inode = fields[1], fields[3], fields[9]
             if state == "0A" and inode in inodes:  # 0A: LISTEN
-                address = local.split(":")[0]
-                found.add(
-                    address
-                    if width == 32
-                    else ".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0))
-                )
+                found.add(_address(local.split(":")[0]))
     return found
+
+
+def test_proc_addresses_read_as_text() -> None:
+    assert _address("0100007F") == "127.0.0.1"
+    assert _address("0000000000000000FFFF00000100007F") == "127.0.0.1"
+    assert _address("00000000000000000000000000000000") == "::"
 
 
 @pytest.mark.slow
