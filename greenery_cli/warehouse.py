@@ -144,12 +144,13 @@ class Warehouse:
             )
         )
 
-    def relations(self) -> set[str]:
-        """Every table and view of this warehouse, as `schema.name` (one catalogue query)."""
+    def relations(self) -> dict[str, str]:
+        """Every table and view of this warehouse: `schema.name` -> TABLE or VIEW (one catalogue
+        query; like table_exists, the engine's own look-up rather than portable SQL)."""
         return {
-            f"{schema}.{name}"
-            for schema, name in self.rows(
-                "select table_schema, table_name from information_schema.tables "
+            f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
+            for schema, name, kind in self.rows(
+                "select table_schema, table_name, table_type from information_schema.tables "
                 "where table_catalog = current_database()"
             )
         }

@@ -89,13 +89,7 @@ class BuildState:
     def read(cls, wh: Warehouse) -> BuildState:
         from greenery_cli.sql import render
 
-        relations = {
-            f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
-            for schema, name, kind in wh.rows(
-                "select table_schema, table_name, table_type from information_schema.tables "
-                "where table_catalog = current_database()"
-            )
-        }
+        relations = wh.relations()
         if "meta.changes" not in relations:  # a warehouse from before the build engine
             old = (
                 wh.rows(
@@ -116,7 +110,7 @@ class BuildState:
         changes = [
             Change(int(run_id), relation, as_utc(start), as_utc(end), rows)
             for run_id, relation, start, end, rows in wh.rows(
-                render("build/changes_since.sql"), [since]
+                render("build/changes_since.sql"), {"since": since}
             )
         ]
         return cls(builds, changes, relations)
