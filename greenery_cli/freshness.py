@@ -167,6 +167,8 @@ def _build_checks(
             if loaded:
                 check.update(loaded_at=min(loaded))
                 check["load_age_s"] = (now - check["loaded_at"]).total_seconds()
+            if last is not None:
+                check["duration_s"] = last.duration_s  # creating it, when its SQL last changed
             kind = "a view" if model.in_warehouse else "ephemeral"
             if stale:
                 check.update(status="warn", note=f"{kind} over stale {', '.join(stale)}")
