@@ -132,10 +132,22 @@ class Dataset:
         self.c = contenders
         self.export = export
         self.catalogue = catalogue
+        self.scratch: set[Path] = set()  # warehouses of one work item, removed after it
         place.mkdir(parents=True, exist_ok=True)
 
-    def db(self, name: str) -> Path:
-        return self.place / f"{name}.duckdb"
+    def db(self, name: str, keep: bool = False) -> Path:
+        """A warehouse file of this dataset; kept for later items, or scratch of one item."""
+        path = self.place / f"{name}.duckdb"
+        if not keep:
+            self.scratch.add(path)
+        return path
+
+    def clean(self) -> None:
+        """Remove the scratch warehouses of the item just measured (at scale 10,000 each is
+        about 12 GB)."""
+        for db in self.scratch:
+            remove_db(db)
+        self.scratch.clear()
 
     @cached_property
     def raw(self) -> Path:
@@ -167,17 +179,12 @@ class Dataset:
     # --- greenery's warehouses ---------------------------------------------------------------
 
     @cached_property
-    def greenery_loaded(self) -> Path:
-        db = self.db("greenery-loaded")
+    def greenery_history(self) -> Path:
+        """greenery's warehouse loaded from the files, with every weekly products state replayed
+        through the snapshot in order."""
+        db = self.db("greenery-history", keep=True)
         remove_db(db)
         run_untimed(self.c.greenery.load(db, self.raw))
-        return db
-
-    @cached_property
-    def greenery_history(self) -> Path:
-        """The loaded warehouse with every weekly products state replayed through the snapshot."""
-        db = self.db("greenery-history")
-        copy_db(self.greenery_loaded, db)
         for week, (at, file) in enumerate(self.weeks, start=1):
             folder = only_file(file, self.place / "weeks" / str(week), "products" + file.suffix)
             run_untimed(self.c.greenery.snapshot(db, folder, at))
@@ -189,12 +196,12 @@ class Dataset:
     def dbt_history(self) -> Path:
         """dbt's warehouse: `dbt snapshot` of each weekly state in order, then `dbt run`."""
         assert self.c.dbt is not None
-        db = self.db("dbt-history")
+        db = self.db("dbt-history", keep=True)
         remove_db(db)
         for week, (_, file) in enumerate(self.weeks, start=1):
             folder = only_file(file, self.place / "weeks" / str(week), "products" + file.suffix)
-            run_untimed(self.c.dbt.step(db, folder, "snapshot"))
-        run_untimed(self.c.dbt.step(db, self.raw, "run"))
+            run_untimed(self.c.dbt.step(db, folder, "snapshot", parsed=False))
+        run_untimed(self.c.dbt.step(db, self.raw, "run", parsed=False))
         return db
 
     # --- the snapshot item ---------------------------------------------------------------------
@@ -212,7 +219,7 @@ class Dataset:
     @cached_property
     def greenery_snapshot_base(self) -> Path:
         """A new warehouse after greenery's first snapshot of the products."""
-        db = self.db("greenery-snapshot-base")
+        db = self.db("greenery-snapshot-base", keep=True)
         remove_db(db)
         run_untimed(self.c.greenery.snapshot(db, self.snapshot_sources[0], FIRST_AT))
         return db
@@ -220,9 +227,9 @@ class Dataset:
     @cached_property
     def dbt_snapshot_base(self) -> Path:
         assert self.c.dbt is not None
-        db = self.db("dbt-snapshot-base")
+        db = self.db("dbt-snapshot-base", keep=True)
         remove_db(db)
-        run_untimed(self.c.dbt.step(db, self.snapshot_sources[0], "snapshot"))
+        run_untimed(self.c.dbt.step(db, self.snapshot_sources[0], "snapshot", parsed=False))
         return db
 
     # --- the build-engine items (issue 15) ---------------------------------------------------
@@ -257,7 +264,7 @@ class Dataset:
             {"cut": cut},
         )
         con.close()
-        db = self.db("greenery-hourly-base")
+        db = self.db("greenery-hourly-base", keep=True)
         remove_db(db)
         run_untimed(self.c.greenery.load(db, source))
         return source, newest, db

@@ -135,7 +135,7 @@ def load(ds: Dataset) -> Plans:
 def reload(ds: Dataset) -> Plans:
     g, d = ds.c.greenery, ds.c.dbt
     gdb = ds.db("reload-greenery")
-    copy_db(ds.greenery_loaded, gdb)  # reloading the same files leaves it as it was: no set-up
+    copy_db(ds.greenery_history, gdb)  # reloading the same files leaves it as it was: no set-up
     plans = {"greenery": plan(g.load(gdb, ds.raw), answer=loaded(gdb, RAW))}
     if d:
         ddb = ds.db("reload-dbt")

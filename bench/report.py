@@ -81,23 +81,30 @@ def ratio_cell(a: Figures | None, b: Figures | None) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    lines = [
-        "| work item | greenery | hand-written | dbt | greenery / hand-written | dbt / greenery "
-        "| load | run |",
-        "|---|---|---|---|---:|---:|---|---:|",
-    ]
+    """One dataset's rows: a column per contender (greenery, hand-written, dbt, then any other),
+    greenery / hand-written, and every other contender / greenery."""
+    found = {name for row in rows for name in row.contenders}
+    names = [n for n in CONTENDERS] + sorted(found - set(CONTENDERS))
+    others = [n for n in names if n not in ("greenery", "hand-written")]
+    head = ["work item", *names, "greenery / hand-written", *(f"{n} / greenery" for n in others)]
+    lines = ["| " + " | ".join([*head, "load", "run"]) + " |"]
+    lines.append("|---" * len(names) + "|---" + "|---:" * (1 + len(others)) + "|---|---:|")
     for row in rows:
         if row.skipped:
-            lines.append(f"| {row.title} | skipped: {row.skipped} | | | | | | {row.run + 1} |")
+            blank = " |" * (len(head) - 1)
+            lines.append(f"| {row.title} | skipped: {row.skipped}{blank} | {row.run + 1} |")
             continue
         c = row.contenders
-        g, h, d = (c.get(name) for name in CONTENDERS)
-        load = " -> ".join(f"{x:.1f}" for x in row.load)
-        lines.append(
-            f"| {row.title} | {cell(g)} | {cell(h)} | {cell(d)} | {ratio_cell(g, h)} | "
-            f"{ratio_cell(d, g)} | {load} | {row.run + 1} |"
-        )
+        g = c.get("greenery")
+        cells = [row.title, *(cell(c.get(n)) for n in names), ratio_cell(g, c.get("hand-written"))]
+        cells += [ratio_cell(c.get(n), g) for n in others]
+        cells += [" -> ".join(f"{x:.1f}" for x in row.load), str(row.run + 1)]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def short(answer: str, limit: int = 80) -> str:
+    return answer if len(answer) <= limit else answer[: limit - 4] + " ..."
 
 
 def items_section(rows: list[Row]) -> list[str]:
@@ -110,6 +117,8 @@ def items_section(rows: list[Row]) -> list[str]:
             last = done[-1]
             out.append(f"  Commands ({last.dataset}, run {last.run + 1}):")
             out += [f"  - {name}: `{f.command}`" for name, f in last.contenders.items()]
+            answers = "; ".join(f"{r.dataset} `{short(r.answer)}`" for r in done)
+            out.append(f"  Answers every run gave: {answers}.")
             took = ", ".join(f"{r.dataset} {r.took_s:.0f} s" for r in done)
             out.append(f"  Time in the benchmark, preparation included: {took}.")
     return out

@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                 if ds.kind in item.kinds:
                     rows.append(measure_item(item, ds, args, work))
                     print_row(rows[-1])
+                    if args.work is None:
+                        ds.clean()
             if args.work is None:
                 remove(ds.place)  # big scales: one dataset's files on disk at a time
     except (AnswerMismatch, CommandFailed) as failure:
