@@ -124,4 +124,8 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (set GREENERY_DEBUG=1 for a traceback)"
         )
         sys.exit(ExitCode.TOOL_ERROR)
+    finally:
+        from greenery_cli.project import use_project_dir
+
+        use_project_dir(None)  # --project-dir holds for this invocation only
     sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)
