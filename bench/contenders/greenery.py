@@ -58,7 +58,9 @@ QUESTIONS: dict[str, tuple[tuple[str, ...], Callable[[Any], object]]] = {
     "stockouts": (("stockouts",), _stockouts),
     "report": (("report",), _report),
 }
-FUNNEL_MODELS = "+fct_funnel_events"  # what `funnel --by-step` reads, for `load --select`
+# what `funnel --by-step` needs, for `load --select`: the funnel checks that all four of its
+# marts exist (greenery_cli/funnel.py _MARTS) before any question
+FUNNEL_MODELS = "+fct_funnel_events +fct_event_path +fct_product_funnel_events +dim_products"
 
 
 class Greenery:
