@@ -62,3 +62,23 @@ def report_format_option(func: F) -> F:
         show_default=True,
         help="table: every section for people; json: one object with a key per section.",
     )(func)
+
+
+def select_option(func: F) -> F:
+    return click.option(
+        "--select",
+        "selectors",
+        multiple=True,
+        metavar="SEL",
+        help="Models: 'name', 'tag:x', 'layer:x', 'source:x', 'state:modified'; '+sel' adds "
+        "everything upstream, 'sel+' everything downstream. Repeat to add more.",
+    )(func)
+
+
+def full_refresh_option(func: F) -> F:
+    return click.option(
+        "--full-refresh",
+        is_flag=True,
+        default=False,
+        help="Rebuild from scratch, changed or not (incremental models too).",
+    )(func)
