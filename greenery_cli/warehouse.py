@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
+    from greenery_cli.rows import Rows
+
 DEFAULT_DB = "greenery.duckdb"
 SCHEMA_VERSION = 2
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
@@ -132,8 +134,15 @@ class Warehouse:
         return result[0][0] if result else None
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """A query's rows as a polars DataFrame."""
+        """A query's rows as a polars DataFrame (imports polars and pyarrow: for big results
+        that polars works on; a question's answer is `fetch`)."""
         return self.con.sql(sql, params=params).pl()
+
+    def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Rows:
+        """A query's rows as plain Python rows with their column names and types."""
+        from greenery_cli.rows import Rows
+
+        return Rows.from_cursor(self.con.execute(sql, params))
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(
