@@ -95,7 +95,7 @@ def cli(ctx: click.Context, db: str | None, project_dir: str | None) -> None:
     project.use_project_dir(project_dir)
     ctx.obj = GlobalSettings(db=db)
     if ctx.invoked_subcommand != "init":
-        used = project.current()  # a malformed project is refused before any command runs
+        used = project.verdict()  # a malformed project is refused before any command runs
         if not used.builtin:
             click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
 
