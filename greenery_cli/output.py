@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -97,6 +98,16 @@ def stdout_console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def note(text: str) -> None:
+    """One line on stderr as it is (beside machine output: no Rich to import, no markup, no
+    emoji codes, never wrapped), control characters shown as escapes."""
+    sys.stderr.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + "\n")
+    sys.stderr.flush()
 
 
 def stderr_console() -> Console:

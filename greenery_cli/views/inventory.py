@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.output import emit, iso_utc, rich_table, stderr_console, stdout_console
+from greenery_cli.output import emit, iso_utc, note, rich_table, stdout_console
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -290,4 +290,4 @@ def _show(
         caption=answer if fmt == "markdown" else None,
     )
     if fmt != "markdown":
-        stderr_console().print(f"{title}: {answer}", markup=False, soft_wrap=True)
+        note(f"{title}: {answer}")
