@@ -9,7 +9,7 @@ bound parameters, never pasted into SQL text.
 checked against the size and modification time of the template and of every template it
 includes or imports. A question asked again (cron, a shell loop, the benchmark) then neither
 imports jinja2 nor compiles a template: together a tenth of a second of CPU per process, as
-much as a small question's query. Set GREENERY_CACHE_DIR=none to render every time.
+much as a small question's query. Set GREENERY_STARTUP_CACHE=off to render every time.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _key(template: str, context: dict[str, Any]) -> str | None:
 
 
 def _folder() -> Path | None:
-    if os.environ.get("GREENERY_CACHE_DIR", "").strip().lower() == "none":
+    if os.environ.get("GREENERY_STARTUP_CACHE", "").strip().lower() == "off":
         return None
     try:
         return cache_root() / "sql"

@@ -172,7 +172,7 @@ def verdict() -> Verdict:
             digest.update(f"{code.name}:{info.st_size}:{info.st_mtime_ns}".encode())
     except OSError:
         digest.update(os.urandom(8))  # unreadable: read_project says why, below
-    disabled = os.environ.get("GREENERY_CACHE_DIR", "").strip().lower() == "none"
+    disabled = os.environ.get("GREENERY_STARTUP_CACHE", "").strip().lower() == "off"
     entry = cache_root() / "project" / f"{digest.hexdigest()}.json"
     if not disabled:
         try:
