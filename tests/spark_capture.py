@@ -203,7 +203,7 @@ def snapshot_statements() -> list[Captured]:
         ],
     }
     statements: dict[tuple[str, str], Captured] = {}
-    for path in sorted((ENGINE_QUERIES / "snapshot").glob("*.sql")):
+    for path in sorted((ENGINE_QUERIES / "snapshot").glob("[!_]*.sql")):  # _x.sql: fragments
         for missing, (shape, compared) in itertools.product(MISSING_POLICIES, shapes.items()):
             sql = render(
                 f"snapshot/{path.name}",
