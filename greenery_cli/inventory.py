@@ -243,7 +243,7 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
     if before.run_id == after.run_id:
         raise UsageError(
             f"both points are the state of {after.label()}; nothing to compare "
-            "(see `greenery snapshot --list` for the runs)"
+            "(see `greenery snapshot list` for the runs)"
         )
     with _sql_errors("inventory-changes"):
         rows = wh.frame(

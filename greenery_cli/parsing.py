@@ -22,10 +22,8 @@ _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOOKS_LIKE_DURATION = re.compile(r"[\d.\s]+[a-z][a-z\d.\s]*", re.IGNORECASE)
 DURATION_HINT = "write a duration like 90s, 30m, 2h, 1d12h or 2w"
-MOMENT_HINT = (
-    "write an ISO-8601 date or time (2024-10-22 = 00:00 UTC, 2024-10-22T06:00:00Z), "
-    "or a duration before the latest data (7d)"
-)
+EXACT_HINT = "write an ISO-8601 date or time (2024-10-22 = 00:00 UTC, 2024-10-22T06:00:00Z)"
+MOMENT_HINT = f"{EXACT_HINT}, or a duration before the latest data (7d)"
 POINT_HINT = f"write a snapshot run id (3), {MOMENT_HINT.removeprefix('write ')}"
 
 
@@ -79,19 +77,19 @@ def parse_moment(text: str) -> datetime:
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         moment = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", value))
     except ValueError:
-        raise UsageError(f"{text!r} is not a moment: {MOMENT_HINT}") from None
+        raise UsageError(f"{text!r} is not a moment: {EXACT_HINT}") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_when(text: str) -> When:
     """A moment, or a duration meaning that long before the latest data."""
     value = str(text).strip()
-    if _LOOKS_LIKE_DURATION.fullmatch(value) and not value.isdigit():
-        try:
+    try:
+        if _LOOKS_LIKE_DURATION.fullmatch(value) and not value.isdigit():
             return Before(parse_duration(value), value)
-        except UsageError:
-            raise UsageError(f"{text!r} is not a moment: {MOMENT_HINT}") from None
-    return parse_moment(value)
+        return parse_moment(value)
+    except UsageError:
+        raise UsageError(f"{text!r} is not a moment: {MOMENT_HINT}") from None
 
 
 def parse_point(text: str) -> Point:
