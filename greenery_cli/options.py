@@ -110,7 +110,31 @@ class PointType(_GreeneryType):
         return parse_point(text)
 
 
+class WaitType(_GreeneryType):
+    """--wait: seconds (`600`, `0.5`) or a duration (`10m`)."""
+
+    name = "seconds"
+
+    @staticmethod
+    def parse(text: str) -> Any:
+        from greenery_cli.errors import UsageError
+        from greenery_cli.parsing import DURATION_HINT, parse_duration
+
+        try:
+            seconds = float(text)
+        except ValueError:
+            try:
+                return parse_duration(text).total_seconds()
+            except UsageError:
+                hint = DURATION_HINT.removeprefix("write ")
+                raise UsageError(f"{text!r} is not a wait: write seconds (600) or {hint}") from None
+        if not seconds >= 0:  # also refuses nan
+            raise UsageError(f"{text!r} is not a wait: it cannot be negative")
+        return seconds
+
+
 DURATION = DurationType()
+WAIT = WaitType()
 MOMENT = MomentType()
 EXACT_MOMENT = ExactMomentType()
 POINT = PointType()
@@ -138,7 +162,10 @@ PROJECT_DIR_HELP = (
     "The project (a folder with greenery.toml) [env GREENERY_PROJECT_DIR; default: the nearest "
     "greenery.toml from the working folder up, else the shop's project built in]."
 )
-WAIT_HELP = "How long to wait for another greenery process to finish with the warehouse"
+WAIT_HELP = (
+    "How long to wait for another greenery process to finish with the warehouse: seconds or a "
+    "duration (10m)"
+)
 FORMAT_HELP = "Output format; table is for people, the others for machines (stdout only)"
 
 
@@ -167,7 +194,7 @@ def shared_params(*, root: bool = False) -> list[click.Parameter]:
         params += [
             click.Option(
                 ["--wait"],
-                type=click.FloatRange(min=0),
+                type=WAIT,
                 default=None,
                 metavar="SECONDS",
                 expose_value=False,
@@ -281,7 +308,7 @@ def format_choice_option(
 def wait_option(default: float = 30.0) -> Callable[[F], F]:
     return click.option(
         "--wait",
-        type=click.FloatRange(min=0),
+        type=WAIT,
         default=None,
         metavar="SECONDS",
         callback=_resolved("wait", default),

@@ -384,9 +384,7 @@ def test_check_without_snapshot_table_reports_the_snapshot_as_never_run(tmp_path
 
 
 def test_check_rejects_schedule_only_formats(tmp_path) -> None:
-    result = run_cli(
-        "--db", str(tmp_path / "w.duckdb"), "schedule", "check", "--format", "airflow"
-    )
+    result = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "check", "--format", "airflow")
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "--format" in result.stderr and "airflow" in result.stderr
     old = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "--check", "--format", "airflow")
