@@ -29,7 +29,7 @@ from greenery_cli.options import GreeneryCommand
     type=click.IntRange(min=1),
     default=4,
     show_default=True,
-    metavar="W",
+    metavar="N",
     help="How many weekly product states to write to OUT/inventory-weeks.",
 )
 @click.option(
@@ -64,7 +64,7 @@ def command(
 ) -> int:
     """Write greenery-shaped sample data: OUT/raw/<table>.csv|.parquet (the seven raw tables,
     exactly the raw contract `greenery load` reads) and OUT/inventory-weeks/ (products_week1.csv
-    .. products_weekW.csv and schedule.csv, one snapshot moment a week).
+    .. products_weekN.csv (N = --weeks) and schedule.csv, one snapshot moment a week).
 
     Sessions view several products, add some to cart and check out at the real shop's rates;
     every checkout is an order whose items are the carted products; package_shipped only for

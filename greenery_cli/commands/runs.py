@@ -11,6 +11,7 @@ from greenery_cli.options import GreeneryCommand, format_option, global_settings
     type=click.IntRange(min=1),
     default=20,
     show_default=True,
+    metavar="N",
     help="Show at most this many runs, newest first.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every run (ignores --limit).")
