@@ -119,7 +119,7 @@ def command(
     from greenery_cli.snapshot import SnapshotSettings
     from greenery_cli.views.snapshot import show_result
 
-    taking = at or source or check_columns or replay or allow_rewind or missing != "new_record"
+    taking = at or source or check_columns or replay or allow_rewind or missing is not None
     if ctx.invoked_subcommand is not None:
         if taking or dry_run or list_only or revert_last:
             raise UsageError(
