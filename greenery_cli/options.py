@@ -48,7 +48,7 @@ def _settings(ctx: click.Context) -> GlobalSettings:
 # --- one parser per concept, as click types ------------------------------------------------------
 
 
-class _GreeneryType(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5 only
+class _GreeneryType(click.ParamType):  # type: ignore[type-arg]  # values are Any here
     """A ParamType over a parsing.py parser: its UsageError becomes click's one-line refusal."""
 
     parse: Callable[[str], Any]
