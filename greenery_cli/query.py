@@ -11,12 +11,12 @@ if TYPE_CHECKING:
     from greenery_cli.rows import Rows
 
 
-def run_query(db: str | Path | None, sql: str) -> Rows:
+def run_query(db: str | Path | None, sql: str, *, wait: float = 10.0) -> Rows:
     import duckdb
 
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(db) as wh:
+    with open_warehouse(db, wait=wait) as wh:
         try:
             return wh.fetch(sql)
         except duckdb.Error as exc:
