@@ -704,7 +704,7 @@ def test_help_documents_the_table(db: Path) -> None:
     for words in (
         "snapshots.products_snapshot",
         "valid_to",
-        "README",
+        "docs/snapshots.md",
         "--revert-last",
         "new_record",
         "exits 3",

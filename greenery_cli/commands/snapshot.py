@@ -104,7 +104,7 @@ def command(
     version. Each run, with or without changes, is a row of snapshots.snapshot_runs. Safe
     under cron: one writer at a time (the later one waits --wait, then exits 3), all or
     nothing, and a one-line summary on stderr. The tables' columns and the replay of old
-    exports are described in the README, section "Snapshots".
+    exports are described in docs/snapshots.md.
 
     A source that looks like an older state of the history (every product that changed
     since an earlier run back at exactly that run's values, at least two of them) is refused,
