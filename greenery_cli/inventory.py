@@ -1,9 +1,9 @@
 """The week-4 inventory questions, answered from the snapshot history.
 
 Each question takes an OPEN warehouse and a settings object and returns a small result: the
-rows (a polars DataFrame) and the snapshot runs that label what was compared, so one
-connection can answer all three (`greenery report`, the dashboard). `ask(db, question,
-settings)` opens the warehouse read-only for a single question.
+rows (`Rows`, plain Python rows: greenery_cli/rows.py) and the snapshot runs that label what
+was compared, so one connection can answer all three (`greenery report`, the dashboard).
+`ask(db, question, settings)` opens the warehouse read-only for a single question.
 
 Points of history (parsed by greenery_cli.parsing, docs/options.md): a snapshot run id (`3`),
 an ISO datetime (`2024-10-22T06:00:00Z`, naive = UTC), a bare date (`2024-10-22`, 00:00 UTC as
@@ -27,7 +27,7 @@ from greenery_cli.sql import render
 from greenery_cli.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
-    import polars as pl
+    from greenery_cli.rows import Rows
 
 SNAPSHOT_TABLES = ("products_snapshot", "snapshot_runs")
 RANK_BY = ("changes", "total_change", "range", "stddev")
@@ -65,14 +65,14 @@ class InventoryChangesSettings:
 
 @dataclass(frozen=True)
 class InventoryChanges:
-    rows: pl.DataFrame  # product_id, name, status, inventory_before, inventory_after, change
+    rows: Rows  # product_id, name, status, inventory_before, inventory_after, change
     before: SnapshotPoint
     after: SnapshotPoint
     unchanged: int  # products present at both points with the same inventory
     why: str | None = None  # how the default earlier point was chosen (None: --from/--since)
 
     def count(self, status: str) -> int:
-        return int((self.rows["status"] == status).sum())
+        return sum(1 for s in self.rows["status"] if s == status)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class FluctuationsSettings:
 
 @dataclass(frozen=True)
 class Fluctuations:
-    rows: pl.DataFrame  # rank, product_id, name, changes, total_change, ..., path
+    rows: Rows  # rank, product_id, name, changes, total_change, ..., path
     start: SnapshotPoint
     end: SnapshotPoint
     runs: int  # snapshot runs taken within the window
@@ -106,7 +106,7 @@ class StockoutsSettings:
 
 @dataclass(frozen=True)
 class Stockouts:
-    rows: pl.DataFrame  # product_id, name, out_since, restocked_at, restocked_inventory, ...
+    rows: Rows  # product_id, name, out_since, restocked_at, restocked_inventory, ...
     window_start: datetime
     end: SnapshotPoint
     first_run: SnapshotPoint | None  # the earliest run inside the window
@@ -115,11 +115,12 @@ class Stockouts:
 
     @property
     def products_out(self) -> int:
-        return int(self.rows["product_id"].n_unique())
+        return len(set(self.rows["product_id"]))
 
     @property
     def still_out(self) -> int:
-        return int(self.rows.filter(self.rows["status"] == "still out")["product_id"].n_unique())
+        rows = self.rows.iter_rows(named=True)
+        return len({r["product_id"] for r in rows if r["status"] == "still out"})
 
 
 @contextmanager
@@ -233,8 +234,6 @@ def _window(
 
 def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> InventoryChanges:
     """Products whose inventory differs between two points (default: previous run -> latest)."""
-    import polars as pl
-
     before, after = _window(wh, settings.from_point, settings.to_point, settings.since)
     why = None
     if before is None:
@@ -246,12 +245,13 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
             "(see `greenery snapshot list` for the runs)"
         )
     with _sql_errors("inventory-changes"):
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/inventory_changes.sql"),
             {"before": before.taken_at, "after": after.taken_at},
         )
-    unchanged = int((rows["status"] == "unchanged").sum())
-    changed = rows.filter(pl.col("status") != "unchanged")
+    statuses = rows["status"]
+    unchanged = sum(1 for s in statuses if s == "unchanged")
+    changed = rows.where([s != "unchanged" for s in statuses])
     return InventoryChanges(changed, before, after, unchanged, why)
 
 
@@ -289,15 +289,19 @@ def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
         if start is None:
             start = _runs(wh, "all", oldest_first=True)[0]
         runs = len(_runs(wh, "window", start=start.taken_at, end=end.taken_at))
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/fluctuations.sql", rank_columns=_RANK_COLUMNS[settings.rank_by]),
             {"start": start.taken_at, "end": end.taken_at},
         )
-    changed = int((rows["changes"] > 0).sum())
+    moved = [c > 0 for c in rows["changes"]]
+    changed = sum(moved)
     # a product whose inventory never moved did not fluctuate: left out unless asked for
-    shown = rows if settings.include_unchanged else rows.filter(rows["changes"] > 0)
+    shown = rows if settings.include_unchanged else rows.where(moved)
     if settings.top is not None:
-        shown = shown.filter((shown["rank"] <= settings.top) & (shown["changes"] > 0))
+        top = settings.top
+        shown = shown.where(
+            [r <= top and c > 0 for r, c in zip(shown["rank"], shown["changes"], strict=True)]
+        )
     left_out = 0 if settings.include_unchanged else rows.height - changed
     return Fluctuations(shown, start, end, runs, settings.rank_by, rows.height, changed, left_out)
 
@@ -310,7 +314,7 @@ def stockouts(wh: Warehouse, settings: StockoutsSettings) -> Stockouts:
     window_start = end.taken_at - timedelta(weeks=settings.weeks)
     with _sql_errors("stockouts"):
         inside = _runs(wh, "window", start=window_start, end=end.taken_at)
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/stockouts.sql"),
             {"start": window_start, "end": end.taken_at, "threshold": settings.threshold},
         )

@@ -227,7 +227,7 @@ def prepare(ctx: click.Context) -> None:
             raise click.UsageError(f"`greenery {_path(ctx)}` does not take --{name}", ctx)
     project.use_project_dir(settings.project_dir)
     if root.invoked_subcommand != "init":
-        used = project.current()  # a malformed project is refused before any command runs
+        used = project.verdict()  # a malformed project is refused before any command runs
         if not used.builtin:
             click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
 

@@ -168,7 +168,7 @@ def command(
     from greenery_cli.errors import UsageError
     from greenery_cli.funnel import FunnelSettings, answer, parse_exclusion, parse_list
     from greenery_cli.funnel.breakdown import check_property
-    from greenery_cli.output import emit, stderr_console, stdout_console
+    from greenery_cli.output import emit, note, stdout_console
     from greenery_cli.views.funnel import funnel_view, title
 
     if by is not None and by != "product":
@@ -209,9 +209,8 @@ def command(
         stdout_console().print(funnel_view(result))
         return 0
     emit(result.rows, fmt, title=title(result, result.question), caption=result.counted)
-    err = stderr_console()
     if fmt != "markdown":  # markdown carries it in its caption
-        err.print(result.counted, markup=False)
-    for note in result.notes:
-        err.print(f"note: {note}", markup=False)
+        note(result.counted)
+    for text in result.notes:
+        note(f"note: {text}")
     return 0

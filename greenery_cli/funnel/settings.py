@@ -11,7 +11,7 @@ from greenery_cli.errors import UsageError
 from greenery_cli.parsing import Before
 
 if TYPE_CHECKING:
-    import polars as pl
+    from greenery_cli.rows import Rows
 
 ORDERS = ("any", "ordered", "strict")
 UNITS = ("session", "user")
@@ -91,7 +91,7 @@ class FunnelResult:
     """Rows of one funnel question and what was counted to get them."""
 
     question: str
-    rows: pl.DataFrame
+    rows: Rows
     settings: FunnelSettings
     steps: tuple[FunnelStep, ...]
     data_ends_at: datetime | None = None  # the latest event in the warehouse
