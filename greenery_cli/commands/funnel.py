@@ -163,7 +163,7 @@ def command(
     from greenery_cli.errors import UsageError
     from greenery_cli.funnel import FunnelSettings, answer, parse_exclusion, parse_list
     from greenery_cli.funnel.breakdown import check_property
-    from greenery_cli.output import emit, stderr_console, stdout_console
+    from greenery_cli.output import emit, print_lines, stderr_console, stdout_console
     from greenery_cli.views.funnel import funnel_view, title
 
     if by is not None and by != "product":
@@ -199,7 +199,7 @@ def command(
     )
     result = answer(global_settings(ctx).db, chosen[0] if chosen else "summary", settings)
     if fmt == "table":
-        stdout_console().print(funnel_view(result))
+        print_lines(stdout_console(), funnel_view(result))
         return 0
     emit(result.rows, fmt, title=title(result, result.question), caption=result.counted)
     err = stderr_console()

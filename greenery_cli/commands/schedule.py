@@ -48,6 +48,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         overdue_nodes,
         plan,
     )
+    from greenery_cli.views.listings import OVERDUE, SCHEDULE
 
     db = global_settings(ctx).db
     if check:
@@ -56,7 +57,7 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         nodes = check_overdue(db)
         overdue = overdue_nodes(nodes)
         if overdue.height or fmt == "json":  # silence when all is well: cron mails any output
-            emit(overdue, fmt or "table", title="Overdue against the matrix")
+            emit(overdue, fmt or "table", title="Overdue against the matrix", layout=OVERDUE)
         stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
         return ExitCode.WORK_FAILED if overdue.height else ExitCode.OK
     settings = ScheduleSettings(db=db, log_dir=log_dir)
@@ -66,7 +67,12 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
     elif fmt == "airflow":
         click.echo(airflow_dag(cells), nl=False)
     elif fmt == "table":
-        emit(cells_frame(cells), "table", title="The schedule, one task per matrix cell")
+        emit(
+            cells_frame(cells),
+            "table",
+            title="The schedule, one task per matrix cell",
+            layout=SCHEDULE,
+        )
     else:
         click.echo(crontab(cells, check_line(settings)), nl=False)
     missing = missing_log_dirs(cells)

@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from greenery_cli.output import emit, iso_utc, stderr_console, to_json
+from greenery_cli.views.listings import SNAPSHOT_RUNS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -62,7 +63,7 @@ def show_result(result: SnapshotResult, fmt: str, reverted: bool = False) -> Non
 
 
 def show_runs(runs: pl.DataFrame, fmt: str) -> None:
-    emit(runs, fmt, title="Snapshot runs, newest first")
+    emit(runs, fmt, title="Snapshot runs, newest first", layout=SNAPSHOT_RUNS)
     if runs.is_empty():
         _say("no snapshot runs yet: `greenery snapshot` takes the first")
 
