@@ -113,7 +113,11 @@ class FittedTable:
         shown, left = self.fit(width)
         widths = _distribute(
             [self._natural(c) for c in shown],
-            [self._minimum(c) for c in shown],
+            [
+                [self._minimum(c) for c in shown],
+                [self._longest_word(c) for c in shown],
+                [min(8, self._longest_word(c)) for c in shown],
+            ],
             [c.wrap for c in shown],
             width - self._overhead(len(shown)),
         )
@@ -161,11 +165,17 @@ class FittedTable:
         return max([_cell_len(col.heading), *(_cell_len(t) for t in self._cells[col.name])])
 
     def _minimum(self, col: Col) -> int:
+        """The narrowest a column gets before optional columns give way: a number's or a
+        status's full width; a wrapping column's `min_width` (or its longest word if longer)."""
+        if not col.wrap:
+            return self._natural(col)
+        return max(self._longest_word(col), min(col.min_width, self._natural(col)))
+
+    def _longest_word(self, col: Col) -> int:
         if not col.wrap:
             return self._natural(col)
         words = [w for t in self._cells[col.name] for w in t.split()]
-        longest = max([_cell_len(col.heading), *(_cell_len(w) for w in words)])
-        return max(longest, min(col.min_width, self._natural(col)))
+        return max([_cell_len(col.heading), *(_cell_len(w) for w in words)])
 
     def _table(self, shown: list[Col], widths: list[int]) -> Table:
         from rich import box
@@ -246,13 +256,16 @@ def _cell_len(text: str) -> int:
     return max((cell_len(line) for line in text.split("\n")), default=0)
 
 
-def _distribute(natural: list[int], minimum: list[int], wrap: list[bool], room: int) -> list[int]:
+def _distribute(
+    natural: list[int], floors: list[list[int]], wrap: list[bool], room: int
+) -> list[int]:
     """Column widths: natural where they fit, else the widest wrapping columns narrowed one
-    character at a time, none below its minimum. Only when the essential columns cannot fit
-    even so (a very narrow terminal) do wrapping columns fold inside words, down to 8."""
+    character at a time down to each floor in turn: their minimum, then their longest word;
+    only when the essential columns cannot fit even so (a very narrow terminal) do they fold
+    inside words, down to 8, and Rich shortens what is still too wide."""
     widths = list(natural)
     excess = sum(widths) - room
-    for floor in (minimum, [8] * len(widths)):
+    for floor in floors:
         while excess > 0:
             narrowable = [i for i, w in enumerate(widths) if wrap[i] and w > floor[i]]
             if not narrowable:
@@ -282,3 +295,13 @@ def fitted(
         return FittedTable(layout, frame_rows(df), title, caption, legends)
     assert layout is not None, "rows need a layout"
     return FittedTable(layout, list(df), title, caption, legends)
+
+
+def documented_row(command: str, layout: Layout) -> str:
+    """The line docs/output.md gives a table: what never gives way, then what does, in order."""
+    by_name = {c.name: c.heading for c in layout.columns}
+    kept = ", ".join(by_name[n] for n in layout.essential)
+    gives = ", ".join(
+        f"{by_name[n]} (below)" if n in layout.below else by_name[n] for n in layout.drops
+    )
+    return f"| `{command}` | {kept} | {gives or '—'} |"
