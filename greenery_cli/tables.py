@@ -63,14 +63,21 @@ class Layout:
         return tuple(c.name for c in self.columns if c.name not in self.drops)
 
     @classmethod
-    def of_frame(cls, df: pl.DataFrame) -> Layout:
-        """Any frame (`greenery query`): text wraps, the first column stays, the others give
-        way from the right."""
+    def of_frame(cls, df: pl.DataFrame, keep: Sequence[str] = ()) -> Layout:
+        """Any frame (`greenery query`): text wraps; the `keep` columns present (else the
+        first column) come first and stay, the others give way from the right."""
+        kept = [n for n in keep if n in df.columns] or df.columns[:1]
+        order = [*kept, *(n for n in df.columns if n not in kept)]
         columns = tuple(
-            Col(name, wrap=dtype.to_python() is str, min_width=16, numeric=dtype.is_numeric())
-            for name, dtype in df.schema.items()
+            Col(
+                name,
+                wrap=df.schema[name].to_python() is str,
+                min_width=16,
+                numeric=df.schema[name].is_numeric(),
+            )
+            for name in order
         )
-        return cls(columns, drops=tuple(reversed(df.columns[1:])))
+        return cls(columns, drops=tuple(reversed(order[len(kept) :])))
 
 
 def cell_text(value: Any) -> str:

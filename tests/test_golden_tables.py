@@ -252,6 +252,18 @@ TABLES: dict[str, tuple[tuple[str, ...], Pin]] = {
     "models": (("models",), pinned_models),
     "build": (("build",), pinned_build),
     "snapshot-list": (("snapshot", "--list"), pinned_snapshot_runs),
+    "snapshot-dry-run": (
+        (
+            "snapshot",
+            "--dry-run",
+            "--at",
+            "2024-11-05T06:00:00Z",
+            "--source",
+            str(REAL_DATA / "raw"),  # week 1's products: back from week 4's
+            "--allow-rewind",
+        ),
+        None,
+    ),
     "project": (("project",), pinned_project),
 }
 
