@@ -45,6 +45,27 @@ def golden_db(loaded_real_warehouse: Path, tmp_path_factory: pytest.TempPathFact
     return db
 
 
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`greenery demo`'s warehouse (the seeded sample, whose snapshots cover its events, so the
+    funnel's stock columns are filled)."""
+    import os
+
+    from greenery_cli.demo import DemoSettings, demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    before = os.environ.get("GREENERY_CACHE_DIR")
+    os.environ["GREENERY_CACHE_DIR"] = str(folder / "cache")
+    try:
+        demo(DemoSettings(db=folder / "demo.duckdb"))
+    finally:
+        if before is None:
+            os.environ.pop("GREENERY_CACHE_DIR", None)
+        else:
+            os.environ["GREENERY_CACHE_DIR"] = before
+    return folder / "demo.duckdb"
+
+
 def check_golden(name: str, text: str, update: bool) -> None:
     path = GOLDEN / f"{name}.txt"
     actual = path.with_suffix(".actual.txt")
@@ -290,7 +311,22 @@ def test_table_matches_its_golden_file(
     check_golden(f"{name}-{width}", text, update_golden)
 
 
-@pytest.mark.parametrize("name", sorted(TABLES))
+# on the demo's warehouse: what `greenery demo` prints (the report) and the stock columns
+DEMO_TABLES: dict[str, tuple[str, ...]] = {
+    "demo-report": ("report",),
+    "demo-funnel-by-product": ("funnel", "--by", "product", "--top", "8"),
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", sorted(DEMO_TABLES))
+def test_demo_table_matches_its_golden_file(
+    name: str, width: int, demo_db: Path, update_golden: bool
+) -> None:
+    check_golden(f"{name}-{width}", render(demo_db, width, *DEMO_TABLES[name]), update_golden)
+
+
+@pytest.mark.parametrize("name", sorted([*TABLES, *DEMO_TABLES]))
 def test_no_golden_line_is_wider_than_its_width(name: str) -> None:
     for width in WIDTHS:
         path = GOLDEN / f"{name}-{width}.txt"
@@ -299,5 +335,5 @@ def test_no_golden_line_is_wider_than_its_width(name: str) -> None:
 
 
 def test_every_golden_file_belongs_to_a_table() -> None:
-    expected = {f"{name}-{width}.txt" for name in TABLES for width in WIDTHS}
+    expected = {f"{name}-{width}.txt" for name in [*TABLES, *DEMO_TABLES] for width in WIDTHS}
     assert {p.name for p in GOLDEN.glob("*.txt") if ".actual" not in p.name} == expected

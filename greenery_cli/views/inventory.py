@@ -308,8 +308,8 @@ def stockouts_view(result: Stockouts) -> list[RenderableType]:
         },
     )
     legend = (
-        f"the window from {short_time(window[0])} to {short_time(window[1])}, left to right "
-        f"in {BAR_WIDTH} equal parts: █ out of stock, · in stock"
+        f"{short_time(window[0])} to {short_time(window[1])} left to right in {BAR_WIDTH} "
+        "equal parts: █ out of stock, · in stock"
     )
     table = fitted(display, STOCKOUTS, title=stockouts_title(result), legends={"in window": legend})
     return [table, _line(stockouts_answer(result))]
