@@ -11,12 +11,12 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-def run_query(db: str | Path | None, sql: str) -> pl.DataFrame:
+def run_query(db: str | Path | None, sql: str, *, wait: float = 10.0) -> pl.DataFrame:
     import duckdb
 
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(db) as wh:
+    with open_warehouse(db, wait=wait) as wh:
         try:
             return wh.frame(sql)
         except duckdb.Error as exc:

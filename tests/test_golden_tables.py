@@ -182,7 +182,7 @@ def pinned_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         models,
         "catalogue",
-        lambda db: _pin_seconds(_pin_times(original(db), "built_at"), "duration_s"),
+        lambda db, **kw: _pin_seconds(_pin_times(original(db, **kw), "built_at"), "duration_s"),
     )
 
 
@@ -211,8 +211,8 @@ def pinned_overdue(monkeypatch: pytest.MonkeyPatch) -> None:
         aware = {k: v if v.tzinfo else v.replace(tzinfo=UTC) for k, v in original(wh).items()}
         return {k: PINNED_AT if v >= WALL_CLOCK else v for k, v in aware.items()}
 
-    def check_overdue(db: Any) -> Any:
-        with open_warehouse(db) as wh:
+    def check_overdue(db: Any, wait: float = 10.0) -> Any:
+        with open_warehouse(db, wait=wait) as wh:
             return schedule.node_ages(wh, PINNED_NOW + timedelta(days=2))
 
     monkeypatch.setattr(schedule, "last_runs", last_runs)
@@ -267,12 +267,12 @@ TABLES: dict[str, tuple[tuple[str, ...], Pin]] = {
         None,
     ),
     "schedule": (("schedule", "--format", "table"), None),
-    "schedule-check": (("schedule", "--check"), pinned_overdue),
+    "schedule-check": (("schedule", "check"), pinned_overdue),
     "runs": (("runs", "--all"), pinned_runs),
     "freshness": (("freshness",), pinned_freshness),
     "models": (("models",), pinned_models),
     "build": (("build",), pinned_build),
-    "snapshot-list": (("snapshot", "--list"), pinned_snapshot_runs),
+    "snapshot-list": (("snapshot", "list"), pinned_snapshot_runs),
     "snapshot-dry-run": (
         (
             "snapshot",

@@ -145,11 +145,11 @@ SOURCES = Layout(
 LAYOUTS = {
     "runs": RUNS,
     "freshness": FRESHNESS,
-    "snapshot --list": SNAPSHOT_RUNS,
+    "snapshot list": SNAPSHOT_RUNS,
     "test": TESTS,
     "models": MODELS,
     "build": BUILD,
     "schedule": SCHEDULE,
-    "schedule --check": OVERDUE,
+    "schedule check": OVERDUE,
     "project": SOURCES,
 }
