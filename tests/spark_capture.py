@@ -52,6 +52,10 @@ class Recording:
         self._note(sql, params)
         return self.wh.scalar(sql, params)
 
+    def fetch(self, sql: str, params: Any = None) -> Any:
+        self._note(sql, params)
+        return self.wh.fetch(sql, params)
+
     def frame(self, sql: str, params: Any = None) -> Any:
         self._note(sql, params)
         return self.wh.frame(sql, params)
