@@ -37,6 +37,19 @@ COMMANDS: dict[str, str] = {
     "stockouts": "stockouts",
     "test": "test",
 }
+# what runs on a Spark Connect engine today (docs/spark.md); the rest is refused in one line
+SPARK_COMMANDS = frozenset(
+    {
+        "fluctuations",
+        "funnel",
+        "init",
+        "inventory-changes",
+        "load",
+        "project",
+        "snapshot",
+        "stockouts",
+    }
+)
 
 
 class LazyGroup(click.Group):
@@ -82,22 +95,42 @@ class LazyGroup(click.Group):
     help="The project (a folder with greenery.toml) [env GREENERY_PROJECT_DIR; default: the "
     "nearest greenery.toml from the working folder up, else the shop's project built in].",
 )
+@click.option(
+    "--engine",
+    metavar="duckdb|URL",
+    default=None,
+    help="Where the SQL runs: duckdb (the --db file) or a Spark Connect URL "
+    "sc://host:port[/;token=...] [env GREENERY_ENGINE; else greenery.toml's engine; "
+    "default duckdb]. docs/spark.md says what runs on Spark.",
+)
 @click.version_option(__version__, prog_name="greenery")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, project_dir: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, project_dir: str | None, engine: str | None) -> None:
     """greenery: load the plant shop's data into a DuckDB warehouse, snapshot its inventory,
     and answer the team's weekly questions.
 
     stdout carries data; progress, warnings and errors go to stderr. Times are UTC.
     """
     from greenery_cli import project
+    from greenery_cli.engines.url import resolve_engine
 
     project.use_project_dir(project_dir)
-    ctx.obj = GlobalSettings(db=db)
+    configured = None
     if ctx.invoked_subcommand != "init":
         used = project.current()  # a malformed project is refused before any command runs
         if not used.builtin:
             click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
+        configured = used.engine
+    spec = resolve_engine(engine, os.environ.get("GREENERY_ENGINE"), configured)
+    command = ctx.invoked_subcommand
+    if spec.is_spark and command in COMMANDS and command not in SPARK_COMMANDS:
+        from greenery_cli.errors import UsageError
+
+        raise UsageError(
+            f"greenery {command} does not run on the Spark engine yet ({spec.shown}); "
+            "run it with --engine duckdb (docs/spark.md lists what runs on Spark)"
+        )
+    ctx.obj = GlobalSettings(db=db, engine=spec)
 
 
 def report_error(message: str) -> None:

@@ -8,12 +8,15 @@ from typing import Any, TypeVar
 
 import click
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class GlobalSettings:
     db: str | None
+    engine: EngineSpec = DUCKDB
 
 
 def global_settings(ctx: click.Context) -> GlobalSettings:

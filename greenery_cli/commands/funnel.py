@@ -197,7 +197,8 @@ def command(
         top=top,
         listing=parse_list(listing, limit) if listing is not None else None,
     )
-    result = answer(global_settings(ctx).db, chosen[0] if chosen else "summary", settings)
+    g = global_settings(ctx)
+    result = answer(g.db, chosen[0] if chosen else "summary", settings, g.engine)
     if fmt == "table":
         stdout_console().print(funnel_view(result))
         return 0

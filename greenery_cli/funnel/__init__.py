@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError
 from greenery_cli.funnel.breakdown import funnel_breakdown, properties
 from greenery_cli.funnel.engine import data_ends_at, funnel_steps
@@ -97,11 +98,17 @@ __all__ = [
 ]
 
 
-def answer(db: str | Path | None, question: str, settings: FunnelSettings) -> FunnelResult:
-    """Open the warehouse read-only and answer one funnel question (what the CLI calls)."""
-    from greenery_cli.warehouse import open_warehouse
+def answer(
+    db: str | Path | None,
+    question: str,
+    settings: FunnelSettings,
+    engine: EngineSpec = DUCKDB,
+) -> FunnelResult:
+    """Open the warehouse read-only (or a session on the Spark engine) and answer one funnel
+    question (what the CLI calls)."""
+    from greenery_cli.engines import open_engine
 
     if question not in QUESTION_FUNCTIONS:
         raise UsageError(f"unknown funnel question {question!r}")
-    with open_warehouse(db) as wh:
+    with open_engine(db, engine) as wh:
         return QUESTION_FUNCTIONS[question](wh, settings)

@@ -29,7 +29,7 @@ SOURCES_FILE = "queries/sources.toml"
 FORMAT = 1
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_TOP_KEYS = {"project", "freshness", "snapshot", "models"}
+_TOP_KEYS = {"engine", "project", "freshness", "snapshot", "models"}
 # the model layers, in the order data flows through them (queries/<layer>/)
 LAYERS = ("staging", "intermediate", "marts")
 _PROJECT_KEYS = {"name", "format", "description"}
@@ -64,6 +64,7 @@ class Project:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     # [models] and [models.<layer>] of greenery.toml: layer ('' = every model) -> default keys
     model_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    engine: str | None = None  # top-level `engine = "..."`: duckdb or sc://host:port
 
     @property
     def queries(self) -> Path:
@@ -173,6 +174,16 @@ def read_project(root: Path, how: str = "given") -> Project:
     sources = parse_sources(root / SOURCES_FILE, defaults)
     snapshot = _snapshot(file, _table(file, data, "snapshot", _SNAPSHOT_KEYS), sources)
     model_defaults = parse_layer_defaults(file, data.get("models", {}), LAYERS)
+    engine = data.get("engine")
+    if engine is not None:
+        from greenery_cli.engines.url import parse_engine
+
+        if not isinstance(engine, str):
+            file.fail("engine must be a string: duckdb or sc://host:port", key="engine")
+        try:
+            parse_engine(engine, "engine")
+        except UsageError as exc:
+            file.fail(str(exc), key="engine")
     return Project(
         root=root,
         how=how,
@@ -183,6 +194,7 @@ def read_project(root: Path, how: str = "given") -> Project:
         snapshot=snapshot,
         freshness=defaults,
         model_defaults=model_defaults,
+        engine=engine,
     )
 
 
