@@ -118,6 +118,46 @@ def command(
     from greenery_cli.views.snapshot import show_result, show_runs
 
     db = global_settings(ctx).db
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        from greenery_cli.engines.spark.snapshot import spark_snapshot
+
+        refused = [
+            flag
+            for flag, given in (
+                ("--dry-run", dry_run),
+                ("--allow-rewind", allow_rewind),
+                ("--check-columns", bool(check_columns)),
+                ("--missing", missing != "new_record"),
+            )
+            if given
+        ]
+        what, answer = spark_snapshot(
+            engine,
+            source=source,
+            at=parse_at(at) if at else None,
+            replay_folder=replay,
+            revert=revert_last,
+            list_only=list_only,
+            refused=refused,
+        )
+        if what == "runs":
+            show_runs(answer, fmt)
+        elif what == "replay":
+            from greenery_cli.views.snapshot import show_replay
+
+            show_replay(answer, fmt)
+        elif what == "reverted":
+            from greenery_cli.output import stderr_console
+
+            stderr_console().print(
+                f"reverted the last snapshot run on {engine.shown}: generation {answer} is current",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            show_result(answer, fmt)
+        return 0
     if list_only:
         if revert_last or dry_run or at or source or check_columns or replay or allow_rewind:
             raise UsageError("--list takes no other snapshot option")
