@@ -167,13 +167,20 @@ class SparkEngine:
 
 
 def _translate(exc: BaseException, kind: type[GreeneryError], engine: SparkEngine) -> GreeneryError:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = lines[0] if lines else type(exc).__name__
+    details = next((ln for ln in lines if ln.startswith("details = ")), "")
     condition = getattr(exc, "getCondition", lambda: None)() or ""
     if condition.startswith(("CAST_INVALID_INPUT", "MALFORMED_RECORD")):
         kind = DataError
-    elif "UNAVAILABLE" in first or "Connection refused" in first or "failed to connect" in first:
-        first = f"cannot reach the Spark Connect server {engine.path}: {first}"
+    elif "StatusCode.UNAVAILABLE" in text or "RETRIES_EXCEEDED" in text:
+        why = details.removeprefix("details = ").strip('"') or "unavailable"
+        return SourceError(
+            engine._scrub(f"cannot reach the Spark Connect server {engine.path}: {why[:200]}")
+        )
+    elif details:
+        first = details.removeprefix("details = ").strip('"')
     return kind(engine._scrub(f"Spark: {first[:400]}"))
 
 
@@ -185,10 +192,14 @@ def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
     require(f"--engine {spec.shown}")
     _quiet()
     from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     engine = SparkEngine(spec, None)
     with engine.errors():
         engine.spark = SparkSession.builder.remote(spec.url).create()
+        # the client's default retries an unreachable server for 10 minutes; greenery says so
+        # within seconds (about 8 s of back-off: 0.05, 0.2, 0.8, 3.2, 4 s)
+        engine.spark.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
         engine.spark.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         yield engine
@@ -201,5 +212,8 @@ def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
 
 def _quiet() -> None:
     """pyspark's client logs every failed query as JSON on stderr; greenery reports it once."""
+    import warnings
+
     for name in ("pyspark", "py4j", "grpc", "SQLQueryContextLogger"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="pyspark")
