@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from greenery_cli.runlog import Run
 
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
-DEFAULT_CHECK_COLUMNS = ("inventory",)
 ALL_COLUMNS = "*"
 KEY = "product_id"
 # the snapshot's own columns, which a source column may not shadow
@@ -49,8 +48,9 @@ class SnapshotSettings:
     db: str | Path | None
     source: str | None = None  # a folder or postgresql:// URL; None = remembered source
     at: datetime | None = None  # the run's moment (tz-aware or naive=UTC); None = now
-    check_columns: tuple[str, ...] | None = None  # None = ("inventory",); ("*",) = all columns
-    missing: str = "new_record"  # ignore | invalidate | new_record
+    # None = the project's [snapshot] check_columns (the shop's: inventory); ("*",) = all columns
+    check_columns: tuple[str, ...] | None = None
+    missing: str | None = None  # ignore | invalidate | new_record; None = the project's
     dry_run: bool = False
     wait: float = DEFAULT_WAIT_SECONDS
     allow_rewind: bool = False  # let a source that looks like an older state through
@@ -178,7 +178,9 @@ def _check_columns(
     """The columns compared, refusing any the source's products table does not have."""
     data = [c for c in source_columns if c != KEY]
     if requested is None:
-        requested = DEFAULT_CHECK_COLUMNS
+        from greenery_cli.project import current
+
+        requested = current().snapshot.check_columns
     if ALL_COLUMNS in requested or "all" in requested:
         return data
     if KEY in requested:
@@ -299,12 +301,31 @@ def _open(db: str | Path | None, wait: float, dry_run: bool) -> Iterator[Warehou
         wh.close()
 
 
+def supported_config() -> None:
+    """Refuse a project whose [snapshot] names another table or key: the snapshot engine's SQL
+    is written for products by product_id (a project may declare no products at all)."""
+    from greenery_cli.project import SnapshotConfig, current
+
+    project, default = current(), SnapshotConfig()
+    config = project.snapshot
+    if (config.source, config.unique_key) != (default.source, default.unique_key):
+        raise UsageError(
+            f"{project.root / 'greenery.toml'}: [snapshot] source = {config.source!r}, "
+            f"unique_key = {config.unique_key!r}: greenery keeps the history of "
+            f"{default.source} by {default.unique_key} only, for now"
+        )
+
+
 def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     """Record the source's products as of one moment; see the module docstring."""
     from greenery_cli.progress import progress
+    from greenery_cli.project import current
     from greenery_cli.runlog import recorded_run
     from greenery_cli.sources import redact_source
 
+    supported_config()
+    if settings.missing is None:
+        settings = replace(settings, missing=current().snapshot.missing)
     if settings.missing not in MISSING_POLICIES:
         raise UsageError(
             f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"
@@ -429,7 +450,9 @@ def _rows(wh: Warehouse, template: str, params: dict[str, Any]) -> list[tuple[An
 
 def _describe_check_columns(columns: tuple[str, ...] | None) -> str:
     if columns is None:
-        return ",".join(DEFAULT_CHECK_COLUMNS)
+        from greenery_cli.project import current
+
+        return ",".join(current().snapshot.check_columns)
     if ALL_COLUMNS in columns or "all" in columns:
         return "all"
     return ",".join(dict.fromkeys(columns))

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.errors import DataError, GreeneryError, SourceError, UsageError
 from greenery_cli.output import iso_utc
 from greenery_cli.snapshot import (
-    DEFAULT_CHECK_COLUMNS,
     SnapshotSettings,
     Staged,
     _check_columns,
@@ -36,6 +35,7 @@ from greenery_cli.snapshot import (
     _transaction,
     apply_run,
     ensure_tables,
+    supported_config,
 )
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
 
@@ -50,8 +50,8 @@ REPLAYED = "snapshot_replay_products"  # a temp table: written inside the replay
 class ReplaySettings:
     db: str | Path | None
     folder: str
-    check_columns: tuple[str, ...] | None = None
-    missing: str = "new_record"
+    check_columns: tuple[str, ...] | None = None  # None = the project's [snapshot] check_columns
+    missing: str | None = None  # None = the project's [snapshot] missing
     allow_rewind: bool = False
     wait: float = DEFAULT_WAIT_SECONDS
 
@@ -136,8 +136,12 @@ def _state(folder: Path, path: Path, line: int, row: dict[str, str]) -> Schedule
 def replay(settings: ReplaySettings) -> ReplayResult:
     """Replay the folder's states as snapshot runs, all or nothing (see the module docstring)."""
     from greenery_cli.progress import progress
+    from greenery_cli.project import current
     from greenery_cli.runlog import recorded_run
 
+    supported_config()
+    if settings.missing is None:
+        settings = replace(settings, missing=current().snapshot.missing)
     folder = Path(settings.folder).expanduser()
     schedule = read_schedule(folder)
     args = {
@@ -229,7 +233,7 @@ def _already_there(
     )
     differs = int(wh.scalar(sql, {"taken_at": state.moment}))
     if differs:
-        what = ", ".join(names or DEFAULT_CHECK_COLUMNS)
+        what = ", ".join(names)
         raise DataError(
             f"{state.label}: the history already has snapshot run {held} at that moment, "
             f"holding another state ({differs} products differ in presence or {what}); "

@@ -68,15 +68,16 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     metavar="COLUMNS",
     multiple=True,
     help="The columns whose change opens a new version: comma-separated or repeated, or "
-    "`all` (every column). Default: inventory.",
+    "`all` (every column). Default: the project's [snapshot] check_columns (the shop's: "
+    "inventory).",
 )
 @click.option(
     "--missing",
     type=click.Choice(MISSING),
-    default="new_record",
-    show_default=True,
+    default=None,
     help="A product gone from the source: new_record opens a tombstone (is_deleted), "
-    "invalidate closes its version, ignore leaves it current.",
+    "invalidate closes its version, ignore leaves it current. Default: the project's "
+    "[snapshot] missing (the shop's: new_record).",
 )
 @wait_option()
 @format_option
@@ -91,7 +92,7 @@ def command(
     replay: str | None,
     allow_rewind: bool,
     check_columns: tuple[str, ...],
-    missing: str,
+    missing: str | None,
     wait: float,
     fmt: str,
 ) -> int:

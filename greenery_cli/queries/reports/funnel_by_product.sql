@@ -3,6 +3,7 @@
 -- (inventory <= 0) or in stock, and how many of each got through; entries the history does not cover
 -- (before its first run, or while the product was absent) count as unknown.
 -- Context as reports/funnel_attempts.sql, plus with_stock (the snapshot tables exist).
+-- Open ends are the years 1 and 9999 (the range greenery accepts), not +-infinity: Spark has none.
 {% include 'reports/funnel_attempts.sql' %},
 {%- if with_stock %}
 -- the stretches in which a product was not in stock: out (a version at inventory <= 0) or unknown
@@ -21,16 +22,16 @@ gaps as (
     where h.valid_to is not null
 ),
 not_in_stock as (
-    select product_id, valid_from as starts, coalesce(valid_to, 'infinity'::timestamptz) as ends,
+    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends,
         case when not is_deleted and inventory <= 0 then 'out' end as stock
     from history
     where is_deleted or inventory is null or inventory <= 0
     union all
-    select product_id, '-infinity'::timestamptz, min(valid_from), null
+    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), null
     from history
     group by product_id
     union all
-    select g.product_id, g.valid_to, coalesce(min(n.valid_from), 'infinity'::timestamptz), null
+    select g.product_id, g.valid_to, coalesce(min(n.valid_from), '9999-12-31 00:00:00+00'::timestamptz), null
     from gaps as g
     left join history as n on n.product_id = g.product_id and n.valid_from > g.valid_to
     group by g.product_id, g.valid_to

@@ -3,6 +3,7 @@
 -- (present or not, and the check columns), while the latest run holds another. Counted by a sweep
 -- over those products' stretches of history, so the cost does not grow with runs x products.
 -- Context: compared (the check columns). Values: $min_products. Newest first.
+-- Open ends are the years 1 and 9999 (the range greenery accepts), not +-infinity: Spark has none.
 {%- macro state(row) -%}
 {% if compared %}{{ '{' }}{% for column in compared %}'c{{ loop.index }}': {{ row }}.{{ column.quoted }}{{ ', ' if not loop.last }}{% endfor %}{{ '}' }}{% else %}null{% endif %}
 {%- endmacro %}
@@ -22,19 +23,19 @@ versions as (
 -- every stretch of a changed product's history: its versions, the time before its first version
 -- and any gap after a version closed with no successor (both absent)
 stretches as (
-    select product_id, valid_from as starts, coalesce(valid_to, 'infinity'::timestamptz) as ends, present, state
+    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends, present, state
     from versions
     union all
-    select product_id, '-infinity'::timestamptz, min(valid_from), false, null
+    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), false, null
     from versions
     group by product_id
     union all
-    select product_id, valid_to, coalesce(next_from, 'infinity'::timestamptz), false, null
+    select product_id, valid_to, coalesce(next_from, '9999-12-31 00:00:00+00'::timestamptz), false, null
     from versions
     where valid_to is not null and (next_from is null or valid_to < next_from)
 ),
 now_states as (
-    select product_id, present, state from stretches where ends = 'infinity'::timestamptz
+    select product_id, present, state from stretches where ends = '9999-12-31 00:00:00+00'::timestamptz
 ),
 -- the stretches in which a changed product held its source state, unlike now
 returned as (

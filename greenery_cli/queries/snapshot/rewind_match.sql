@@ -3,6 +3,7 @@
 -- the latest run's holds exactly its state in the source, and a few of those products by name.
 -- A stretch of any product's history that holds neither its latest state nor its source state
 -- blocks the runs inside it. Context: compared (the check columns).
+-- Open ends are the years 1 and 9999 (the range greenery accepts), not +-infinity: Spark has none.
 {%- macro state(row) -%}
 {% if compared %}{{ '{' }}{% for column in compared %}'c{{ loop.index }}': {{ row }}.{{ column.quoted }}{{ ', ' if not loop.last }}{% endfor %}{{ '}' }}{% else %}null{% endif %}
 {%- endmacro %}
@@ -19,19 +20,19 @@ versions as (
     from snapshots.products_snapshot as p
 ),
 stretches as (
-    select product_id, valid_from as starts, coalesce(valid_to, 'infinity'::timestamptz) as ends, present, state
+    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends, present, state
     from versions
     union all
-    select product_id, '-infinity'::timestamptz, min(valid_from), false, null
+    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), false, null
     from versions
     group by product_id
     union all
-    select product_id, valid_to, coalesce(next_from, 'infinity'::timestamptz), false, null
+    select product_id, valid_to, coalesce(next_from, '9999-12-31 00:00:00+00'::timestamptz), false, null
     from versions
     where valid_to is not null and (next_from is null or valid_to < next_from)
 ),
 now_states as (
-    select product_id, present, state from stretches where ends = 'infinity'::timestamptz
+    select product_id, present, state from stretches where ends = '9999-12-31 00:00:00+00'::timestamptz
 ),
 judged as (
     select
