@@ -129,7 +129,7 @@ def command(
                 ("--dry-run", dry_run),
                 ("--allow-rewind", allow_rewind),
                 ("--check-columns", bool(check_columns)),
-                ("--missing", missing != "new_record"),
+                ("--missing", missing is not None),
             )
             if given
         ]
