@@ -139,7 +139,7 @@ def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path
                 staged="staged",
                 key="product_id",
                 columns=columns,
-                compared=["inventory"],
+                check_columns=["inventory"],
                 missing="new_record",
             )
             params = {"taken_at": parse_moment(row["snapshot_at"]), "run_id": run_id}

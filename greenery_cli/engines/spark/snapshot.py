@@ -139,7 +139,7 @@ def run_once(
         staged=STAGED,
         key=config.unique_key,
         columns=columns,
-        compared=compared,
+        check_columns=compared,
         missing=config.missing,
     )
     new = f"snapshots.products_snapshot_g{generation + 1}"

@@ -2,7 +2,7 @@
 -- change a table in place: Spark writes it as a new generation table, then swaps a view over it).
 -- Same rules as changes.sql/opened.sql/close.sql/open.sql: a product's current version closes at
 -- the run's moment when it is new, returned, changed in a check column or (unless missing is
--- ignore) gone; new versions are numbered after the newest row, in source order, tombstones last.
+-- ignore) gone. New versions are numbered after the newest row, in source order, tombstones last.
 with current_versions as (
     select * from {{ history }} where valid_to is null
 ),
@@ -28,7 +28,7 @@ changes as (
         or (s.{{ key }} is null and not c.is_deleted)
         {%- endif %}
         or (s.{{ key }} is not null and not c.is_deleted and (
-            {%- for column in compared %}
+            {%- for column in check_columns %}
             {% if not loop.first %}or {% endif %}s.{{ column }} is distinct from c.{{ column }}
             {%- endfor %}
         ))
