@@ -14,7 +14,7 @@ import click
 
 from greenery_cli import __version__
 from greenery_cli.errors import ExitCode, GreeneryError
-from greenery_cli.options import GlobalSettings
+from greenery_cli.options import shared_params
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
@@ -37,19 +37,6 @@ COMMANDS: dict[str, str] = {
     "stockouts": "stockouts",
     "test": "test",
 }
-# what runs on a Spark Connect engine today (docs/spark.md); the rest is refused in one line
-SPARK_COMMANDS = frozenset(
-    {
-        "fluctuations",
-        "funnel",
-        "init",
-        "inventory-changes",
-        "load",
-        "project",
-        "snapshot",
-        "stockouts",
-    }
-)
 
 
 class LazyGroup(click.Group):
@@ -79,58 +66,20 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     epilog=ExitCode.help_text(),
+    params=shared_params(root=True),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.option(
-    "--db",
-    envvar="GREENERY_DB",
-    metavar="PATH",
-    default=None,
-    help="The warehouse file [env GREENERY_DB; default ./greenery.duckdb].",
-)
-@click.option(
-    "--project-dir",
-    metavar="DIR",
-    default=None,
-    help="The project (a folder with greenery.toml) [env GREENERY_PROJECT_DIR; default: the "
-    "nearest greenery.toml from the working folder up, else the shop's project built in].",
-)
-@click.option(
-    "--engine",
-    metavar="duckdb|URL",
-    default=None,
-    help="Where the SQL runs: duckdb (the --db file) or a Spark Connect URL "
-    "sc://host:port[/;token=...] [env GREENERY_ENGINE; else greenery.toml's engine; "
-    "default duckdb]. docs/spark.md says what runs on Spark.",
 )
 @click.version_option(__version__, prog_name="greenery")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, project_dir: str | None, engine: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """greenery: load the plant shop's data into a DuckDB warehouse, snapshot its inventory,
     and answer the team's weekly questions.
 
-    stdout carries data; progress, warnings and errors go to stderr. Times are UTC.
+    stdout carries data; progress, warnings and errors go to stderr. Times are UTC. The global
+    options (--db, --project-dir, --wait, --format) go before or after the command's name.
     """
-    from greenery_cli import project
-    from greenery_cli.engines.url import resolve_engine
-
-    project.use_project_dir(project_dir)
-    configured = None
-    if ctx.invoked_subcommand != "init":
-        used = project.current()  # a malformed project is refused before any command runs
-        if not used.builtin:
-            click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
-        configured = used.engine
-    spec = resolve_engine(engine, os.environ.get("GREENERY_ENGINE"), configured)
-    command = ctx.invoked_subcommand
-    if spec.is_spark and command in COMMANDS and command not in SPARK_COMMANDS:
-        from greenery_cli.errors import UsageError
-
-        raise UsageError(
-            f"greenery {command} does not run on the Spark engine yet ({spec.shown}); "
-            "run it with --engine duckdb (docs/spark.md lists what runs on Spark)"
-        )
-    ctx.obj = GlobalSettings(db=db, engine=spec)
+    # the project is found and checked by the command itself (options.prepare), once every
+    # option, also those after the command's name, has been read
 
 
 def report_error(message: str) -> None:
@@ -148,6 +97,13 @@ def main(argv: list[str] | None = None) -> None:
         result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.UsageError as exc:
+        from rich.markup import escape
+
+        # one line, as for every other refusal; the help is one command away
+        where = exc.ctx.command_path if exc.ctx is not None else "greenery"
+        report_error(escape(f"{exc.format_message()} (see `{where} --help`)"))
+        sys.exit(ExitCode.TOOL_ERROR)
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.TOOL_ERROR)

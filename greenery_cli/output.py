@@ -6,15 +6,22 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
+
+    from greenery_cli.rows import Rows
+
+    # what emit and the tables take: a question's plain rows, or a polars DataFrame
+    Frame = Rows | pl.DataFrame
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -37,6 +44,8 @@ def plain(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, UUID):  # DuckDB's UUID as Python rows carry it (polars: a string)
+        return str(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):
@@ -46,7 +55,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def records(df: pl.DataFrame) -> list[dict[str, Any]]:
+def records(df: Frame) -> list[dict[str, Any]]:
     return [plain(row) for row in df.to_dicts()]
 
 
@@ -67,7 +76,7 @@ def text_cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(df: pl.DataFrame) -> str:
+def to_csv(df: Frame) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(df.columns)
@@ -76,7 +85,7 @@ def to_csv(df: pl.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(df: pl.DataFrame) -> str:
+def to_markdown(df: Frame) -> str:
     def cell(value: Any) -> str:
         return text_cell(value).replace("|", "\\|").replace("\n", " ")
 
@@ -91,6 +100,16 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def note(text: str) -> None:
+    """One line on stderr as it is (beside machine output: no Rich to import, no markup, no
+    emoji codes, never wrapped), control characters shown as escapes."""
+    sys.stderr.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + "\n")
+    sys.stderr.flush()
+
+
 def stderr_console() -> Console:
     from rich.console import Console
 
@@ -98,7 +117,7 @@ def stderr_console() -> Console:
 
 
 def rich_table(
-    df: pl.DataFrame,
+    df: Frame,
     title: str | None = None,
     caption: str | None = None,
     cell_styles: dict[str, Callable[[Any], str]] | None = None,
@@ -126,7 +145,7 @@ def _escape(text: str) -> str:
 
 
 def emit(
-    df: pl.DataFrame,
+    df: Frame,
     fmt: str,
     *,
     title: str | None = None,

@@ -4,6 +4,7 @@ import click
 
 from greenery_cli.matrix import BUSINESS_LINES, FREQUENCIES
 from greenery_cli.options import (
+    GreeneryCommand,
     format_option,
     full_refresh_option,
     global_settings,
@@ -12,7 +13,7 @@ from greenery_cli.options import (
 )
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @select_option
 @click.option(
     "--frequency",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from greenery_cli.options import (
+    GreeneryCommand,
     full_refresh_option,
     global_settings,
     select_option,
@@ -11,7 +12,7 @@ from greenery_cli.options import (
 )
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @source_option
 @select_option
 @full_refresh_option

@@ -16,6 +16,19 @@ from greenery_cli.errors import UsageError
 DEFAULT_SPARK_PORT = 15002
 # the parameters Spark Connect's client understands (pyspark.sql.connect.client.ChannelBuilder)
 SPARK_PARAMS = ("token", "user_id", "use_ssl", "session_id", "user_agent")
+# what runs on a Spark Connect engine today (docs/spark.md); the rest is refused in one line
+SPARK_COMMANDS = frozenset(
+    {
+        "fluctuations",
+        "funnel",
+        "init",
+        "inventory-changes",
+        "load",
+        "project",
+        "snapshot",
+        "stockouts",
+    }
+)
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 _PARAM_VALUE = re.compile(r"=[^;]*")
 

@@ -7,7 +7,6 @@ else is refused with a message naming file, column and row.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ _TABLE_KEYS = {
     "incremental_column",
     "lookback",
 }
-_DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,11 @@ class RawTable:
 
 
 def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
-    if not isinstance(value, str) or not _DURATION.fullmatch(value.replace(" ", "").lower()):
+    from greenery_cli.errors import UsageError
+
+    try:
+        _seconds(value if isinstance(value, str) else "")
+    except UsageError:
         file.fail(
             f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
         )
@@ -66,9 +68,9 @@ def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
 
 
 def _seconds(duration: str) -> float:
-    units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+(?:\.\d+)?)([wdhms])", duration.replace(" ", "").lower())
-    return sum(float(n) * units[u] for n, u in parts)
+    from greenery_cli.parsing import parse_duration
+
+    return parse_duration(duration).total_seconds()
 
 
 def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.output import emit, iso_utc, rich_table, stderr_console, stdout_console
+from greenery_cli.output import emit, iso_utc, note, rich_table, stdout_console
 
 if TYPE_CHECKING:
-    import polars as pl
     from rich.console import RenderableType
 
     from greenery_cli.inventory import Fluctuations, InventoryChanges, Stockouts
+    from greenery_cli.rows import Rows
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24  # the most recent states drawn; older ones are marked with an ellipsis
@@ -73,14 +73,12 @@ def _signed_style(value: Any) -> str:
     return "green" if value > 0 else "red"
 
 
-def _display(rows: pl.DataFrame, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Any:
-    """A table-only frame: each display column computed from the result row."""
-    import polars as pl
+def _display(rows: Rows, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Rows:
+    """Table-only rows: each display column computed from the result row."""
+    from greenery_cli.rows import Rows
 
-    data = {
-        name: [make(row) for row in rows.iter_rows(named=True)] for name, make in columns.items()
-    }
-    return pl.DataFrame(data, strict=False)
+    data = [tuple(make(row) for make in columns.values()) for row in rows.iter_rows(named=True)]
+    return Rows(list(columns), data)
 
 
 def _line(text: str) -> RenderableType:
@@ -109,8 +107,7 @@ def inventory_changes_answer(result: InventoryChanges) -> str:
 
 
 def inventory_changes_view(result: InventoryChanges) -> list[RenderableType]:
-    biggest: Any = result.rows["change"].abs().max()
-    largest = float(biggest or 0)
+    largest = float(max((abs(c) for c in result.rows["change"] if c is not None), default=0))
     display = _display(
         result.rows,
         {
@@ -135,7 +132,7 @@ def show_inventory_changes(result: InventoryChanges, fmt: str) -> None:
         result.rows,
         fmt,
         inventory_changes_title(result),
-        inventory_changes_view(result),
+        lambda: inventory_changes_view(result),
         inventory_changes_answer(result),
     )
 
@@ -157,10 +154,10 @@ def fluctuations_answer(result: Fluctuations) -> str:
         return "No product has inventory history in this window."
     if result.products_changed == 0:
         return f"No product's inventory changed in this window ({result.products} products)."
-    leaders = rows.filter(rows["rank"] == 1)
-    names = ", ".join(str(n) for n in leaders["name"].to_list())
-    first = leaders.row(0, named=True)
-    tied = " (tied)" if leaders.height > 1 else ""
+    leaders = [r for r in rows.iter_rows(named=True) if r["rank"] == 1]
+    names = ", ".join(str(r["name"]) for r in leaders)
+    first = leaders[0]
+    tied = " (tied)" if len(leaders) > 1 else ""
     left_out = (
         f" The {_plural(result.unchanged_left_out, 'product')} whose inventory never changed "
         "are not listed (--include-unchanged lists them)."
@@ -199,7 +196,7 @@ def show_fluctuations(result: Fluctuations, fmt: str) -> None:
         result.rows,
         fmt,
         fluctuations_title(result),
-        fluctuations_view(result),
+        lambda: fluctuations_view(result),
         fluctuations_answer(result),
     )
 
@@ -264,17 +261,26 @@ def stockouts_view(result: Stockouts) -> list[RenderableType]:
 
 def show_stockouts(result: Stockouts, fmt: str) -> None:
     _show(
-        result.rows, fmt, stockouts_title(result), stockouts_view(result), stockouts_answer(result)
+        result.rows,
+        fmt,
+        stockouts_title(result),
+        lambda: stockouts_view(result),
+        stockouts_answer(result),
     )
 
 
 def _show(
-    rows: pl.DataFrame, fmt: str, title: str, view: list[RenderableType], answer: str
+    rows: Rows,
+    fmt: str,
+    title: str,
+    view: Callable[[], list[RenderableType]],
+    answer: str,
 ) -> None:
-    """Tables for people on stdout; machines get rows on stdout and the labels on stderr."""
+    """Tables for people on stdout; machines get rows on stdout and the labels on stderr (the
+    table view is built only when shown: machine output needs no Rich tables)."""
     if fmt == "table":
         console = stdout_console()
-        for renderable in view:
+        for renderable in view():
             console.print(renderable)
         return
     emit(
@@ -284,4 +290,4 @@ def _show(
         caption=answer if fmt == "markdown" else None,
     )
     if fmt != "markdown":
-        stderr_console().print(f"{title}: {answer}", markup=False, soft_wrap=True)
+        note(f"{title}: {answer}")

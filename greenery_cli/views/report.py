@@ -45,14 +45,28 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
 
 
 def print_report(report: WeeklyReport, fmt: str) -> None:
-    """The report on stdout: every section for people (table) or one JSON object."""
+    """The report on stdout: every section for people (table), one JSON object, or each
+    section's rows as CSV / a Markdown table under a line naming its question."""
     import sys
 
-    from greenery_cli.output import stdout_console, to_json
+    from greenery_cli.output import stdout_console, to_csv, to_json, to_markdown
     from greenery_cli.report import report_json
 
     if fmt == "json":
         sys.stdout.write(to_json(report_json(report)) + "\n")
+        return
+    if fmt in ("csv", "markdown"):
+        blocks = []
+        for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
+            result = getattr(report, section)
+            head = f"# {number}. {question}" if fmt == "csv" else f"## {number}. {question}\n"
+            if result is None:
+                why = report.unanswered.get(section, "unknown")
+                body = f"# no answer: {why}\n" if fmt == "csv" else f"No answer: {why}\n"
+            else:
+                body = to_csv(result.rows) if fmt == "csv" else to_markdown(result.rows)
+            blocks.append(f"{head}\n{body}")
+        sys.stdout.write("\n".join(blocks))
         return
     console = stdout_console()
     for part in report_view(report):
