@@ -240,6 +240,7 @@ def _revert(db: str | None, wait: float, fmt: str, dry_run: bool) -> None:
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
     """The snapshot runs, newest first: id, moment, source, versions closed and opened."""
+    _not_on_spark(ctx, "list", "--list")
     _list(global_settings(ctx).db, wait, fmt)
     return 0
 
@@ -256,5 +257,17 @@ def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
 def revert_command(ctx: click.Context, dry_run: bool, fmt: str, wait: float) -> int:
     """Undo the latest snapshot run exactly: delete the versions it opened, re-open those it
     closed, and drop the run. Exit 3 when the warehouse stays busy past --wait."""
+    _not_on_spark(ctx, "revert", "--revert-last")
     _revert(global_settings(ctx).db, wait, fmt, dry_run)
     return 0
+
+
+def _not_on_spark(ctx: click.Context, sub: str, flag: str) -> None:
+    from greenery_cli.errors import UsageError
+
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        raise UsageError(
+            f"greenery snapshot {sub} does not run on the Spark engine yet ({engine.shown}); "
+            f"snapshot {flag} does"
+        )
