@@ -78,7 +78,8 @@ def test_the_project_names_its_engine(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["runs", "build", "test", "freshness", "report", "query"])
 def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: str) -> None:
-    result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command)
+    args = ("select 1",) if command == "query" else ()
+    result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command, *args)
     assert result.exit_code == 2
     assert f"greenery {command} does not run on the Spark engine yet" in result.stderr
     assert "t0k" not in result.stderr
@@ -113,7 +114,7 @@ def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path
 
     from spark_capture import replayed_warehouse
 
-    from greenery_cli.inventory import parse_moment
+    from greenery_cli.parsing import parse_moment
     from greenery_cli.sql import render
     from greenery_cli.warehouse import open_warehouse
 
