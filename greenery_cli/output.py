@@ -8,7 +8,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from greenery_cli.rows import Rows
+    from greenery_cli.tables import Layout
 
     # what emit and the tables take: a question's plain rows, or a polars DataFrame
     Frame = Rows | pl.DataFrame
@@ -94,10 +95,33 @@ def to_markdown(df: Frame) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Output that is not a terminal (a pipe, a cron log) is laid out this wide: every column is
+# shown and no line wraps, so each row stays one line a log reader can grep.
+PLAIN_WIDTH = 10_000
+
+
+def terminal_width() -> int | None:
+    """The width tables are fitted to: GREENERY_WIDTH if set, else the terminal's (Rich's
+    reading: $COLUMNS, then the tty), else None (stdout is not a terminal: plain lines)."""
+    import os
+
+    forced = os.environ.get("GREENERY_WIDTH", "")
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        return Console().width
+    return None
+
+
 def stdout_console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    width = terminal_width()
+    if width is None:
+        return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -113,35 +137,21 @@ def note(text: str) -> None:
 def stderr_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # a cron log keeps each message on one line; a terminal wraps at its width
+    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
-def rich_table(
-    df: Frame,
-    title: str | None = None,
-    caption: str | None = None,
-    cell_styles: dict[str, Callable[[Any], str]] | None = None,
-) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    numeric = {name for name, dtype in df.schema.items() if dtype.is_numeric()}
-    for name in df.columns:
-        table.add_column(name, justify="right" if name in numeric else "left")
-    for row in df.iter_rows(named=True):
-        cells = []
-        for name, value in row.items():
-            text = text_cell(value)
-            style = cell_styles.get(name) if cell_styles else None
-            cells.append(f"[{style(value)}]{text}[/]" if style and style(value) else _escape(text))
-        table.add_row(*cells)
-    return table
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def print_lines(console: Console, *renderables: Any) -> None:
+    """Print to stdout without the spaces Rich pads lines with (goldens, logs, diffs)."""
+    if console.is_terminal and console.color_system is not None:
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    with console.capture() as capture:
+        for renderable in renderables:
+            console.print(renderable)
+    text = "\n".join(line.rstrip() for line in capture.get().split("\n"))
+    sys.stdout.write(text)
 
 
 def emit(
@@ -151,8 +161,10 @@ def emit(
     title: str | None = None,
     caption: str | None = None,
     extra: Sequence[Any] = (),
+    layout: Layout | None = None,
 ) -> None:
-    """Write rows to stdout in the chosen format; `extra` renderables follow a table view only."""
+    """Write rows to stdout in the chosen format; `extra` renderables follow a table view only.
+    The table view fits the terminal by `layout` (greenery_cli/tables.py)."""
     if fmt == "json":
         sys.stdout.write(to_json(records(df)) + "\n")
     elif fmt == "csv":
@@ -164,7 +176,7 @@ def emit(
         if caption:
             sys.stdout.write(f"\n{caption}\n")
     else:
+        from greenery_cli.tables import fitted
+
         console = stdout_console()
-        console.print(rich_table(df, title=title, caption=caption))
-        for renderable in extra:
-            console.print(renderable)
+        print_lines(console, fitted(df, layout, title=title, caption=caption), *extra)

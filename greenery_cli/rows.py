@@ -51,6 +51,14 @@ class Dtype:
     def is_numeric(self) -> bool:
         return self.is_integer() or self.is_float() or self.name.startswith("DECIMAL")
 
+    def to_python(self) -> type:
+        """The Python type of the values (what polars' dtype.to_python() says for the same)."""
+        if self.name.startswith("VARCHAR"):
+            return str
+        if self.is_integer():
+            return int
+        return float if self.is_float() else object
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Dtype) and other.name == self.name
 

@@ -50,6 +50,7 @@ def command(
     """
     from greenery_cli.build import BuildSettings, build_models, summary
     from greenery_cli.output import emit, stderr_console
+    from greenery_cli.views.listings import BUILD
 
     result = build_models(
         BuildSettings(
@@ -61,6 +62,6 @@ def command(
             full_refresh=full_refresh,
         )
     )
-    emit(result.frame(), fmt, title="Models, in build order")
+    emit(result.frame(), fmt, title="Models, in build order", layout=BUILD)
     stderr_console().print(f"models: {summary(result.models)} (run {result.run_id})")
     return 0

@@ -168,7 +168,7 @@ def command(
     from greenery_cli.errors import UsageError
     from greenery_cli.funnel import FunnelSettings, answer, parse_exclusion, parse_list
     from greenery_cli.funnel.breakdown import check_property
-    from greenery_cli.output import emit, note, stdout_console
+    from greenery_cli.output import emit, note, print_lines, stdout_console
     from greenery_cli.views.funnel import funnel_view, title
 
     if by is not None and by != "product":
@@ -205,7 +205,7 @@ def command(
     g = global_settings(ctx)
     result = answer(g.db, chosen[0] if chosen else "summary", settings, wait=wait, engine=g.engine)
     if fmt == "table":
-        stdout_console().print(funnel_view(result))
+        print_lines(stdout_console(), funnel_view(result))
         return 0
     emit(result.rows, fmt, title=title(result, result.question), caption=result.counted)
     if fmt != "markdown":  # markdown carries it in its caption

@@ -13,9 +13,10 @@ def command(ctx: click.Context, fmt: str, wait: float) -> int:
     """List each model: its layer, what it depends on, rows, and when it was last built."""
     from greenery_cli.models import catalogue
     from greenery_cli.output import emit
+    from greenery_cli.views.listings import MODELS
 
     models = catalogue(global_settings(ctx).db, wait=wait)
     if fmt == "table":
         models = models.drop("description")
-    emit(models, fmt, title="Models, in build order")
+    emit(models, fmt, title="Models, in build order", layout=MODELS)
     return 0

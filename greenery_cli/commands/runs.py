@@ -28,6 +28,7 @@ def command(
     `results`: the models it built, the tests it ran, the freshness it checked."""
     from greenery_cli.output import emit, to_json
     from greenery_cli.runs import RunsSettings, list_runs, run_results
+    from greenery_cli.views.listings import RUNS
 
     settings = RunsSettings(
         db=global_settings(ctx).db,
@@ -38,5 +39,5 @@ def command(
     if fmt == "json":
         click.echo(to_json(run_results(settings)))
     else:
-        emit(list_runs(settings), fmt, title="Runs, newest first")
+        emit(list_runs(settings), fmt, title="Runs, newest first", layout=RUNS)
     return 0

@@ -58,6 +58,7 @@ def command(
         missing_log_dirs,
         plan,
     )
+    from greenery_cli.views.listings import SCHEDULE
 
     if ctx.invoked_subcommand is not None:
         if check or log_dir:
@@ -78,7 +79,12 @@ def command(
     elif fmt == "airflow":
         click.echo(airflow_dag(cells), nl=False)
     elif fmt in ROW_FORMATS:
-        emit(cells_frame(cells), fmt, title="The schedule, one task per matrix cell")
+        emit(
+            cells_frame(cells),
+            fmt,
+            title="The schedule, one task per matrix cell",
+            layout=SCHEDULE,
+        )
     else:
         click.echo(crontab(cells, check_line(settings)), nl=False)
     missing = missing_log_dirs(cells)
@@ -90,13 +96,14 @@ def command(
 def _check(db: str | None, fmt: str | None, wait: float) -> int:
     from greenery_cli.output import emit, stderr_console
     from greenery_cli.schedule import check_overdue, overdue_nodes
+    from greenery_cli.views.listings import OVERDUE
 
     if fmt in ("crontab", "airflow"):
         raise UsageError(f"`schedule check` reports as table, json, csv or markdown, not {fmt}")
     nodes = check_overdue(db, wait=wait)
     overdue = overdue_nodes(nodes)
     if overdue.height or fmt not in (None, "table"):  # silence when all is well: cron mails
-        emit(overdue, fmt or "table", title="Overdue against the matrix")
+        emit(overdue, fmt or "table", title="Overdue against the matrix", layout=OVERDUE)
     stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
     return ExitCode.WORK_FAILED if overdue.height else ExitCode.OK
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.output import emit, iso_utc, note, rich_table, stdout_console
+from greenery_cli.output import emit, iso_utc, note, print_lines, stdout_console
+from greenery_cli.tables import Col, Layout, fitted
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -73,12 +74,54 @@ def _signed_style(value: Any) -> str:
     return "green" if value > 0 else "red"
 
 
-def _display(rows: Rows, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Rows:
-    """Table-only rows: each display column computed from the result row."""
-    from greenery_cli.rows import Rows
+def _display(rows: Rows, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Any:
+    """The table's rows: each display column computed from the result row."""
+    return [
+        {name: make(row) for name, make in columns.items()} for row in rows.iter_rows(named=True)
+    ]
 
-    data = [tuple(make(row) for make in columns.values()) for row in rows.iter_rows(named=True)]
-    return Rows(list(columns), data)
+
+def _name(**kw: Any) -> Col:
+    """A product's name: never cut; wraps at a space only when the row cannot fit otherwise."""
+    return Col("name", wrap=True, min_width=24, **kw)
+
+
+# The three answers' tables (docs/output.md lists what gives way first at narrow widths).
+INVENTORY_CHANGES = Layout(
+    (
+        _name(),
+        Col("status"),
+        Col("before"),
+        Col("after"),
+        Col("change", style=lambda v: _signed_style(v)),
+        Col("size"),
+    ),
+    drops=("size",),
+)
+FLUCTUATIONS = Layout(
+    (
+        Col("rank"),
+        _name(),
+        Col("changes"),
+        Col("total_change"),
+        Col("low–high", numeric=True),
+        Col("range"),
+        Col("stddev"),
+        Col("path"),
+    ),
+    drops=("stddev", "range", "low–high", "path"),
+)
+STOCKOUTS = Layout(
+    (
+        _name(),
+        Col("out since"),
+        Col("back in stock", style=lambda v: "red" if v == "still out" else ""),
+        Col("restocked to"),
+        Col("days out"),
+        Col("in window"),
+    ),
+    drops=("in window", "restocked to"),
+)
 
 
 def _line(text: str) -> RenderableType:
@@ -119,10 +162,16 @@ def inventory_changes_view(result: InventoryChanges) -> list[RenderableType]:
             "size": lambda r: bar(r["change"], largest),
         },
     )
-    table = rich_table(
+    legend = (
+        f"|change| drawn against the largest, {largest:,.0f} units = {'█' * BAR_WIDTH}"
+        if largest
+        else None
+    )
+    table = fitted(
         display,
+        INVENTORY_CHANGES,
         title=inventory_changes_title(result),
-        cell_styles={"change": _signed_style},
+        legends={"size": legend} if legend else None,
     )
     return [table, _line(inventory_changes_answer(result))]
 
@@ -187,7 +236,13 @@ def fluctuations_view(result: Fluctuations) -> list[RenderableType]:
             ),
         },
     )
-    table = rich_table(display, title=fluctuations_title(result))
+    legend = (
+        f"inventory at each snapshot run, oldest to newest ({SPARK_LEVELS[0]} none, "
+        f"{SPARK_LEVELS[-1]} the product's highest; … earlier runs not drawn), then first→last"
+    )
+    table = fitted(
+        display, FLUCTUATIONS, title=fluctuations_title(result), legends={"path": legend}
+    )
     return [table, _line(fluctuations_answer(result))]
 
 
@@ -251,11 +306,11 @@ def stockouts_view(result: Stockouts) -> list[RenderableType]:
             "in window": lambda r: timeline(r["out_since"], r["ended_at"], window),
         },
     )
-    table = rich_table(
-        display,
-        title=stockouts_title(result),
-        cell_styles={"back in stock": lambda v: "red" if v == "still out" else ""},
+    legend = (
+        f"{short_time(window[0])} to {short_time(window[1])} left to right in {BAR_WIDTH} "
+        "equal parts: █ out of stock, · in stock"
     )
+    table = fitted(display, STOCKOUTS, title=stockouts_title(result), legends={"in window": legend})
     return [table, _line(stockouts_answer(result))]
 
 
@@ -279,9 +334,7 @@ def _show(
     """Tables for people on stdout; machines get rows on stdout and the labels on stderr (the
     table view is built only when shown: machine output needs no Rich tables)."""
     if fmt == "table":
-        console = stdout_console()
-        for renderable in view():
-            console.print(renderable)
+        print_lines(stdout_console(), *view())
         return
     emit(
         rows,

@@ -11,7 +11,11 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 
+RULE_WIDTH = 120  # the sections' rule: the terminal's width up to this (plain output: this)
+
+
 def report_view(report: WeeklyReport) -> list[RenderableType]:
+    from rich.constrain import Constrain
     from rich.rule import Rule
     from rich.text import Text
 
@@ -31,7 +35,7 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
     }
     parts: list[RenderableType] = []
     for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
-        parts.append(Rule(style="dim"))
+        parts.append(Constrain(Rule(style="dim"), RULE_WIDTH))
         parts.append(Text(f"{number}. {question}", style="bold"))
         result = getattr(report, section)
         if result is None:
@@ -49,7 +53,7 @@ def print_report(report: WeeklyReport, fmt: str) -> None:
     section's rows as CSV / a Markdown table under a line naming its question."""
     import sys
 
-    from greenery_cli.output import stdout_console, to_csv, to_json, to_markdown
+    from greenery_cli.output import print_lines, stdout_console, to_csv, to_json, to_markdown
     from greenery_cli.report import report_json
 
     if fmt == "json":
@@ -68,6 +72,4 @@ def print_report(report: WeeklyReport, fmt: str) -> None:
             blocks.append(f"{head}\n{body}")
         sys.stdout.write("\n".join(blocks))
         return
-    console = stdout_console()
-    for part in report_view(report):
-        console.print(part)
+    print_lines(stdout_console(), *report_view(report))
