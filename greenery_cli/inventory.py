@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError, WarehouseError
 from greenery_cli.output import iso_utc
 from greenery_cli.parsing import Before, Point, parse_point
 from greenery_cli.sql import render
-from greenery_cli.warehouse import Warehouse, open_warehouse
+from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from greenery_cli.rows import Rows
@@ -328,7 +329,10 @@ def ask(
     question: Callable[[Warehouse, Settings], Result],
     settings: Settings,
     wait: float = 10.0,
+    engine: EngineSpec = DUCKDB,
 ) -> Result:
-    """Open the warehouse read-only and answer one question."""
-    with open_warehouse(db, wait=wait) as wh:
+    """Open the warehouse read-only (or a session on the Spark engine) and answer one question."""
+    from greenery_cli.engines import open_engine
+
+    with open_engine(db, engine, wait=wait) as wh:
         return question(wh, settings)

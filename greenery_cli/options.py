@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
+
 F = TypeVar("F", bound=Callable[..., Any])
 ROW_FORMATS = ("table", "json", "csv", "markdown")
 
@@ -29,6 +31,8 @@ class GlobalSettings:
     wait: float | None = None
     fmt: str | None = None
     prepared: bool = False  # the project has been found and checked for this invocation
+    engine_option: str | None = None  # --engine as given
+    engine: EngineSpec = DUCKDB  # resolved by prepare()
 
 
 def global_settings(ctx: click.Context) -> GlobalSettings:
@@ -193,6 +197,16 @@ def shared_params(*, root: bool = False) -> list[click.Parameter]:
     if root:
         params += [
             click.Option(
+                ["--engine"],
+                metavar="duckdb|URL",
+                default=None,
+                expose_value=False,
+                callback=_store("engine_option"),
+                help="Where the SQL runs: duckdb (the --db file) or a Spark Connect URL "
+                "sc://host:port[/;token=...] [env GREENERY_ENGINE; else greenery.toml's engine; "
+                "default duckdb]. docs/spark.md says what runs on Spark.",
+            ),
+            click.Option(
                 ["--wait"],
                 type=WAIT,
                 default=None,
@@ -226,10 +240,29 @@ def prepare(ctx: click.Context) -> None:
         if getattr(settings, key) is not None and not _takes(ctx, key):
             raise click.UsageError(f"`greenery {_path(ctx)}` does not take --{name}", ctx)
     project.use_project_dir(settings.project_dir)
+    configured = None
     if root.invoked_subcommand != "init":
         used = project.verdict()  # a malformed project is refused before any command runs
         if not used.builtin:
             click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
+        configured = used.engine
+    _choose_engine(settings, root.invoked_subcommand, configured)
+
+
+def _choose_engine(settings: GlobalSettings, command: str | None, configured: str | None) -> None:
+    """The engine in force; a command that does not run on Spark is refused before any work."""
+    import os
+
+    from greenery_cli.engines.url import SPARK_COMMANDS, resolve_engine
+    from greenery_cli.errors import UsageError
+
+    spec = resolve_engine(settings.engine_option, os.environ.get("GREENERY_ENGINE"), configured)
+    if spec.is_spark and command is not None and command not in SPARK_COMMANDS:
+        raise UsageError(
+            f"greenery {command} does not run on the Spark engine yet ({spec.shown}); "
+            "run it with --engine duckdb (docs/spark.md lists what runs on Spark)"
+        )
+    settings.engine = spec
 
 
 def _takes(ctx: click.Context, key: str) -> bool:

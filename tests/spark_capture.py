@@ -215,6 +215,11 @@ def snapshot_statements() -> list[Captured]:
                 missing=missing,
                 compared=compared,
                 tombstone_columns=['"name"', '"price"', '"inventory"'],
+                # next_state.sql (the snapshot on Spark) names its tables and columns
+                history="snapshots.products_snapshot",
+                key="product_id",
+                columns=["product_id", "name", "price", "inventory"],
+                check_columns=[c.name for c in compared],
             )
             for number, statement in enumerate(s for s in sql.split(";") if s.strip()):
                 label = f"snapshot/{path.name}#{number + 1}"

@@ -109,6 +109,14 @@ CASES = [
         [(90.0, 120.0)],
         params={"window": 90},
     ),
+    # 1.5 s after the epoch is 1,500,000 us; a bucket of 1 s (funnel_attempts_buckets.sql)
+    Case(
+        "epoch_micros",
+        "select epoch_us(ts), floor(epoch_us(ts) / ($w::bigint * 1000000))::bigint "
+        "from (values ('1970-01-01 00:00:01.5'::timestamptz)) as t(ts)",
+        [(1_500_000, 1)],
+        params={"w": 1},
+    ),
     # linear interpolation: p50 of 1,2,4,10 is 3; p90 sits 0.7 of the way from 4 to 10
     Case(
         "quantile_two_args",

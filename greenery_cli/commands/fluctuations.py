@@ -87,5 +87,6 @@ def command(
         top=top,
         include_unchanged=include_unchanged,
     )
-    show_fluctuations(ask(global_settings(ctx).db, fluctuations, settings, wait), fmt)
+    g = global_settings(ctx)
+    show_fluctuations(ask(g.db, fluctuations, settings, wait, g.engine), fmt)
     return 0

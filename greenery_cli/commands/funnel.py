@@ -202,9 +202,8 @@ def command(
         top=top,
         listing=parse_list(listing, limit) if listing is not None else None,
     )
-    result = answer(
-        global_settings(ctx).db, chosen[0] if chosen else "summary", settings, wait=wait
-    )
+    g = global_settings(ctx)
+    result = answer(g.db, chosen[0] if chosen else "summary", settings, wait=wait, engine=g.engine)
     if fmt == "table":
         print_lines(stdout_console(), funnel_view(result))
         return 0

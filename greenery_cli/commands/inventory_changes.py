@@ -63,5 +63,6 @@ def command(
     from greenery_cli.views.inventory import show_inventory_changes
 
     settings = InventoryChangesSettings(from_point=from_point, to_point=to_point, since=since)
-    show_inventory_changes(ask(global_settings(ctx).db, inventory_changes, settings, wait), fmt)
+    g = global_settings(ctx)
+    show_inventory_changes(ask(g.db, inventory_changes, settings, wait, g.engine), fmt)
     return 0

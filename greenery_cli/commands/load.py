@@ -36,6 +36,13 @@ def command(
     from greenery_cli.load import LoadSettings, load, load_summary
     from greenery_cli.output import stderr_console
 
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        from greenery_cli.engines.spark.load import spark_load
+
+        summary = spark_load(engine, source, selectors, full_refresh)
+        stderr_console().print(summary, markup=False, highlight=False)
+        return 0
     result = load(
         LoadSettings(
             db=global_settings(ctx).db,

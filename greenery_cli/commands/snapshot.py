@@ -128,6 +128,48 @@ def command(
             )
         return 0
     db = global_settings(ctx).db
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        from greenery_cli.engines.spark.snapshot import spark_snapshot
+
+        refused = [
+            flag
+            for flag, given in (
+                ("--dry-run", dry_run),
+                ("--allow-rewind", allow_rewind),
+                ("--check-columns", bool(check_columns)),
+                ("--missing", missing is not None),
+            )
+            if given
+        ]
+        what, answer = spark_snapshot(
+            engine,
+            source=source,
+            at=at,
+            replay_folder=replay,
+            revert=revert_last,
+            list_only=list_only,
+            refused=refused,
+        )
+        if what == "runs":
+            from greenery_cli.views.snapshot import show_runs
+
+            show_runs(answer, fmt)
+        elif what == "replay":
+            from greenery_cli.views.snapshot import show_replay
+
+            show_replay(answer, fmt)
+        elif what == "reverted":
+            from greenery_cli.output import stderr_console
+
+            stderr_console().print(
+                f"reverted the last snapshot run on {engine.shown}: generation {answer} is current",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            show_result(answer, fmt)
+        return 0
     if list_only:
         deprecated("snapshot --list", "snapshot list")
         if revert_last or dry_run or taking:
@@ -198,6 +240,7 @@ def _revert(db: str | None, wait: float, fmt: str, dry_run: bool) -> None:
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
     """The snapshot runs, newest first: id, moment, source, versions closed and opened."""
+    _not_on_spark(ctx, "list", "--list")
     _list(global_settings(ctx).db, wait, fmt)
     return 0
 
@@ -214,5 +257,17 @@ def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
 def revert_command(ctx: click.Context, dry_run: bool, fmt: str, wait: float) -> int:
     """Undo the latest snapshot run exactly: delete the versions it opened, re-open those it
     closed, and drop the run. Exit 3 when the warehouse stays busy past --wait."""
+    _not_on_spark(ctx, "revert", "--revert-last")
     _revert(global_settings(ctx).db, wait, fmt, dry_run)
     return 0
+
+
+def _not_on_spark(ctx: click.Context, sub: str, flag: str) -> None:
+    from greenery_cli.errors import UsageError
+
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        raise UsageError(
+            f"greenery snapshot {sub} does not run on the Spark engine yet ({engine.shown}); "
+            f"snapshot {flag} does"
+        )

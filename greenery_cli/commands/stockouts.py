@@ -37,5 +37,6 @@ def command(ctx: click.Context, weeks: int, threshold: int, fmt: str, wait: floa
     from greenery_cli.views.inventory import show_stockouts
 
     settings = StockoutsSettings(weeks=weeks, threshold=threshold)
-    show_stockouts(ask(global_settings(ctx).db, stockouts, settings, wait), fmt)
+    g = global_settings(ctx)
+    show_stockouts(ask(g.db, stockouts, settings, wait, g.engine), fmt)
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError
 from greenery_cli.funnel.breakdown import funnel_breakdown, properties
 from greenery_cli.funnel.engine import data_ends_at, funnel_steps, require_marts
@@ -98,14 +99,20 @@ __all__ = [
 
 
 def answer(
-    db: str | Path | None, question: str, settings: FunnelSettings, *, wait: float = 10.0
+    db: str | Path | None,
+    question: str,
+    settings: FunnelSettings,
+    *,
+    wait: float = 10.0,
+    engine: EngineSpec = DUCKDB,
 ) -> FunnelResult:
-    """Open the warehouse read-only and answer one funnel question (what the CLI calls)."""
-    from greenery_cli.warehouse import open_warehouse
+    """Open the warehouse read-only (or a session on the Spark engine) and answer one funnel
+    question (what the CLI calls)."""
+    from greenery_cli.engines import open_engine
 
     if question not in QUESTION_FUNCTIONS:
         raise UsageError(f"unknown funnel question {question!r}")
-    with open_warehouse(db, wait=wait) as wh:
+    with open_engine(db, engine, wait=wait) as wh:
         return QUESTION_FUNCTIONS[question](wh, resolved(wh, settings))
 
 

@@ -30,7 +30,7 @@ SOURCES_FILE = "queries/sources.toml"
 FORMAT = 1
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_TOP_KEYS = {"project", "freshness", "snapshot", "models"}
+_TOP_KEYS = {"engine", "project", "freshness", "snapshot", "models"}
 # the model layers, in the order data flows through them (queries/<layer>/)
 LAYERS = ("staging", "intermediate", "marts")
 _PROJECT_KEYS = {"name", "format", "description"}
@@ -65,6 +65,7 @@ class Project:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     # [models] and [models.<layer>] of greenery.toml: layer ('' = every model) -> default keys
     model_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    engine: str | None = None  # top-level `engine = "..."`: duckdb or sc://host:port
 
     @property
     def queries(self) -> Path:
@@ -150,6 +151,7 @@ class Verdict:
     how: str
     builtin: bool
     name: str
+    engine: str | None = None  # greenery.toml's top-level engine, when it names one
 
 
 def verdict() -> Verdict:
@@ -177,7 +179,10 @@ def verdict() -> Verdict:
     if not disabled:
         try:
             known = json.loads(entry.read_text(encoding="utf-8"))
-            return Verdict(root, how, bool(known["builtin"]), str(known["name"]))
+            engine = known.get("engine")
+            return Verdict(
+                root, how, bool(known["builtin"]), str(known["name"]), engine and str(engine)
+            )
         except (OSError, ValueError, KeyError, TypeError):
             pass
     project = current()  # refuses a malformed project: nothing is remembered then
@@ -186,12 +191,15 @@ def verdict() -> Verdict:
             entry.parent.mkdir(parents=True, exist_ok=True)
             partial = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
             partial.write_text(
-                json.dumps({"builtin": project.builtin, "name": project.name}), encoding="utf-8"
+                json.dumps(
+                    {"builtin": project.builtin, "name": project.name, "engine": project.engine}
+                ),
+                encoding="utf-8",
             )
             os.replace(partial, entry)
         except OSError:
             pass
-    return Verdict(project.root, project.how, project.builtin, project.name)
+    return Verdict(project.root, project.how, project.builtin, project.name, project.engine)
 
 
 def read_project(root: Path, how: str = "given") -> Project:
@@ -230,6 +238,16 @@ def read_project(root: Path, how: str = "given") -> Project:
     sources = parse_sources(root / SOURCES_FILE, defaults)
     snapshot = _snapshot(file, _table(file, data, "snapshot", _SNAPSHOT_KEYS), sources)
     model_defaults = parse_layer_defaults(file, data.get("models", {}), LAYERS)
+    engine = data.get("engine")
+    if engine is not None:
+        from greenery_cli.engines.url import parse_engine
+
+        if not isinstance(engine, str):
+            file.fail("engine must be a string: duckdb or sc://host:port", key="engine")
+        try:
+            parse_engine(engine, "engine")
+        except UsageError as exc:
+            file.fail(str(exc), key="engine")
     return Project(
         root=root,
         how=how,
@@ -240,6 +258,7 @@ def read_project(root: Path, how: str = "given") -> Project:
         snapshot=snapshot,
         freshness=defaults,
         model_defaults=model_defaults,
+        engine=engine,
     )
 
 

@@ -150,6 +150,15 @@ def _epoch(node: exp.Expression, where: str) -> exp.Expression | None:
     )
 
 
+def _epoch_us(node: exp.Expression, where: str) -> exp.Expression | None:
+    """epoch_us(ts) -> unix_micros(ts): the same whole microseconds; Spark has no epoch_us."""
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us":
+        if len(node.expressions) != 1:
+            raise NotPortable(f"{where}: epoch_us takes one timestamp")
+        return _call("UNIX_MICROS", node.expressions[0])
+    return None
+
+
 def _arg_max(node: exp.Expression, where: str) -> exp.Expression | None:
     """arg_max/arg_min skip rows whose value is NULL in DuckDB; Spark's max_by returns it."""
     if not isinstance(node, exp.ArgMax | exp.ArgMin):
@@ -311,6 +320,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("ordered_list", "collect_list drops NULLs and the ORDER BY of list()", _ordered_list),
     Rule("epoch_fractions", "unix_timestamp drops the fraction of a second epoch() keeps", _epoch),
+    Rule("epoch_micros", "Spark has no epoch_us(); unix_micros gives the same integer", _epoch_us),
     Rule(
         "arg_max_nulls", "DuckDB's arg_max skips NULL values, Spark's max_by returns them", _arg_max
     ),

@@ -1,0 +1,219 @@
+"""greenery's engine operations on a Spark Connect server (the counterpart of `Warehouse`).
+
+Every statement is written in DuckDB's dialect and rendered through `dialect.to_spark` here, so
+callers (the question functions, the loader, the snapshot) send the same SQL to either engine.
+Tables are Parquet tables in the server's catalogue, in databases named as DuckDB's schemas.
+pyspark's errors become one-line greenery errors that never show the URL's parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from greenery_cli.engines.spark.dialect import to_spark
+from greenery_cli.engines.url import EngineSpec
+from greenery_cli.errors import DataError, GreeneryError, SourceError, WarehouseError
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots")
+
+
+class SparkEngine:
+    """An open Spark Connect session: greenery's engine operations, in DuckDB's dialect."""
+
+    kind = "spark"
+    read_only = False
+
+    def __init__(self, spec: EngineSpec, session: Any) -> None:
+        self.spec = spec
+        self.spark = session
+        self.path = spec.shown  # what messages name where DuckDB's name the warehouse file
+
+    # -- statements and rows -------------------------------------------------------------
+    def _sql(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None, spark_sql: str | None = None
+    ) -> Any:
+        spark_sql = spark_sql or to_spark(sql)
+        args: Any = dict(params) if isinstance(params, dict) else list(params or []) or None
+        with self.errors():
+            return self.spark.sql(spark_sql, args=args) if args else self.spark.sql(spark_sql)
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        frame = self._sql(sql, params)
+        with self.errors():
+            return frame.toArrow()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        frame = self._sql(sql, params)
+        with self.errors():
+            frame.collect()
+
+    def rows(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        table = self.arrow(sql, params)
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        found = self.rows(sql, params)
+        return found[0][0] if found else None
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        import polars as pl
+
+        frame = pl.from_arrow(self.arrow(sql, params))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    # -- the catalogue -------------------------------------------------------------------
+    def table_exists(self, schema: str, table: str) -> bool:
+        with self.errors():
+            return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
+
+    def relations(self) -> dict[str, str]:
+        """Every table and view of greenery's databases: `schema.name` -> TABLE or VIEW."""
+        found = {}
+        with self.errors():
+            databases = {d.name for d in self.spark.catalog.listDatabases()}
+            for schema in (s for s in SCHEMAS if s in databases):
+                for table in self.spark.catalog.listTables(schema):
+                    if not table.isTemporary:
+                        kind = "VIEW" if table.tableType == "VIEW" else "TABLE"
+                        found[f"{schema}.{table.name}"] = kind
+        return found
+
+    def ensure_schemas(self) -> None:
+        for schema in SCHEMAS:
+            self.execute(f"create schema if not exists {schema}")
+
+    def kind_of(self, relation: str) -> str | None:
+        """TABLE, VIEW, or None when there is no such relation (one catalogue call or two)."""
+        with self.errors():
+            if not self.spark.catalog.tableExists(relation):
+                return None
+            found = self.spark.catalog.getTable(relation)
+        return "VIEW" if found.tableType == "VIEW" else "TABLE"
+
+    def drop(self, relation: str) -> None:
+        kind = self.kind_of(relation)
+        if kind is not None:
+            self.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {relation}")
+
+    def create_table_as(
+        self, relation: str, select: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """Replace `relation` with a Parquet table of the SELECT's rows (built under a scratch
+        name first, so a failing SELECT leaves the old table as it was)."""
+        scratch = f"{relation}__greenery_new"
+        self.drop(scratch)
+        spark_sql = f"create table {scratch} using parquet as {to_spark(select, where=relation)}"
+        with self.errors():
+            self._sql("", params, spark_sql).collect()
+        self.drop(relation)
+        self.execute(f"alter table {scratch} rename to {relation}")
+
+    def create_view_as(self, relation: str, select: str) -> None:
+        if self.kind_of(relation) == "TABLE":
+            self.drop(relation)
+        spark_sql = f"create or replace view {relation} as {to_spark(select, where=relation)}"
+        with self.errors():
+            self._sql("", None, spark_sql).collect()
+
+    def read_csv(self, path: str, name: str) -> list[str]:
+        """A CSV file with a header as the session's temporary view `name`, every column a
+        string (the caller casts to the declared types); its column names."""
+        with self.errors(SourceError):
+            frame = (
+                self.spark.read.option("header", True)
+                .option("inferSchema", False)
+                .option("mode", "FAILFAST")
+                .csv(path)
+            )
+            frame.createOrReplaceTempView(name)
+            return list(frame.columns)
+
+    # -- errors --------------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        """A message without any of the URL's parameter values (a token, say)."""
+        _, _, params = self.spec.url.partition(";")
+        for part in params.split(";"):
+            secret = part.partition("=")[2]
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def errors(self, kind: type[GreeneryError] = WarehouseError) -> Iterator[None]:
+        """pyspark's exceptions as one-line greenery errors (a bad value is DataError)."""
+        from pyspark.errors import PySparkException
+
+        try:
+            yield
+        except GreeneryError:
+            raise
+        except PySparkException as exc:
+            raise _translate(exc, kind, self) from None
+        except Exception as exc:  # gRPC's errors, on a server gone away
+            if type(exc).__module__.startswith(("grpc", "pyspark")):
+                raise _translate(exc, kind, self) from None
+            raise
+
+
+def _translate(exc: BaseException, kind: type[GreeneryError], engine: SparkEngine) -> GreeneryError:
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    details = next((ln for ln in lines if ln.startswith("details = ")), "")
+    condition = getattr(exc, "getCondition", lambda: None)() or ""
+    if condition.startswith(("CAST_INVALID_INPUT", "MALFORMED_RECORD")):
+        kind = DataError
+    elif "StatusCode.UNAVAILABLE" in text or "RETRIES_EXCEEDED" in text:
+        why = details.removeprefix("details = ").strip('"') or "unavailable"
+        return SourceError(
+            engine._scrub(f"cannot reach the Spark Connect server {engine.path}: {why[:200]}")
+        )
+    elif details:
+        first = details.removeprefix("details = ").strip('"')
+    return kind(engine._scrub(f"Spark: {first[:400]}"))
+
+
+@contextmanager
+def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
+    """A session on the server `spec` names; refused in one line when it cannot be reached."""
+    from greenery_cli.engines.spark import require
+
+    require(f"--engine {spec.shown}")
+    _quiet()
+    from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    engine = SparkEngine(spec, None)
+    with engine.errors():
+        engine.spark = SparkSession.builder.remote(spec.url).create()
+        # the client's default retries an unreachable server for 10 minutes; greenery says so
+        # within seconds (about 8 s of back-off: 0.05, 0.2, 0.8, 3.2, 4 s)
+        engine.spark.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
+        engine.spark.conf.set("spark.sql.session.timeZone", "UTC")
+    try:
+        yield engine
+    finally:
+        try:
+            engine.spark.stop()
+        except Exception:  # noqa: BLE001 - the server may already be gone; nothing to keep
+            pass
+
+
+def _quiet() -> None:
+    """pyspark's client logs every failed query as JSON on stderr; greenery reports it once."""
+    import warnings
+
+    for name in ("pyspark", "py4j", "grpc", "SQLQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="pyspark")

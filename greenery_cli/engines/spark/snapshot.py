@@ -1,0 +1,353 @@
+"""`greenery snapshot` on Spark: each run writes the whole new history as a new generation table
+from ONE portable SELECT (snapshot/next_state.sql), checks the invariants on it, then swaps the
+views `snapshots.products_snapshot` / `snapshots.snapshot_runs` over the new generation.
+
+Spark cannot UPDATE a Parquet table, and has no transaction; a generation is written beside the
+current one and made current only by the view swap (one catalogue operation), so a run that
+fails or is killed before the swap leaves the history as it was (the unused generation is
+dropped by the next run). `--revert-last` swaps the views back one generation. Older
+generations are kept (KEEP_GENERATIONS) so a revert has something to swap back to.
+
+Not on Spark yet (refused by the command): --dry-run, --check-columns, --missing other than the
+project's, --allow-rewind (the rewind guard does not run on Spark), a PostgreSQL source, source
+column drift. Run ids are the history's own (1, 2, ...), not meta.runs ids: Spark has no run log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from greenery_cli.engines.spark.engine import SparkEngine
+from greenery_cli.engines.url import EngineSpec
+from greenery_cli.errors import DataError, UsageError, WorkFailed
+
+HISTORY = "snapshots.products_snapshot"
+RUNS = "snapshots.snapshot_runs"
+KEEP_GENERATIONS = 3
+STAGED = "greenery_snapshot_source"
+_META_TYPES = {
+    "snapshot_row_id": "bigint",
+    "valid_from": "timestamptz",
+    "valid_to": "timestamptz",
+    "is_deleted": "boolean",
+    "opened_by_run": "bigint",
+    "closed_by_run": "bigint",
+}
+_RUN_TYPES = {
+    "snapshot_run_id": "bigint",
+    "taken_at": "timestamptz",
+    "rows_opened": "bigint",
+    "rows_closed": "bigint",
+    "rows_deleted": "bigint",
+    "source": "varchar",
+    "check_columns": "varchar",
+    "missing_policy": "varchar",
+}
+
+
+@dataclass(frozen=True)
+class SparkRun:
+    run_id: int
+    taken_at: datetime
+    opened: int
+    closed: int
+    deleted: int
+    products: int
+    source: str
+
+
+def _generation(engine: SparkEngine) -> int:
+    """The generation the views point at (0: no history yet)."""
+    if engine.kind_of(HISTORY) != "VIEW":
+        return 0
+    with engine.errors():  # Spark SQL, not DuckDB's: no dialect to go through
+        text = str(engine.spark.sql(f"show create table {HISTORY}").collect()[0][0])
+    marker = "products_snapshot_g"
+    at = text.rfind(marker)
+    digits = "".join(ch for ch in text[at + len(marker) :][:12] if ch.isdigit()) if at >= 0 else ""
+    return int(digits) if digits else 0
+
+
+def _empty(types: dict[str, str]) -> str:
+    return (
+        "select "
+        + ", ".join(f"cast(null as {t}) as {c}" for c, t in types.items())
+        + " where 1 = 0"
+    )
+
+
+def _stage_file(engine: SparkEngine, csv: Path, types: dict[str, str], key: str) -> int:
+    """products.csv as the temporary view STAGED, typed, with each row's position in the file."""
+    from greenery_cli.engines.spark.load import _check_keys, _stage
+
+    select = _stage(engine, csv, "greenery_snapshot_file", types)
+    _check_keys(engine, csv, select, (key,), ())
+    return _positioned(engine, select)
+
+
+def _positioned(engine: SparkEngine, select: str) -> int:
+    # one small file is one partition, read in order: monotonically_increasing_id keeps it
+    spark_select = (
+        f"select *, monotonically_increasing_id() as source_position from ({select}) as src"
+    )
+    from greenery_cli.engines.spark.dialect import to_spark
+
+    with engine.errors():
+        engine.spark.sql(to_spark(spark_select)).createOrReplaceTempView(STAGED)
+    return int(engine.scalar(f"select count(*) from {STAGED}"))
+
+
+def run_once(
+    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]]
+) -> SparkRun:
+    """One snapshot run at `taken_at` over what `stage` puts in STAGED; swapped in at the end."""
+    from greenery_cli.project import current
+    from greenery_cli.resources import ENGINE_QUERIES
+    from greenery_cli.sql import render
+
+    project = current()
+    config = project.snapshot
+    table = project.source(config.source)
+    columns = list(table.columns)
+    compared = list(
+        columns[1:] if config.check_columns in (("*",), ("all",)) else config.check_columns
+    )
+    engine.ensure_schemas()
+    generation = _generation(engine)
+    if generation == 0:
+        history_types = {"snapshot_row_id": "bigint", **table.columns, **_META_TYPES}
+        engine.create_table_as("snapshots.products_snapshot_g0", _empty(history_types))
+        engine.create_table_as("snapshots.snapshot_runs_g0", _empty(_RUN_TYPES))
+    old = f"snapshots.products_snapshot_g{generation}"
+    latest = engine.rows(
+        f"select max(snapshot_run_id), max(taken_at) from snapshots.snapshot_runs_g{generation}"
+    )[0]
+    run_id = int(latest[0] or 0) + 1
+    if latest[1] is not None and latest[1] >= taken_at:
+        raise UsageError(
+            f"snapshot at {taken_at.isoformat()}: the history on {engine.path} already runs to "
+            f"{latest[1].isoformat()} (history is append-only in time)"
+        )
+    products, source = stage()
+    sql = render(
+        "snapshot/next_state.sql",
+        history=old,
+        staged=STAGED,
+        key=config.unique_key,
+        columns=columns,
+        check_columns=compared,
+        missing=config.missing,
+    )
+    new = f"snapshots.products_snapshot_g{generation + 1}"
+    params = {"taken_at": taken_at, "run_id": run_id}
+    engine.create_table_as(new, sql, params)
+    for path in sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql")):
+        check = render(
+            f"snapshot/invariants/{path.name}", snapshot=lambda _name: new, config=lambda **_: ""
+        )
+        bad = engine.rows(f"select * from ({check.strip().rstrip(';')}) as bad limit 5")
+        if bad:
+            engine.drop(new)
+            raise WorkFailed(
+                f"snapshot invariant {path.stem} would break ({'; '.join(map(str, bad))}); "
+                "nothing swapped in"
+            )
+    # deleted: closed by the run and not re-opened by it (a tombstone, or invalidated)
+    key = config.unique_key
+    opened, closed, deleted = engine.rows(
+        "select count_if(a.opened_by_run = $run_id and not a.is_deleted), "
+        "count_if(a.closed_by_run = $run_id), "
+        "count_if(a.closed_by_run = $run_id and r.k is null) "
+        f"from {new} as a left join (select distinct {key} as k from {new} "
+        f"where opened_by_run = $run_id and not is_deleted) as r on r.k = a.{key}",
+        {"run_id": run_id},
+    )[0]
+    checks = ",".join(compared)
+    engine.create_table_as(
+        f"snapshots.snapshot_runs_g{generation + 1}",
+        f"select * from snapshots.snapshot_runs_g{generation} union all "
+        "select $run_id, $taken_at, $opened, $closed, $deleted, $source, $checks, $missing",
+        {
+            **params,
+            "opened": int(opened),
+            "closed": int(closed),
+            "deleted": int(deleted),
+            "source": source,
+            "checks": checks,
+            "missing": config.missing,
+        },
+    )
+    _point_at(engine, generation + 1)
+    _forget_before(engine, generation + 1 - KEEP_GENERATIONS)
+    return SparkRun(run_id, taken_at, int(opened), int(closed), int(deleted), products, source)
+
+
+def _point_at(engine: SparkEngine, generation: int) -> None:
+    """The swap: both views over one generation (two catalogue operations, runs view last, so
+    the questions, which read the runs first, never see a run without its history)."""
+    engine.execute(
+        f"create or replace view {HISTORY} as select * from "
+        f"snapshots.products_snapshot_g{generation}"
+    )
+    engine.execute(
+        f"create or replace view {RUNS} as select * from snapshots.snapshot_runs_g{generation}"
+    )
+
+
+def _forget_before(engine: SparkEngine, generation: int) -> None:
+    """Drop the generation just before `generation` (older ones went in earlier runs)."""
+    if generation >= 1:
+        engine.drop(f"snapshots.products_snapshot_g{generation - 1}")
+        engine.drop(f"snapshots.snapshot_runs_g{generation - 1}")
+
+
+def revert_last(engine: SparkEngine) -> int:
+    """Swap the views back one generation; the generation number now current."""
+    generation = _generation(engine)
+    if generation == 0:
+        raise UsageError(f"no snapshot history on {engine.path} to revert")
+    if (
+        generation - 1 > 0
+        and engine.kind_of(f"snapshots.products_snapshot_g{generation - 1}") is None
+    ):
+        raise UsageError(
+            f"snapshot generation {generation - 1} is no longer kept on {engine.path}: "
+            "nothing to revert to"
+        )
+    if generation - 1 == 0:
+        engine.drop(HISTORY)
+        engine.drop(RUNS)
+    else:
+        _point_at(engine, generation - 1)
+    engine.drop(f"snapshots.products_snapshot_g{generation}")
+    engine.drop(f"snapshots.snapshot_runs_g{generation}")
+    return generation - 1
+
+
+def _products_types() -> tuple[dict[str, str], str]:
+    from greenery_cli.project import current
+
+    project = current()
+    return dict(project.source(project.snapshot.source).columns), project.snapshot.unique_key
+
+
+def snapshot_file(engine: SparkEngine, csv: Path, taken_at: datetime) -> SparkRun:
+    types, key = _products_types()
+
+    def stage() -> tuple[int, str]:
+        return _stage_file(engine, csv, types, key), str(csv)
+
+    return run_once(engine, taken_at, stage)
+
+
+def snapshot_loaded(engine: SparkEngine, taken_at: datetime) -> SparkRun:
+    """A run over raw.products as the last `load` left it on the engine."""
+    types, _key = _products_types()
+    if not engine.table_exists("raw", "products"):
+        raise UsageError(
+            f"no raw.products on {engine.path}: run `greenery load --source DIR` first"
+        )
+
+    def stage() -> tuple[int, str]:
+        select = "select " + ", ".join(types) + " from raw.products"
+        return _positioned(engine, select), "raw.products"
+
+    return run_once(engine, taken_at, stage)
+
+
+def replay(engine: SparkEngine, folder: Path) -> list[SparkRun]:
+    """Every state of the folder's schedule.csv, oldest first, each its own swapped run."""
+    from greenery_cli.snapshot_replay import read_schedule
+
+    runs = []
+    for state in read_schedule(folder):
+        try:
+            runs.append(snapshot_file(engine, state.file, state.moment))
+        except DataError as exc:
+            raise DataError(f"{state.label}: {exc}") from None
+    return runs
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_dict(run: SparkRun) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "taken_at": run.taken_at,
+        "opened": run.opened,
+        "closed": run.closed,
+        "deleted": run.deleted,
+        "products": run.products,
+        "source": run.source,
+    }
+
+
+def spark_snapshot(
+    spec: EngineSpec,
+    *,
+    source: str | None,
+    at: datetime | None,
+    replay_folder: str | None,
+    revert: bool,
+    list_only: bool,
+    refused: list[str],
+) -> tuple[str, Any]:
+    """What the CLI calls on Spark: ('runs', frame) | ('replay', ReplayResult) |
+    ('run', SnapshotResult) | ('reverted', generation)."""
+    from greenery_cli.engines.spark.engine import connect
+
+    if refused:
+        raise UsageError(
+            f"greenery snapshot {' '.join(refused)} does not run on the Spark engine yet "
+            f"({spec.shown})"
+        )
+    if source is not None and "://" in source:
+        raise UsageError(
+            f"greenery snapshot on the Spark engine reads a folder with products.csv, not "
+            f"{source.split('://')[0]}:// ({spec.shown})"
+        )
+    with connect(spec) as engine:
+        if list_only:
+            from greenery_cli.sql import render
+
+            if engine.kind_of(RUNS) is None:
+                raise UsageError(f"no snapshot history on {engine.path}")
+            return "runs", engine.frame(render("snapshot/runs.sql"))
+        if revert:
+            return "reverted", revert_last(engine)
+        if replay_folder is not None:
+            from greenery_cli.snapshot_replay import ReplayedState, ReplayResult
+
+            runs = replay(engine, Path(replay_folder))
+            states = [
+                ReplayedState(
+                    r.taken_at, Path(r.source).name, r.run_id, False, r.opened, r.closed, r.deleted
+                )
+                for r in runs
+            ]
+            return "replay", ReplayResult(folder=replay_folder, states=states)
+        from greenery_cli.snapshot import SnapshotResult
+
+        moment = at or now()
+        if source is None:
+            run = snapshot_loaded(engine, moment)
+        else:
+            csv = Path(source) / "products.csv"
+            if not csv.is_file():
+                raise UsageError(f"--source {source}: no products.csv there")
+            run = snapshot_file(engine, csv, moment)
+        return "run", SnapshotResult(
+            run_id=run.run_id,
+            taken_at=run.taken_at,
+            opened=run.opened,
+            closed=run.closed,
+            deleted=run.deleted,
+            source=run.source,
+            products=run.products,
+        )

@@ -1,0 +1,243 @@
+"""`--engine`: choosing the engine, refusing what Spark does not run, and (slow) the real data
+through the real CLI on the test run's Spark Connect server giving DuckDB's answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from greenery_cli.engines.url import DUCKDB, parse_engine, resolve_engine
+from greenery_cli.errors import UsageError
+
+
+def test_engine_urls_are_parsed() -> None:
+    spec = parse_engine("sc://spark-host:15003/;token=abc;user_id=ana")
+    assert (spec.kind, spec.host, spec.port, spec.params) == (
+        "spark",
+        "spark-host",
+        15003,
+        ("token", "user_id"),
+    )
+    assert spec.shown == "sc://spark-host:15003/;token=***;user_id=***"
+    assert parse_engine("sc://10.0.0.7").port == 15002  # Spark's own default
+    assert parse_engine(" DuckDB ") == DUCKDB
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("spark://host:7077", "not an engine"),
+        ("sc://", "host"),
+        ("sc://host:99999", "port"),
+        ("sc://host:abc", "port"),
+        ("sc://host:1/db", "no path"),
+        ("sc://host:1/;token", "name=value"),
+        ("sc://host:1/;tokn=s3cret-value", "unknown parameter 'tokn'"),
+    ],
+)
+def test_malformed_engine_urls_are_refused_in_one_line(text: str, why: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_engine(text)
+    assert why in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_refused_url_never_shows_a_token() -> None:
+    result = run_cli("--engine", "sc://host:notaport/;token=s3cret-value", "funnel")
+    assert result.exit_code == 2
+    assert "s3cret-value" not in result.stderr + result.stdout
+    assert result.stderr.count("\n") == 1 and "port" in result.stderr
+
+
+def test_the_first_given_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_engine(None, None, None) == DUCKDB
+    assert resolve_engine(None, None, "sc://a:1").host == "a"
+    assert resolve_engine(None, "sc://b:1", "sc://a:1").host == "b"
+    assert resolve_engine("duckdb", "sc://b:1", "sc://a:1") == DUCKDB
+    with pytest.raises(UsageError, match="GREENERY_ENGINE"):
+        resolve_engine(None, "bogus", None)
+
+
+def test_the_project_names_its_engine(tmp_path: Path) -> None:
+    assert run_cli("init", str(tmp_path / "p")).exit_code == 0
+    config = tmp_path / "p" / "greenery.toml"
+    original = config.read_text()
+    config.write_text('engine = "sc://127.0.0.1:1"\n' + original)
+    result = run_cli("--project-dir", str(tmp_path / "p"), "runs")
+    assert result.exit_code == 2
+    assert "greenery runs does not run on the Spark engine yet (sc://127.0.0.1:1)" in result.stderr
+    config.write_text('engine = "sc://h:1/;token=hidden-one;x=1"\n' + original)
+    result = run_cli("--project-dir", str(tmp_path / "p"), "funnel")
+    assert result.exit_code == 2
+    assert "greenery.toml line 1" in result.stderr and "hidden-one" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["runs", "build", "test", "freshness", "report", "query"])
+def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: str) -> None:
+    args = ("select 1",) if command == "query" else ()
+    result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command, *args)
+    assert result.exit_code == 2
+    assert f"greenery {command} does not run on the Spark engine yet" in result.stderr
+    assert "t0k" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_spark_only_options_not_ported_are_refused() -> None:
+    pytest.importorskip("sqlglot", reason="the spark extra is not installed")
+    for args, what in (
+        (("load", "--source", ".", "--select", "dim_products"), "load --select"),
+        (("snapshot", "--dry-run"), "snapshot --dry-run"),
+        (("snapshot", "--allow-rewind"), "snapshot --allow-rewind"),
+    ):
+        result = run_cli("--engine", "sc://127.0.0.1:1", *args)
+        assert result.exit_code == 2, result.stderr
+        assert f"greenery {what} does not run on the Spark engine yet" in result.stderr
+
+
+def test_an_unreachable_server_is_one_line() -> None:
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    result = run_cli("--engine", "sc://127.0.0.1:9/;token=zz-secret", "funnel", "--by-step")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "zz-secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path) -> None:
+    """The portable SCD2 SELECT, run on DuckDB over the four weekly files, gives exactly the
+    history DuckDB's own snapshot engine wrote (no JVM needed)."""
+    pytest.importorskip("sqlglot", reason="the spark extra is not installed")
+    import csv
+
+    from spark_capture import replayed_warehouse
+
+    from greenery_cli.parsing import parse_moment
+    from greenery_cli.sql import render
+    from greenery_cli.warehouse import open_warehouse
+
+    db = replayed_warehouse(real_data, tmp_path)
+    weeks = real_data / "inventory-weeks"
+    with (weeks / "schedule.csv").open(newline="") as handle:
+        schedule = sorted(csv.DictReader(handle), key=lambda r: int(r["week"]))
+    columns = ["product_id", "name", "price", "inventory"]
+    with open_warehouse(db, write=True) as wh:
+        wh.execute(
+            "create temp table history as select * from snapshots.products_snapshot where false"
+        )
+        for run_id, row in enumerate(schedule, start=1):
+            wh.execute(
+                "create or replace temp table staged as select *, row_number() over () "
+                "as source_position from read_csv(?, header = true, columns = {'product_id': "
+                "'varchar', 'name': 'varchar', 'price': 'double', 'inventory': 'integer'})",
+                [str(weeks / row["file"])],
+            )
+            sql = render(
+                "snapshot/next_state.sql",
+                history="history",
+                staged="staged",
+                key="product_id",
+                columns=columns,
+                check_columns=["inventory"],
+                missing="new_record",
+            )
+            params = {"taken_at": parse_moment(row["snapshot_at"]), "run_id": run_id}
+            wh.execute(f"create or replace temp table next_history as {sql}", params)
+            wh.execute("create or replace temp table history as select * from next_history")
+        shown = (
+            "snapshot_row_id, product_id, name, price, inventory, valid_from, valid_to, is_deleted"
+        )
+        mine = wh.rows(f"select {shown} from history order by snapshot_row_id")
+        theirs = wh.rows(
+            f"select {shown} from snapshots.products_snapshot order by snapshot_row_id"
+        )
+    assert len(mine) == 46
+    assert mine == theirs
+
+
+# -- slow: the real CLI on the test run's Spark Connect server ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark_loaded(spark_server: Any, real_data: Path) -> str:
+    """The real exports loaded and the four weeks replayed on Spark, through the CLI."""
+    url = spark_server.url
+    loaded = run_cli("--engine", url, "load", "--source", str(real_data / "raw"))
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "loaded 7 raw tables" in loaded.stderr
+    replayed = run_cli("--engine", url, "snapshot", "--replay", str(real_data / "inventory-weeks"))
+    assert replayed.exit_code == 0, replayed.stderr
+    assert "replayed 4 of 4 states" in replayed.stderr
+    return url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("funnel", "--by-step"),
+        ("inventory-changes",),
+        ("stockouts",),
+        ("fluctuations",),
+    ],
+)
+def test_real_answers_on_spark_match_duckdb(
+    spark_loaded: str,
+    real_data: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    args: tuple[str, ...],
+) -> None:
+    duck_db = _replayed_duckdb(real_data, tmp_path_factory)
+    duck = run_cli("--db", str(duck_db), *args, "--format", "json")
+    spark = run_cli("--engine", spark_loaded, *args, "--format", "json")
+    assert duck.exit_code == 0 and spark.exit_code == 0, spark.stderr
+    if args[0] == "funnel":
+        rows = json.loads(spark.stdout)
+        rows = rows["rows"] if isinstance(rows, dict) else rows
+        assert [r["count"] for r in rows] == [578, 467, 361]
+    _strip_run_ids(duck_answer := json.loads(duck.stdout))
+    _strip_run_ids(spark_answer := json.loads(spark.stdout))
+    assert spark_answer == duck_answer
+
+
+_DUCK: dict[str, Path] = {}
+
+
+def _replayed_duckdb(real_data: Path, factory: pytest.TempPathFactory) -> Path:
+    if "db" not in _DUCK:
+        from spark_capture import replayed_warehouse
+
+        _DUCK["db"] = replayed_warehouse(real_data, factory.mktemp("duck"))
+    return _DUCK["db"]
+
+
+def _strip_run_ids(value: Any) -> None:
+    """Run ids differ by design (DuckDB's are meta.runs ids, Spark's the history's own)."""
+    if isinstance(value, dict):
+        for key in list(value):
+            if key.endswith("run_id") or key in ("run", "from_run", "to_run"):
+                value.pop(key)
+            else:
+                _strip_run_ids(value[key])
+    elif isinstance(value, list):
+        for item in value:
+            _strip_run_ids(item)
+
+
+@pytest.mark.slow
+def test_snapshot_on_spark_swaps_and_reverts(spark_loaded: str) -> None:
+    """A run over the loaded raw.products (week 1's state) after week 4: changes recorded as
+    a new generation; --revert-last swaps back and the history is week 4's again."""
+    before = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
+    taken = run_cli("--engine", spark_loaded, "snapshot", "--at", "2024-11-05T06:00:00Z")
+    assert taken.exit_code == 0, taken.stderr
+    after = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
+    assert len(json.loads(after.stdout)) == len(json.loads(before.stdout)) + 1
+    reverted = run_cli("--engine", spark_loaded, "snapshot", "--revert-last")
+    assert reverted.exit_code == 0, reverted.stderr
+    again = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
+    assert json.loads(again.stdout) == json.loads(before.stdout)
+    older = run_cli("--engine", spark_loaded, "snapshot", "--at", "2024-10-01T00:00:00Z")
+    assert older.exit_code == 2 and "append-only" in older.stderr
