@@ -89,39 +89,75 @@ def cli(ctx: click.Context, db: str | None, project_dir: str | None) -> None:
 
 
 def report_error(message: str) -> None:
-    from greenery_cli.output import stderr_console
+    """One line on stderr, printed literally: a message is never markup, its controls visible."""
+    from rich.text import Text
+
+    from greenery_cli.output import stderr_console, visible
 
     # one line whatever the width: cron mails and log files read errors line by line
-    stderr_console().print(
-        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    line = Text("error:", style="bold red")
+    line.append(" " + visible(message))
+    stderr_console().print(line, highlight=False, soft_wrap=True)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """DuckDB's own 'interrupted' error (a query stopped by a signal) counts as the signal."""
+    name = type(exc).__name__
+    return name == "InterruptException" or (
+        isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and translate every outcome into one of the documented exit codes."""
+    from greenery_cli import interrupts
+
+    with interrupts.handling():
+        code = _run(argv)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    from greenery_cli import interrupts
+
     try:
         result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
     except click.exceptions.Abort:
-        sys.exit(130)
+        report_error(interrupts.message(KeyboardInterrupt()))
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(ExitCode.TOOL_ERROR)
+        return ExitCode.TOOL_ERROR
     except GreeneryError as exc:
-        from rich.markup import escape
-
-        report_error(escape(str(exc)))
-        sys.exit(exc.exit_code)
+        report_error(str(exc))
+        return exc.exit_code
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        return ExitCode.OK
+    except KeyboardInterrupt as exc:
+        report_error(interrupts.message(exc))
+        return interrupts.exit_code(exc)
     except Exception as exc:  # noqa: BLE001 - the edge: no traceback unless asked for
         if os.environ.get("GREENERY_DEBUG"):
             raise
+        if _is_interrupt(exc):
+            report_error(interrupts.message(exc))
+            return 130
+        from greenery_cli.warehouse import disk_full
+
+        full = disk_full(exc)
+        if full is not None:
+            report_error(str(full))
+            return full.exit_code
         report_error(
-            f"internal error: {type(exc).__name__}: {exc} (set GREENERY_DEBUG=1 for a traceback)"
+            f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+            "(set GREENERY_DEBUG=1 for a traceback)"
         )
-        sys.exit(ExitCode.TOOL_ERROR)
-    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)
+        return ExitCode.TOOL_ERROR
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

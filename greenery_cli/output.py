@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +18,25 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 FORMATS = ("table", "json", "csv", "markdown")
+# What must never reach a terminal raw: C0 and C1 controls (ESC among them), DEL, and the
+# invisible marks that reorder or break lines (bidi overrides and isolates, line separators).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """`text` with every control or invisible formatting character shown as an escape
+    (ESC as \\x1b, a newline as \\n unless `newlines`), so data can never drive the terminal."""
+    return (_UNSAFE_BUT_NEWLINE if newlines else _UNSAFE).sub(_escape_char, text)
 
 
 def iso_utc(value: datetime) -> str:
@@ -78,23 +98,39 @@ def to_csv(df: pl.DataFrame) -> str:
 
 def to_markdown(df: pl.DataFrame) -> str:
     def cell(value: Any) -> str:
-        return text_cell(value).replace("|", "\\|").replace("\n", " ")
+        return visible(text_cell(value).replace("|", "\\|").replace("\n", " "))
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.iter_rows()]
     return "\n".join(lines) + "\n"
 
 
-def stdout_console() -> Console:
+def _safe_console(**options: Any) -> Console:
+    """A Rich console that prints every string literally: no markup, no emoji codes, and
+    control characters made visible (in strings before layout, in any other text at the end)."""
     from rich.console import Console
+    from rich.segment import Segment
 
-    return Console(highlight=False, soft_wrap=False)
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            kwargs.update(markup=False, emoji=False)
+            return super().render_str(visible(text, newlines=True), **kwargs)
+
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control is None and _UNSAFE_BUT_NEWLINE.search(segment.text):
+                    segment = Segment(visible(segment.text, newlines=True), segment.style)
+                yield segment
+
+    return SafeConsole(highlight=False, markup=False, emoji=False, **options)
+
+
+def stdout_console() -> Console:
+    return _safe_console(soft_wrap=False)
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return _safe_console(stderr=True)
 
 
 def rich_table(
@@ -104,6 +140,7 @@ def rich_table(
     cell_styles: dict[str, Callable[[Any], str]] | None = None,
 ) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     numeric = {name for name, dtype in df.schema.items() if dtype.is_numeric()}
@@ -112,17 +149,10 @@ def rich_table(
     for row in df.iter_rows(named=True):
         cells = []
         for name, value in row.items():
-            text = text_cell(value)
             style = cell_styles.get(name) if cell_styles else None
-            cells.append(f"[{style(value)}]{text}[/]" if style and style(value) else _escape(text))
+            cells.append(Text(visible(text_cell(value)), style=style(value) if style else ""))
         table.add_row(*cells)
     return table
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def emit(

@@ -141,8 +141,6 @@ def summary_view(result: FunnelResult) -> RenderableType:
 
 
 def by_product_view(result: FunnelResult) -> RenderableType:
-    from rich.markup import escape
-
     from greenery_cli.funnel import product_column
 
     table = _table(result, "by product")
@@ -155,7 +153,7 @@ def by_product_view(result: FunnelResult) -> RenderableType:
         table.add_column(name.removesuffix("_rate").replace("_", " ") + " %", justify="right")
     for row in result.rows.iter_rows(named=True):
         table.add_row(
-            escape(row["name"] or row["product_id"]),
+            row["name"] or row["product_id"],  # printed literally: the console reads no markup
             *(f"{row[c]:,}" for c in counts),
             *(percent(row[r]) for r in rates),
         )
