@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from greenery_cli.errors import DataError, SourceError
 from greenery_cli.project.sources import RawTable
+from greenery_cli.sources import values
 
 if TYPE_CHECKING:
     from greenery_cli.warehouse import Warehouse
@@ -25,18 +26,29 @@ CONNECT_TIMEOUT_SECONDS = 10
 # PostgreSQL types (pg_type.typname, domains resolved) each contract type accepts. Text columns
 # are accepted for every contract type and their values cast, like a CSV export's fields.
 _TEXT = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+_NUMBERS = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"})
 _ACCEPTED: dict[str, frozenset[str]] = {
-    "VARCHAR": _TEXT | {"uuid"},
-    "INTEGER": _TEXT | {"int2", "int4", "int8"},
-    "DOUBLE": _TEXT | {"int2", "int4", "int8", "float4", "float8", "numeric"},
-    "TIMESTAMPTZ": _TEXT | {"timestamptz", "timestamp"},
+    "VARCHAR": _TEXT | {"uuid", "int2", "int4", "int8"},
+    "INTEGER": _TEXT | _NUMBERS,
+    "BIGINT": _TEXT | _NUMBERS,
+    "DOUBLE": _TEXT | _NUMBERS,
+    "BOOLEAN": _TEXT | {"bool"},
+    "DATE": _TEXT | {"date", "timestamp", "timestamptz"},
+    "TIMESTAMPTZ": _TEXT | {"date", "timestamptz", "timestamp"},
 }
-# Types whose values always fit the contract type: no value check needed after the cast.
-_EXACT: dict[str, frozenset[str]] = {
-    "VARCHAR": _ACCEPTED["VARCHAR"],
-    "INTEGER": frozenset({"int2", "int4"}),
-    "DOUBLE": frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"}),
-    "TIMESTAMPTZ": frozenset({"timestamptz", "timestamp"}),
+# How DuckDB sees each PostgreSQL type in the Arrow batches _select() reads (numeric arrives
+# as float8); values.converted() checks every value against the contract from there.
+_DUCKDB_TYPE = {
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "numeric": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
 }
 
 
@@ -244,16 +256,30 @@ class PostgresSource:
         finally:
             cursor.close()
 
+    def _delivered(self, table: RawTable, column: str) -> str:
+        """The DuckDB type a column arrives as from _select()."""
+        typname = self._columns[table.name][column].typname
+        if table.columns[column] == "VARCHAR" or typname in _TEXT:
+            return "VARCHAR"
+        return _DUCKDB_TYPE[typname]
+
     def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
         import duckdb
 
+        from greenery_cli.warehouse import disk_full
+
         casts = ", ".join(
-            f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}" for c, t in table.columns.items()
+            f"{values.converted(_quote_ident(c), t, self._delivered(table, c), c)} "
+            f"as {_quote_ident(c)}"
+            for c, t in table.columns.items()
         )
         sql = f"create or replace table {target} as select {casts} from pg_rows"
         try:
             self._scan(wh.con, table, list(table.columns), sql)
         except duckdb.Error as exc:
+            full = disk_full(exc, wh.path)
+            if full is not None:
+                raise full from None
             raise DataError(self._explain(table, exc)) from None
         return int(wh.scalar(f"select count(*) from {target}"))
 
@@ -265,9 +291,14 @@ class PostgresSource:
         found = self._columns[table.name]
         key = list(table.primary_key)
         keys = ", ".join(f"cast({_quote_ident(k)} as varchar)" for k in key)
+        named = values.refused_column(str(exc))
+        columns = [named] if named in table.columns else list(table.columns)
         with duckdb.connect() as con:
-            for column, type_ in table.columns.items():
-                if found[column].typname in _EXACT[type_]:
+            con.execute("set TimeZone = 'UTC'")
+            for column in columns:
+                type_ = table.columns[column]
+                delivered = self._delivered(table, column)
+                if not values.needs_check(type_, delivered):
                     continue
                 quoted = _quote_ident(column)
                 bad = self._scan(
@@ -275,14 +306,14 @@ class PostgresSource:
                     table,
                     key if column in key else [*key, column],
                     f"select cast({quoted} as varchar), {keys} from pg_rows "
-                    f"where {quoted} is not null and try_cast({quoted} as {type_}) is null limit 1",
+                    f"where {values.refused(quoted, type_, delivered)} limit 1",
                 )
                 if bad:
                     value, *row_key = bad[0]
                     row = ", ".join(f"{k}={v!r}" for k, v in zip(key, row_key, strict=True))
                     return self._scrub(
-                        f"{where} row {row}, column {column}: {value!r} is not a valid "
-                        f"{type_} (the column is {found[column].type_label})"
+                        f"{where} row {row}, column {column}: {value!r} "
+                        f"{values.reason(type_)} (the column is {found[column].type_label})"
                     )
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return self._scrub(f"{where}: cannot read as raw table {table.name}: {first}")
