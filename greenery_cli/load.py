@@ -22,6 +22,7 @@ class LoadSettings:
     db: str | Path | None
     source: str | None = None  # None: the remembered source
     wait: float = DEFAULT_WAIT_SECONDS
+    allow_shrink: bool = False  # accept a table losing more than its max_shrink of rows
 
 
 @dataclass
@@ -76,12 +77,36 @@ def check_keys(wh: Warehouse, table: RawTable, relation: str, where: str) -> Non
         )
 
 
+def row_count(wh: Warehouse, schema: str, table: str) -> int | None:
+    """A table's rows, or None when it does not exist yet."""
+    if not wh.table_exists(schema, table):
+        return None
+    return int(wh.scalar(f"select count(*) from {schema}.{table}"))
+
+
+def refuse_shrink(table: RawTable, before: int | None, after: int, where: str) -> None:
+    """Refuse a load that removes more than the table's max_shrink of its rows."""
+    if not before or after >= before:
+        return
+    lost = before - after
+    if lost / before > table.max_shrink:
+        raise DataError(
+            f"{where}: raw table {table.name} would shrink from {before:,} to {after:,} rows "
+            f"(-{lost / before:.0%}, more than the {table.max_shrink:.0%} its max_shrink in "
+            "queries/sources.toml allows); nothing was loaded. If the source really lost "
+            "them, load again with --allow-shrink"
+        )
+
+
 def load(settings: LoadSettings) -> LoadResult:
     raw_tables = current().sources
     models = build_order(discover())
     seeds = declared_seeds()
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
-        with recorded_run(wh, "load", {"source": redact_source(settings.source)}) as run:
+        args: dict[str, object] = {"source": redact_source(settings.source)}
+        if settings.allow_shrink:
+            args["allow_shrink"] = True
+        with recorded_run(wh, "load", args) as run:
             source = resolve_source(wh, settings.source)
             try:
                 source.check(raw_tables)
@@ -90,10 +115,12 @@ def load(settings: LoadSettings) -> LoadResult:
                 with progress(steps, "loading") as bar, wh.transaction():
                     for table in raw_tables:
                         bar.advance(f"raw.{table.name}")
+                        where = f"{source.location} {table.name}"
+                        before = row_count(wh, "raw", table.name)
                         rows = source.stage(wh, table, f"raw.{table.name}")
-                        check_keys(
-                            wh, table, f"raw.{table.name}", f"{source.location} {table.name}"
-                        )
+                        check_keys(wh, table, f"raw.{table.name}", where)
+                        if not settings.allow_shrink:
+                            refuse_shrink(table, before, rows, where)
                         result.tables[table.name] = rows
                     bar.advance("seeds")
                     result.seeds = load_seeds(wh, seeds)

@@ -62,3 +62,12 @@ def report_format_option(func: F) -> F:
         show_default=True,
         help="table: every section for people; json: one object with a key per section.",
     )(func)
+
+
+def allow_shrink_option(func: F) -> F:
+    return click.option(
+        "--allow-shrink",
+        is_flag=True,
+        help="Accept a source that removes more rows than the project allows (max_shrink in "
+        "queries/sources.toml, max_deleted in greenery.toml [snapshot]; default half).",
+    )(func)

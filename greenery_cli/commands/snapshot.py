@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 
 import click
 
-from greenery_cli.options import format_option, global_settings, source_option, wait_option
+from greenery_cli.options import (
+    allow_shrink_option,
+    format_option,
+    global_settings,
+    source_option,
+    wait_option,
+)
 
 MISSING = ("ignore", "invalidate", "new_record")
 
@@ -65,6 +71,7 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     help="A product gone from the source: new_record opens a tombstone (is_deleted), "
     "invalidate closes its version, ignore leaves it current.",
 )
+@allow_shrink_option
 @wait_option()
 @format_option
 @click.pass_context
@@ -77,6 +84,7 @@ def command(
     list_only: bool,
     check_columns: tuple[str, ...],
     missing: str,
+    allow_shrink: bool,
     wait: float,
     fmt: str,
 ) -> int:
@@ -122,6 +130,7 @@ def command(
         missing=missing,
         dry_run=dry_run,
         wait=wait,
+        allow_shrink=allow_shrink,
     )
     show_result(take_snapshot(settings), fmt)
     return 0

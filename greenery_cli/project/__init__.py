@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from greenery_cli.errors import UsageError
-from greenery_cli.project.sources import Freshness, RawTable, parse_sources
+from greenery_cli.project.sources import Freshness, RawTable, fraction, parse_sources
 from greenery_cli.project.toml import TomlFile, check_keys, identifier, string_list
 
 CONFIG_FILE = "greenery.toml"
@@ -31,7 +31,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _TOP_KEYS = {"project", "freshness", "snapshot"}
 _PROJECT_KEYS = {"name", "format", "description"}
 _FRESHNESS_KEYS = {"warn_after", "error_after", "record_warn_after", "record_error_after"}
-_SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing"}
+_SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing", "max_deleted"}
+# A snapshot may mark at most this fraction of the current products deleted unless
+# --allow-shrink: a truncated export must not tombstone the catalogue.
+DEFAULT_MAX_DELETED = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class SnapshotConfig:
     unique_key: str = "product_id"
     check_columns: tuple[str, ...] = ("inventory",)
     missing: str = "new_record"
+    max_deleted: float = DEFAULT_MAX_DELETED  # the fraction of current rows a run may delete
 
     @property
     def table(self) -> str:
@@ -222,4 +226,9 @@ def _snapshot(
             f"[snapshot] missing = {missing!r}: expected one of {', '.join(MISSING_POLICIES)}",
             key="missing",
         )
-    return SnapshotConfig(source_name, key, tuple(checks), missing)
+    max_deleted = (
+        fraction(file, spec["max_deleted"], "[snapshot] max_deleted", "max_deleted")
+        if "max_deleted" in spec
+        else DEFAULT_MAX_DELETED
+    )
+    return SnapshotConfig(source_name, key, tuple(checks), missing, max_deleted)
