@@ -13,7 +13,7 @@ from greenery_cli.project import current
 from greenery_cli.project.sources import RawTable
 from greenery_cli.runlog import recorded_run
 from greenery_cli.seeds import declared_seeds, load_seeds
-from greenery_cli.sources import Source, open_source, redact_source
+from greenery_cli.sources import Source, check_spec, open_source, redact_source
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
 
 
@@ -99,6 +99,7 @@ def refuse_shrink(table: RawTable, before: int | None, after: int, where: str) -
 
 
 def load(settings: LoadSettings) -> LoadResult:
+    check_spec(settings.source)
     raw_tables = current().sources
     models = build_order(discover())
     seeds = declared_seeds()

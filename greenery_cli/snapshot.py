@@ -292,8 +292,9 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     """Record the source's products as of one moment; see the module docstring."""
     from greenery_cli.progress import progress
     from greenery_cli.runlog import recorded_run
-    from greenery_cli.sources import redact_source
+    from greenery_cli.sources import check_spec, redact_source
 
+    check_spec(settings.source)
     if settings.missing not in MISSING_POLICIES:
         raise UsageError(
             f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"

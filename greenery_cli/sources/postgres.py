@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 from greenery_cli.errors import DataError, SourceError
 from greenery_cli.project.sources import RawTable
@@ -59,33 +59,114 @@ class PostgresUrl:
     conninfo: str  # for libpq: without greenery's ?schema=, with a connect timeout
     location: str  # safe to store and print: no password
     schema: str
-    secrets: tuple[str, ...]  # the password as written and decoded, to scrub from messages
+    secrets: tuple[str, ...]  # the password in every spelling, to scrub from messages
+
+
+# libpq's connection keywords (a keyword/value string is read when it starts with one), and
+# greenery's own `schema`; the secret ones never reach a location or a message
+LIBPQ_KEYWORDS = frozenset(
+    "host hostaddr port dbname user password passfile require_auth channel_binding "
+    "connect_timeout client_encoding options application_name fallback_application_name "
+    "keepalives keepalives_idle keepalives_interval keepalives_count tcp_user_timeout "
+    "replication gssencmode sslmode requiressl sslcompression sslcert sslkey sslpassword "
+    "sslcertmode sslrootcert sslcrl sslcrldir sslsni requirepeer ssl_min_protocol_version "
+    "ssl_max_protocol_version krbsrvname gsslib gssdelegation service target_session_attrs "
+    "load_balance_hosts schema".split()
+)
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+_KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*=\s*")
+
+
+def keyword_pairs(spec: str) -> list[tuple[str, str]]:
+    """A libpq keyword/value string (`host=db user=me password='a b'`) as pairs; a malformed
+    one is refused without repeating it (it may hold a password)."""
+    pairs: list[tuple[str, str]] = []
+    at = 0
+    while at < len(spec):
+        if spec[at:].strip() == "":
+            break
+        found = _KEYWORD.match(spec, at)
+        if not found:
+            raise SourceError(_malformed("a keyword/value string needs key=value pairs"))
+        key, at = found.group(1).lower(), found.end()
+        if key not in LIBPQ_KEYWORDS:
+            raise SourceError(_malformed(f"{key!r} is not a libpq connection keyword"))
+        value: list[str] = []
+        if spec[at : at + 1] == "'":
+            at += 1
+            while at < len(spec) and spec[at] != "'":
+                if spec[at] == "\\" and at + 1 < len(spec):
+                    at += 1
+                value.append(spec[at])
+                at += 1
+            if at >= len(spec):
+                raise SourceError(_malformed(f"the quoted value of {key} is never closed"))
+            at += 1
+        else:
+            while at < len(spec) and not spec[at].isspace():
+                if spec[at] == "\\" and at + 1 < len(spec):
+                    at += 1
+                value.append(spec[at])
+                at += 1
+        pairs.append((key, "".join(value)))
+    return pairs
+
+
+def _malformed(why: str) -> str:
+    return (
+        f"--source looks like a database connection but cannot be read ({why}); it is not "
+        "repeated here in case it holds a password. Write postgresql://USER@HOST:PORT/DB"
+        "?schema=NAME, with the password in PGPASSWORD or ~/.pgpass"
+    )
+
+
+def _spellings(secret: str) -> list[str]:
+    """A password as typed, decoded and encoded every way a URL or message might show it."""
+    plain = unquote(secret)
+    return [secret, plain, quote(plain, safe=""), quote_plus(plain), quote(plain)]
 
 
 def parse_url(spec: str) -> PostgresUrl:
-    parts = urlsplit(spec)
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    """A postgresql:// URL (any case of the scheme, a password with unencoded @ or /) or a
+    libpq keyword/value string, split into conninfo, a safe location, schema and secrets."""
+    text = spec.strip()
+    if "://" not in text:
+        query = keyword_pairs(text)
+        scheme, userinfo, rest = "postgresql", "", "/"
+    else:
+        scheme, _, after = text.partition("://")
+        scheme = scheme.lower()
+        # the password may hold @, / or ?: the user part ends at the last @ (a literal @
+        # anywhere after it must be written %40)
+        userinfo, at, rest = after.rpartition("@")
+        if not at:
+            userinfo, rest = "", after
+        rest, _, raw_query = rest.partition("?")
+        query = parse_qsl(raw_query, keep_blank_values=True)
+    user, has_password, password = userinfo.partition(":")
+    secrets = _spellings(password) if has_password and password else []
+    secrets += [s for k, v in query if k in _SECRET_KEYS and v for s in _spellings(v)]
+    hosts, slash, path = rest.partition("/")
+    if any(c.isspace() for c in hosts) or "@" in hosts:
+        raise SourceError(_malformed("its host part is not a host name"))
     schemas = [v for k, v in query if k == "schema"]
     schema = schemas[-1] if schemas else DEFAULT_SCHEMA
     libpq_query = [(k, v) for k, v in query if k != "schema"]
-    secrets = [s for k, v in query if k == "password" for s in (v, quote(v, safe=""))]
-    if password:
-        secrets += [password, unquote(password)]
     for name, default in (
         ("connect_timeout", str(CONNECT_TIMEOUT_SECONDS)),
         ("application_name", "greenery"),
     ):
         if not any(k == name for k, _ in libpq_query):
             libpq_query.append((name, default))
-    safe_query = [(k, v) for k, v in query if k not in ("schema", "password")]
+    safe_query = [(k, v) for k, v in query if k != "schema" and k not in _SECRET_KEYS]
     safe_query.append(("schema", schema))
-    base = f"{parts.scheme}://{user + '@' if at and user else ''}{hosts}{parts.path}"
-    if not schema:
-        raise SourceError(f"{base}: ?schema= names no schema")
+    shown_user = quote(unquote(user), safe="") if user else ""
+    credentials = shown_user + (":" + quote(unquote(password), safe="") if password else "")
+    tail = f"{hosts}{slash}{path}"
+    base = f"{scheme}://{shown_user + '@' if shown_user else ''}{tail}"
     return PostgresUrl(
-        conninfo=f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(libpq_query)}",
+        conninfo=f"{scheme}://{credentials + '@' if credentials else ''}{tail}"
+        f"?{urlencode(libpq_query)}",
         location=f"{base}?{urlencode(safe_query)}",
         schema=schema,
         secrets=tuple(sorted({s for s in secrets if s}, key=len, reverse=True)),
@@ -93,11 +174,12 @@ def parse_url(spec: str) -> PostgresUrl:
 
 
 def redact(spec: str) -> str:
-    """The URL without its password (and with its schema spelled out), for logs and messages."""
+    """The URL without its password (and with its schema spelled out), for logs and messages;
+    one that cannot be read is not shown at all."""
     try:
         return parse_url(spec).location
     except (ValueError, SourceError):
-        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", spec)
+        return "(a database connection that cannot be read; not shown)"
 
 
 def _quote_ident(name: str) -> str:
@@ -131,6 +213,8 @@ class PostgresSource:
 
     def __init__(self, spec: str) -> None:
         self.url = parse_url(spec)
+        if not self.url.schema:
+            raise SourceError(f"{self.url.location.partition('?')[0]}: ?schema= names no schema")
         self._connection: Any = None
         self._columns: dict[str, dict[str, _Column]] = {}
 
