@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -241,19 +242,27 @@ def _scratch(wh: Warehouse) -> Iterator[Warehouse]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path} line 1: byte {exc.object[exc.start : exc.start + 1]!r} at offset "
-            f"{exc.start} is not UTF-8; export the file as UTF-8"
-        ) from None
-    except csv.Error as exc:
-        raise DataError(f"{path} line 1: the header cannot be read as CSV: {exc}") from None
-    if not header:
-        raise DataError(f"{path}: empty file, expected a header row")
-    return [h.strip() for h in header]
+    """The header row, read line by line so that a bad byte is named on its own line."""
+    text = ""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text += raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path} line {number}: byte {raw[exc.start : exc.start + 1]!r} at column "
+                    f"{exc.start + 1} is not UTF-8; export the file as UTF-8"
+                ) from None
+            if text.count('"') % 2:
+                continue  # a quoted header field goes on past this line
+            try:
+                header = next(csv.reader(io.StringIO(text)), [])
+            except csv.Error as exc:
+                raise DataError(f"{path} line 1: the header cannot be read as CSV: {exc}") from None
+            if not header:
+                raise DataError(f"{path} line 1: empty, expected a header row")
+            return [h.strip() for h in header]
+    raise DataError(f"{path}: empty file, expected a header row")
 
 
 def _csv_line(wh: Warehouse, reader: str, header: list[str], row: int) -> int:
