@@ -122,40 +122,47 @@ def _run(argv: list[str] | None) -> int:
 
     try:
         result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
-    except click.exceptions.Abort:
-        report_error(interrupts.message(KeyboardInterrupt()))
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        signum = interrupts.received()
+        if signum or isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc):
+            # whatever surfaced (click's Abort, DuckDB's interrupted query, an error in the
+            # cleanup it cut short), a signal came first: say so, and what was kept
+            report_error(interrupts.message())
+            return 128 + (signum or 2)
+        return _failed(exc)
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _failed(exc: BaseException) -> int:
+    """The exit code for an error, reported on one line."""
+    if isinstance(exc, click.exceptions.Abort):
+        report_error("aborted")
         return 130
-    except click.ClickException as exc:
+    if isinstance(exc, click.ClickException):
         exc.show()
         return ExitCode.TOOL_ERROR
-    except GreeneryError as exc:
+    if isinstance(exc, GreeneryError):
         report_error(str(exc))
         return exc.exit_code
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.OK
-    except KeyboardInterrupt as exc:
-        report_error(interrupts.message(exc))
-        return interrupts.exit_code(exc)
-    except Exception as exc:  # noqa: BLE001 - the edge: no traceback unless asked for
-        if os.environ.get("GREENERY_DEBUG"):
-            raise
-        if _is_interrupt(exc):
-            report_error(interrupts.message(exc))
-            return 130
-        from greenery_cli.warehouse import disk_full
+    if os.environ.get("GREENERY_DEBUG"):
+        raise exc
+    from greenery_cli.warehouse import disk_full
 
-        full = disk_full(exc)
-        if full is not None:
-            report_error(str(full))
-            return full.exit_code
-        report_error(
-            f"internal error: {type(exc).__name__}: {_first_line(exc)} "
-            "(set GREENERY_DEBUG=1 for a traceback)"
-        )
-        return ExitCode.TOOL_ERROR
-    return int(result) if isinstance(result, int) else ExitCode.OK
+    full = disk_full(exc)
+    if full is not None:
+        report_error(str(full))
+        return full.exit_code
+    report_error(
+        f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+        "(set GREENERY_DEBUG=1 for a traceback)"
+    )
+    return ExitCode.TOOL_ERROR
 
 
 def _first_line(exc: BaseException) -> str:

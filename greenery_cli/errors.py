@@ -50,6 +50,10 @@ class WarehouseError(GreeneryError):
     """The warehouse file is unusable: wrong schema version, corrupt, not a DuckDB file."""
 
 
+class DiskFull(WarehouseError):
+    """No space left on the device greenery writes to."""
+
+
 class WarehouseBusy(GreeneryError):
     """Another process holds the warehouse."""
 

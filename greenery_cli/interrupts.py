@@ -51,15 +51,16 @@ def changes() -> tuple[str, ...]:
     return tuple(_changed)
 
 
-def message(exc: BaseException) -> str:
+def received() -> int:
+    """The signal this command got (0: none)."""
+    return _state["raised"] or _state["pending"]
+
+
+def message() -> str:
     """What the user is told: nothing changed, or what had already been written."""
     if not _changed:
         return "interrupted; nothing was changed"
     return f"interrupted; {', '.join(dict.fromkeys(_changed))} had already been written"
-
-
-def exit_code(exc: BaseException) -> int:
-    return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
 
 
 def _handler(signum: int, _frame: Any) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.errors import UsageError, WarehouseBusy, WarehouseError
+from greenery_cli.errors import DiskFull, UsageError, WarehouseBusy, WarehouseError
 
 if TYPE_CHECKING:
     import duckdb
@@ -212,8 +212,10 @@ _NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGN
 _QUOTED_PATH = re.compile(r"\"(/[^\"]+)\"")
 
 
-def disk_full(exc: BaseException, near: Path | str | None = None) -> WarehouseError | None:
+def disk_full(exc: BaseException, near: Path | str | None = None) -> DiskFull | None:
     """A full disk as one line naming the file being written, or None for any other error."""
+    if isinstance(exc, DiskFull):
+        return exc
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         where = exc.filename or near
     elif _NO_SPACE.search(str(exc)):
@@ -222,7 +224,7 @@ def disk_full(exc: BaseException, near: Path | str | None = None) -> WarehouseEr
     else:
         return None
     what = f"writing {where}" if where else "writing"
-    return WarehouseError(f"no space left on the device {what}; free some space and run again")
+    return DiskFull(f"no space left on the device {what}; free some space and run again")
 
 
 def _check_schema_version(wh: Warehouse) -> None:
@@ -290,8 +292,8 @@ class _WorkingCopy:
                 f"cannot copy warehouse {self.published} to write it: {exc.strerror or exc}"
             ) from None
 
-    def _full(self) -> WarehouseError:
-        return WarehouseError(
+    def _full(self) -> DiskFull:
+        return DiskFull(
             f"no space left on the device writing warehouse {self.published} (a write needs "
             f"room for a second copy beside it in {self.published.parent}); free some space "
             "and run again"
@@ -441,6 +443,8 @@ def open_warehouse(
         finally:
             wh.close()
         return
+    from greenery_cli import interrupts
+
     published = path.resolve()
     lock = _WriterLock(published)
     lock.acquire(wait)
@@ -458,7 +462,8 @@ def open_warehouse(
                 yield wh
                 succeeded = True
             except Exception as exc:
-                keep = publish and copy.existed  # the run log's error row; the data rolled back
+                # the run log's error row (the data rolled back); never after a signal
+                keep = publish and copy.existed and not interrupts.received()
                 translated = copy.translate(exc)
                 if translated is exc:
                     raise

@@ -501,3 +501,64 @@ def test_property_a_csv_loads_exactly_or_is_refused_with_one_line(
         for _pid, _name, price, inventory in loaded:
             assert price is None or isinstance(price, float)
             assert inventory is None or isinstance(inventory, int)
+
+
+# --- paths and data are never markup, control characters never reach the terminal --------
+
+HOSTILE = "Fern \x1b[31mRED\x1b[0m [red]markup[/] \x9b2J \u202eeman\x07 :smile:"
+
+
+def test_a_bracket_in_the_source_path_is_printed_literally(
+    warehouse: Path, raw_copy: Path, tmp_path: Path
+) -> None:
+    odd = tmp_path / "exports [bold]2024[/bold] [x" / "[/b] end"  # [/b] closes nothing
+    shutil.copytree(raw_copy, odd)
+    result = run_cli("--db", str(warehouse), "load", "--source", str(odd))
+    assert result.exit_code == 0, result.stderr
+    assert f"from {odd} (run" in result.stderr.replace("\n", " ").replace("  ", " ")
+    assert "Traceback" not in result.stderr
+
+
+def test_control_characters_in_data_are_shown_as_escapes_in_tables(
+    warehouse: Path, raw_copy: Path
+) -> None:
+    import json
+
+    path = raw_copy / "products.csv"
+    lines = path.read_text().split("\n")
+    fields = lines[1].split(",")
+    fields[1] = '"' + HOSTILE.replace('"', '""') + '"'
+    lines[1] = ",".join(fields)
+    path.write_text("\n".join(lines))
+    assert run_cli("--db", str(warehouse), "load", "--source", str(raw_copy)).exit_code == 0
+    for args in (
+        ["query", "select name from raw.products where name like 'Fern%'"],
+        ["funnel", "--by", "product"],
+        ["query", "select name from raw.products where name like 'Fern%'", "--format", "markdown"],
+    ):
+        result = run_cli("--db", str(warehouse), *args)
+        assert result.exit_code == 0, result.stderr
+        for raw in ("\x1b", "\x9b", "\u202e", "\x07"):
+            assert raw not in result.stdout, (args, raw)
+        assert "\\x1b[31mRED\\x1b[0m" in result.stdout and "\\u202e" in result.stdout, args
+        assert "[red]markup[/]" in result.stdout and ":smile:" in result.stdout
+    as_json = run_cli(
+        "--db",
+        str(warehouse),
+        "query",
+        "select name from raw.products where name like 'Fern%'",
+        "--format",
+        "json",
+    )
+    assert json.loads(as_json.stdout) == [{"name": HOSTILE}]  # machines get the data exactly
+
+
+def test_an_error_naming_hostile_data_stays_one_literal_line(
+    warehouse: Path, raw_copy: Path
+) -> None:
+    path = raw_copy / "products.csv"
+    path.write_text(
+        "\n".join(edit_line(2, "inventory", "[red]1\x1b[2J")(path.read_text().split("\n")))
+    )
+    line = refused(warehouse, raw_copy, ExitCode.WORK_FAILED, "column inventory: '[red]1\\x1b[2J'")
+    assert "\x1b" not in line
