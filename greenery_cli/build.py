@@ -121,7 +121,10 @@ def check_inputs(wh: Warehouse, models: dict[str, Model], order: list[Model]) ->
 
 
 def build_models(settings: BuildSettings) -> BuildResult:
+    from greenery_cli.data_tests import declared_tests
+
     models = discover()
+    declared_tests()  # a malformed test declaration is a malformed project: refused before writing
     matrix = None
     if settings.frequency is not None or settings.business_line is not None:
         matrix = load_matrix(models)

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run(argv: list[str] | None) -> int:
     from greenery_cli import interrupts
+    from greenery_cli.project import use_project_dir
 
     try:
         result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
@@ -132,6 +133,8 @@ def _run(argv: list[str] | None) -> int:
             report_error(interrupts.message())
             return 128 + (signum or 2)
         return _failed(exc)
+    finally:
+        use_project_dir(None)  # --project-dir holds for this invocation only
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 

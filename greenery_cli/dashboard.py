@@ -1,120 +1,63 @@
-"""The dashboard: one self-contained HTML page with the week-4 answers as pictures.
+"""The dashboard: one self-contained HTML page that says how fresh the data is, then answers
+every week-4 question in the seed's order.
 
-The page is drawn from a `DashboardData` (the answers as DataFrames plus labels saying what was
-compared), so the same numbers the CLI prints are the ones on the page. No scripts, fonts or
-images load from anywhere: CSS and SVG are inline, and a Content-Security-Policy forbids the
-rest. Declared as the `weekly_report` exposure in queries/exposures.toml.
+The page is drawn from a `DashboardData`: the `WeeklyReport` the terminal prints (so the same
+numbers as `greenery report --format json` and each command's JSON) and the freshness checks
+measured read-only. No scripts, fonts or images load from anywhere: CSS and SVG are inline,
+and a Content-Security-Policy forbids the rest. Declared as the `weekly_report` exposure in
+queries/exposures.toml.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from greenery_cli.errors import UsageError
+from greenery_cli.output import iso_utc
+from greenery_cli.timewords import (
+    age_in_words,
+    day_in_words,
+    limit_in_words,
+    moment_in_words,
+    short_day,
+    took_in_words,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from greenery_cli.warehouse import Warehouse
+    from greenery_cli.funnel import FunnelResult
+    from greenery_cli.inventory import Fluctuations, InventoryChanges, SnapshotPoint, Stockouts
+    from greenery_cli.report import WeeklyReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-# the columns each frame must carry: the data contract with the question modules
-# (a funnel without `label` shows its event types; changes without `status` show none)
-FUNNEL_COLUMNS = (
-    "step",
-    "event_type",
-    "count",
-    "pct_of_first",
-    "conversion_from_previous",
-    "drop_off",
-    "drop_off_rate",
-    "largest_drop_off_by_count",
-    "largest_drop_off_by_rate",
-)
-INVENTORY_PATH_COLUMNS = ("product_id", "name", "snapshot_run_id", "taken_at", "inventory")
-INVENTORY_CHANGE_COLUMNS = ("product_id", "name", "inventory_before", "inventory_after", "change")
-STOCKOUT_COLUMNS = ("product_id", "name", "out_since", "restocked_at", "restocked_inventory")
+# C0/C1 control characters (bar tab and newline) never reach the page: they mean nothing there
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
 class DashboardData:
-    """Everything the page shows; each frame is the matching command's JSON rows."""
+    """Everything the page shows."""
 
-    funnel_by_step: pl.DataFrame  # `greenery funnel --by-step` rows (+ `label` from the seed)
-    funnel_caption: str  # what the funnel counted: mode, window, unit
-    inventory_paths: pl.DataFrame  # `inventory_paths(wh)`: changed products at every run
-    inventory_changes: pl.DataFrame  # `greenery inventory-changes` rows (+ `status`)
-    changes_label: str  # which runs/times the changes compare
-    stockouts: pl.DataFrame  # `greenery stockouts --weeks 3` rows
-    stockouts_label: str  # the window the stockouts cover
-    data_as_of: datetime | None = None  # newest record in the sources (freshness)
-    last_snapshot_at: datetime | None = None
-    last_load_at: datetime | None = None
+    report: WeeklyReport  # the answers, as `greenery report` has them
+    freshness: pl.DataFrame  # `freshness.measure_freshness` rows (the `greenery freshness` JSON)
+    generated_at: datetime  # the moment the ages are measured at
+    schedule: pl.DataFrame | None = None  # `schedule.node_ages` rows; None without a matrix
+    schedule_problem: str | None = None  # why there is no matrix
 
 
-def inventory_paths(wh: Warehouse) -> pl.DataFrame:
-    """The inventory of every product whose inventory changed, at each snapshot run."""
-    import polars as pl
-
-    from greenery_cli.sql import render
-
-    if not (
-        wh.table_exists("snapshots", "products_snapshot")
-        and wh.table_exists("snapshots", "snapshot_runs")
-    ):
-        return pl.DataFrame(
-            schema={
-                "product_id": pl.String,
-                "name": pl.String,
-                "snapshot_run_id": pl.Int64,
-                "taken_at": pl.Datetime("us", "UTC"),
-                "inventory": pl.Int32,
-            }
-        )
-    return wh.frame(render("reports/inventory_paths.sql"))
-
-
-def last_snapshot_and_load(wh: Warehouse) -> tuple[datetime | None, datetime | None]:
-    """When the latest effective snapshot run was taken, and when greenery last loaded."""
-    snapshot_at = (
-        wh.scalar("select max(taken_at) from snapshots.snapshot_runs")
-        if wh.table_exists("snapshots", "snapshot_runs")
-        else None
-    )
-    load_at = (
-        wh.scalar("select max(loaded_at) from meta.loads")
-        if wh.table_exists("meta", "loads")
-        else None
-    )
-    return snapshot_at, load_at
-
-
-def _check_columns(df: pl.DataFrame, columns: tuple[str, ...], field: str) -> None:
-    missing = [name for name in columns if name not in df.columns]
-    if missing:
-        raise ValueError(f"DashboardData.{field} lacks columns {', '.join(missing)}")
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _when(value: datetime | None) -> str:
-    return "unknown" if value is None else _utc(value).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _day(value: datetime) -> str:
-    return _utc(value).strftime("%b %d")
+# --- values in words ----------------------------------------------------------------------
 
 
 def _pct(value: float | None) -> str:
@@ -133,6 +76,35 @@ def _signed(value: int | None) -> str:
     return f"+{value:,}" if value > 0 else f"−{-value:,}" if value < 0 else "0"
 
 
+def _days(value: float | None) -> str:
+    """Days out: `7`, `6.5`, `0.25` (no trailing zeros)."""
+    if value is None:
+        return "–"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (plural or word + 's')}"
+
+
+def _printable(value: Any) -> Any:
+    """Every value printed: control characters dropped (the template escapes the rest)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub("", value)
+    return value
+
+
+def _breakable(name: str) -> Markup:
+    """A relation name that may wrap after its dots and underscores (never inside a word)."""
+    return Markup(str(escape(_printable(name))).replace(".", ".<wbr>").replace("_", "_<wbr>"))
+
+
+def point_in_words(point: SnapshotPoint) -> str:
+    """`run 4 (Mon 1 Mar 2021, 06:00 UTC)`, and how it was asked for when it was."""
+    text = f"run {point.run_id} ({moment_in_words(point.taken_at)})"
+    return f"{text}, as of {point.asked}" if point.asked else text
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The HTML environment: autoescaped (names are text, never markup), StrictUndefined."""
@@ -142,45 +114,139 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
-    env.filters.update(when=_when, day=_day, pct=_pct, num=_num, signed=_signed)
+    env.filters.update(
+        pct=_pct,
+        num=_num,
+        signed=_signed,
+        days=_days,
+        iso=iso_utc,
+        moment=moment_in_words,
+        day=day_in_words,
+        short_day=short_day,
+        age=age_in_words,
+        took=took_in_words,
+        point=point_in_words,
+        plural=_plural,
+        breakable=_breakable,
+        limit=limit_in_words,
+        sentence=lambda text: text[:1].upper() + text[1:],
+    )
     return env
 
 
-def render_html(data: DashboardData, generated_at: datetime) -> str:
-    """The whole page as one string of self-contained HTML."""
+# --- the sections -------------------------------------------------------------------------
+
+
+def _changes(result: InventoryChanges) -> dict[str, Any]:
+    return {
+        "rows": result.rows.to_dicts(),
+        "before": result.before,
+        "after": result.after,
+        "changed": result.count("changed"),
+        "new": result.count("new"),
+        "removed": result.count("removed"),
+        "unchanged": result.unchanged,
+    }
+
+
+def _fluctuations(result: Fluctuations) -> dict[str, Any]:
     from greenery_cli import charts
 
-    _check_columns(data.funnel_by_step, FUNNEL_COLUMNS, "funnel_by_step")
-    _check_columns(data.inventory_paths, INVENTORY_PATH_COLUMNS, "inventory_paths")
-    _check_columns(data.inventory_changes, INVENTORY_CHANGE_COLUMNS, "inventory_changes")
-    _check_columns(data.stockouts, STOCKOUT_COLUMNS, "stockouts")
-    funnel_rows = data.funnel_by_step.sort("step").to_dicts()
-    context: dict[str, Any] = {
-        "data": data,
-        "generated_at": generated_at,
-        "funnel": charts.funnel_chart(funnel_rows),
-        "paths": charts.inventory_paths_charts(data.inventory_paths.to_dicts()),
-        "box": charts.path_box(),
-        "changes": [{"status": None, **row} for row in data.inventory_changes.to_dicts()],
-        "stockouts": data.stockouts.to_dicts(),
+    rows = [{**row, "spark": charts.sparkline(row["path"])} for row in result.rows.to_dicts()]
+    return {
+        "rows": rows,
+        "result": result,
+        "leaders": [row for row in rows if row["rank"] == 1],
     }
-    return environment().get_template("dashboard.html.j2").render(**context)
 
 
-def write_dashboard(
-    wh: Warehouse,
-    path: str | os.PathLike[str],
-    answers: Callable[[Warehouse], DashboardData],
-    generated_at: datetime | None = None,
-) -> Path:
-    """Gather the answers from the warehouse and write the page atomically to `path`."""
+def _stockouts(result: Stockouts) -> dict[str, Any]:
+    from greenery_cli import charts
+
+    window = (result.window_start, result.end.taken_at)
+    rows = [
+        {**row, "spell": charts.spell(row["out_since"], row["ended_at"], window)}
+        for row in result.rows.to_dicts()
+    ]
+    return {"rows": rows, "result": result}
+
+
+def _funnel(result: FunnelResult) -> dict[str, Any]:
+    from greenery_cli import charts
+
+    labels = {step.step: step.label for step in result.steps}
+    bars = charts.funnel_bars(result.rows.sort("step").to_dicts(), labels)
+    return {
+        "bars": bars,
+        "result": result,
+        "units": result.settings.unit + "s",
+        "by_count": next((bar for bar in bars if bar.largest_by_count), None),
+        "by_rate": next((bar for bar in bars if bar.largest_by_rate), None),
+    }
+
+
+def _funnel_by_product(result: FunnelResult) -> dict[str, Any]:
+    from greenery_cli.funnel import product_column
+
+    steps = []
+    for i, step in enumerate(result.steps):
+        column = product_column(step)
+        steps.append(
+            {"label": step.label, "count": column, "rate": f"{column}_rate" if i else None}
+        )
+    return {
+        "steps": steps,
+        "rows": result.rows.to_dicts(),
+        "has_conversion": "conversion" in result.rows.columns,
+        "result": result,
+    }
+
+
+SECTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "inventory_changes": _changes,
+    "fluctuations": _fluctuations,
+    "stockouts": _stockouts,
+    "funnel_by_step": _funnel,
+    "funnel_by_product": _funnel_by_product,
+}
+
+
+def render_html(data: DashboardData) -> str:
+    """The whole page as one string of self-contained HTML."""
+    from greenery_cli.freshness_summary import summarise
+    from greenery_cli.report import QUESTIONS
+
+    summary = summarise(data.freshness, data.generated_at, data.schedule, data.schedule_problem)
+    sections = []
+    for number, (key, question) in enumerate(QUESTIONS.items(), start=1):
+        result = getattr(data.report, key)
+        sections.append(
+            {
+                "key": key,
+                "id": key.replace("_", "-"),
+                "number": number,
+                "question": question,
+                "answer": SECTIONS[key](result) if result is not None else None,
+                "unanswered": data.report.unanswered.get(key, "not asked"),
+            }
+        )
+    return (
+        environment()
+        .get_template("dashboard.html.j2")
+        .render(generated_at=data.generated_at, fresh=summary, sections=sections)
+    )
+
+
+def write_dashboard(path: str | os.PathLike[str], data: DashboardData) -> Path:
+    """Write the page atomically to `path`."""
     target = Path(path).expanduser()
     if target.is_dir():
         raise UsageError(f"--html {target}: is a folder; give a file name such as report.html")
     if not target.parent.is_dir():
         raise UsageError(f"--html {target}: folder {target.parent} does not exist")
-    page = render_html(answers(wh), generated_at or datetime.now(UTC))
+    page = render_html(data)
     # write beside the target, then rename: a reader never sees half a page
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

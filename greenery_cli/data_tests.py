@@ -9,30 +9,45 @@ in greenery_cli/test_run.py.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from greenery_cli.errors import UsageError
 from greenery_cli.models import LAYERS, Model, discover, select
+from greenery_cli.project.toml import TomlFile
 from greenery_cli.resources import queries_dir
 
-GENERIC_KINDS = ("unique", "not_null", "accepted_values", "relationships")
 SEVERITIES = ("error", "warn")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RELATION = re.compile(r"(raw|seeds|staging|intermediate|marts|snapshots)\.[A-Za-z_][A-Za-z0-9_]*")
-_KEYS = {
-    "test",
-    "column",
-    "name",
-    "severity",
-    "reason",
-    "where",
-    "values",
-    "to",
-    "field",
+_COMMON_KEYS = ("test", "name", "severity", "reason", "where")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A predefined test: the keys it needs and may take besides test/name/severity/reason/where."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+# the predefined tests, each rendered from greenery_cli/queries/tests/generic/<kind>.sql
+KINDS: dict[str, Kind] = {
+    "unique": Kind(("column",)),
+    "not_null": Kind(("column",)),
+    "accepted_values": Kind(("column", "values")),
+    "relationships": Kind(("column", "to"), ("field",)),
+    "expression_is_true": Kind(("expression",)),
+    "accepted_range": Kind(("column",), ("min_value", "max_value", "inclusive")),
+    "unique_combination_of_columns": Kind(("columns",)),
+    "not_empty": Kind(()),
+    "recency": Kind(("column", "within")),
+    "equal_rowcount": Kind(("to",), ("to_where",)),
 }
+GENERIC_KINDS = tuple(KINDS)
+# tests a column's list in [<model>.columns] may name without arguments
+COLUMN_SHORTHANDS = ("unique", "not_null")
 
 
 @dataclass(frozen=True)
@@ -57,26 +72,50 @@ def _identifier(value: Any, what: str, where: str) -> str:
     return value
 
 
+def _text(spec: dict[str, Any], key: str, where: str) -> str | None:
+    value = spec.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"{where}: {key} must be text")
+    return value
+
+
+def _parent(spec: dict[str, Any], models: dict[str, Model], where: str) -> tuple[str, str | None]:
+    """(relation, model name or None) that `to` names: a model or a schema.table."""
+    parent = spec.get("to")
+    if isinstance(parent, str) and parent in models:
+        return models[parent].relation, parent
+    if isinstance(parent, str) and _RELATION.fullmatch(parent):
+        return parent, None
+    raise UsageError(f"{where}: {spec.get('test')} to {parent!r} names no model or schema.table")
+
+
 def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where: str) -> DataTest:
     from greenery_cli.sql import render
 
     if not isinstance(spec, dict):
         raise UsageError(f"{where}: a test is a table of keys (test, column, ...)")
-    for key in ("name", "reason", "where", "to", "field"):
-        if key in spec and not isinstance(spec[key], str):
-            raise UsageError(f"{where}: {key} must be text")
-    unknown = sorted(set(spec) - _KEYS)
-    if unknown:
-        raise UsageError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {sorted(_KEYS)})")
     kind = spec.get("test")
-    if kind not in GENERIC_KINDS:
-        raise UsageError(f"{where}: test {kind!r} is not one of {', '.join(GENERIC_KINDS)}")
-    column = _identifier(spec.get("column"), "column", where)
+    if kind not in KINDS:
+        raise UsageError(f"{where}: test {kind!r} is not one of {', '.join(KINDS)}")
+    shape = KINDS[kind]
+    known = {*_COMMON_KEYS, *shape.required, *shape.optional}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key(s) {', '.join(unknown)} for a {kind} test "
+            f"(it takes {', '.join(sorted(known))})"
+        )
+    missing = [key for key in shape.required if key not in spec]
+    if missing:
+        raise UsageError(f"{where}: {kind} needs {', '.join(missing)}")
+    for key in ("name", "reason", "where", "to", "field", "expression", "within", "to_where"):
+        _text(spec, key, where)
     severity = spec.get("severity", "error")
     if severity not in SEVERITIES:
         raise UsageError(f"{where}: severity {severity!r} is not error or warn")
     if severity == "warn" and not spec.get("reason"):
         raise UsageError(f"{where}: a warn-severity test needs a one-line reason")
+    column = _identifier(spec["column"], "column", where) if "column" in spec else None
     context: dict[str, Any] = {
         "relation": model.relation,
         "column": column,
@@ -85,24 +124,54 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
     params: dict[str, Any] = {}
     reads = [model.name]
     relations = [model.relation]
-    name = f"{kind}_{model.name}_{column}"
+    name = f"{kind}_{model.name}" + (f"_{column}" if column else "")
     if kind == "accepted_values":
-        values = spec.get("values")
+        values = spec["values"]
         if not isinstance(values, list) or not values:
             raise UsageError(f"{where}: accepted_values needs values = [...]")
         params["accepted_values"] = [str(v) for v in values]
-    if kind == "relationships":
-        parent = spec.get("to")
-        if isinstance(parent, str) and parent in models:
-            reads.append(parent)
-            context["parent"] = models[parent].relation
-        elif isinstance(parent, str) and _RELATION.fullmatch(parent):
+    elif kind in ("relationships", "equal_rowcount"):
+        parent, parent_model = _parent(spec, models, where)
+        if parent_model:
+            reads.append(parent_model)
+        relations.append(parent)
+        if kind == "relationships":
             context["parent"] = parent
+            context["field"] = _identifier(spec.get("field", column), "field", where)
         else:
-            raise UsageError(f"{where}: relationships to {parent!r} names no model or schema.table")
-        relations.append(context["parent"])
-        context["field"] = _identifier(spec.get("field", column), "field", where)
-        name += f"__{context['parent'].split('.')[-1]}"
+            context["other"] = parent
+            context["to_where"] = spec.get("to_where")
+        name += f"__{parent.split('.')[-1]}"
+    elif kind == "expression_is_true":
+        context["expression"] = spec["expression"]
+    elif kind == "accepted_range":
+        bounds: dict[str, Any] = {k: spec[k] for k in ("min_value", "max_value") if k in spec}
+        if not bounds:
+            raise UsageError(f"{where}: accepted_range needs min_value, max_value or both")
+        for key, value in bounds.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise UsageError(f"{where}: {key} must be a number, a date or text")
+        params.update(bounds)
+        inclusive = spec.get("inclusive", True)
+        if not isinstance(inclusive, bool):
+            raise UsageError(f"{where}: inclusive must be true or false")
+        context.update(has_min="min_value" in bounds, has_max="max_value" in bounds)
+        context["inclusive"] = inclusive
+    elif kind == "unique_combination_of_columns":
+        columns = spec["columns"]
+        if not isinstance(columns, list) or len(columns) < 2:
+            raise UsageError(
+                f"{where}: unique_combination_of_columns needs columns = [two or more]"
+            )
+        context["columns"] = [_identifier(c, "column", where) for c in columns]
+        name += "_" + "_".join(context["columns"])
+    elif kind == "recency":
+        from greenery_cli.parsing import parse_duration
+
+        try:
+            params["within_seconds"] = int(parse_duration(spec["within"]).total_seconds())
+        except UsageError as exc:
+            raise UsageError(f"{where}: within: {exc}") from None
     return DataTest(
         name=spec.get("name") or name,
         kind=kind,
@@ -115,8 +184,15 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
         params=params,
         models=tuple(reads),
         relations=tuple(relations),
-        description=spec.get("reason") or f"{kind} on {model.name}.{column}",
+        description=spec.get("reason")
+        or f"{kind} on {model.name}" + (f".{column}" if column else ""),
     )
+
+
+def _test_header_lines(text: str, model: str) -> list[int]:
+    """The line of each [[<model>.tests]] header, in order."""
+    header = re.compile(rf"^\s*\[\[\s*{re.escape(model)}\.tests\s*\]\]", re.MULTILINE)
+    return [text.count("\n", 0, m.start()) + 1 for m in header.finditer(text)]
 
 
 def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
@@ -126,14 +202,11 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
         if not path.is_file():
             continue
         shown = f"queries/{layer}/schema.toml"
-        try:
-            declared = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{shown}: {exc}") from None
-        for model_name, spec in declared.items():
+        file = TomlFile.read(path, shown)
+        for model_name, spec in file.data.items():
             model = models.get(model_name)
             if model is None or model.layer != layer:
-                raise UsageError(f"{shown}: [{model_name}] names no model in queries/{layer}/")
+                file.fail(f"[{model_name}] names no model in queries/{layer}/", key=model_name)
             if not isinstance(spec, dict) or set(spec) - {"columns", "tests"}:
                 raise UsageError(f"{shown}: [{model_name}] takes only `columns` and `tests`")
             entries: list[dict[str, Any]] = []
@@ -144,7 +217,7 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
                 if not isinstance(kinds, list):
                     raise UsageError(f"{shown}: {model_name}.columns.{column} must be a list")
                 for kind in kinds:
-                    if kind not in ("unique", "not_null"):
+                    if kind not in COLUMN_SHORTHANDS:
                         raise UsageError(
                             f"{shown}: {model_name}.columns.{column}: {kind!r} needs arguments; "
                             f"declare it in [[{model_name}.tests]]"
@@ -154,8 +227,13 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
             if not isinstance(declared_tests, list):
                 raise UsageError(f"{shown}: use [[{model_name}.tests]] for each test")
             entries += declared_tests
+            shorthands = len(entries) - len(declared_tests)
+            headers = _test_header_lines(file.text, model_name)
             for number, entry in enumerate(entries, start=1):
-                tests.append(_generic(entry, model, models, f"{shown}, {model_name} test {number}"))
+                index = number - shorthands - 1
+                line = headers[index] if 0 <= index < len(headers) else file.line_of(model_name)
+                where = f"{shown}{f' line {line}' if line else ''}, {model_name} test {number}"
+                tests.append(_generic(entry, model, models, where))
     return tests
 
 

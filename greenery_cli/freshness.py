@@ -36,23 +36,6 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
 
 
-def format_duration(seconds: float | None) -> str:
-    """A person's reading of a duration: `2d 3h`, `45m`, `12s`; negative ages say 'ahead'."""
-    if seconds is None:
-        return ""
-    if seconds < 0:
-        return format_duration(-seconds) + " ahead"
-    whole = int(seconds)
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size or (unit == "s" and not parts):
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     """Naive times are the warehouse's, which are UTC."""
     if value is None:
@@ -160,6 +143,7 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
     the snapshot."""
     from greenery_cli.models import build_order, discover, upstream
     from greenery_cli.sql import render
+    from greenery_cli.timewords import age_in_words
 
     models = discover()
     load_runs = {r[0]: r[1] for r in wh.rows(render("freshness/latest_loads.sql"))}
@@ -196,7 +180,9 @@ def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
         return checks
     snapshot.update(loaded_at=as_utc(taken_at), duration_s=duration_s, status="pass")
     snapshot["load_age_s"] = (now - snapshot["loaded_at"]).total_seconds()
-    snapshot["note"] = f"{runs} run(s), latest {format_duration(snapshot['load_age_s'])} ago"
+    snapshot["note"] = (
+        f"{runs} run{'s' if runs != 1 else ''}, latest {age_in_words(snapshot['load_age_s'])}"
+    )
     return checks
 
 
@@ -217,7 +203,8 @@ CHECK_COLUMNS = (
 )
 
 
-def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
+def checks_frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
+    """Check dicts (any subset of CHECK_COLUMNS) as the checks frame, one typed column each."""
     import polars as pl
 
     when = pl.Datetime("us", "UTC")
@@ -232,6 +219,25 @@ def _frame(checks: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame([{n: c.get(n) for n in CHECK_COLUMNS} for c in checks], schema=schema)
 
 
+def measure_freshness(
+    wh: Warehouse, now: datetime | None = None, thresholds: dict[str, Thresholds] | None = None
+) -> pl.DataFrame:
+    """Every raw table, model and the snapshot, measured at `now` (default: the clock), one
+    row each (CHECK_COLUMNS). Reads only: the report page calls it on a read-only warehouse."""
+    now = as_utc(now) or datetime.now(UTC)
+    if thresholds is None:
+        thresholds = configured_thresholds()
+    return checks_frame(_source_checks(wh, now, thresholds) + _build_checks(wh, now))
+
+
+def status_counts(checks: pl.DataFrame) -> dict[str, int]:
+    """status -> how many checks have it."""
+    counts: dict[str, int] = {}
+    for status in checks["status"]:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     """Measure every raw table, model and the snapshot, append the checks, record the run."""
     from greenery_cli.runlog import recorded_run
@@ -243,23 +249,18 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         args = {"now": settings.now} if settings.now else {}
         with recorded_run(wh, "freshness", args) as run:
-            thresholds = settings.thresholds
-            if thresholds is None:
-                thresholds = configured_thresholds()
             ensure_trust_tables(wh)
-            checks = _source_checks(wh, now, thresholds) + _build_checks(wh, now)
+            checks = measure_freshness(wh, now, settings.thresholds)
             with wh.transaction():
-                for check in checks:
+                for check in checks.iter_rows(named=True):
                     wh.execute(
                         f"insert into meta.freshness_checks (run_id, checked_at, "
                         f"{', '.join(CHECK_COLUMNS)}) values "
                         f"(?, ?, {', '.join('?' for _ in CHECK_COLUMNS)})",
-                        [run.run_id, now, *(check.get(n) for n in CHECK_COLUMNS)],
+                        [run.run_id, now, *(check[n] for n in CHECK_COLUMNS)],
                     )
-            report = FreshnessReport(run.run_id, now, _frame(checks))
-            for check in checks:
-                report.counts[check["status"]] = report.counts.get(check["status"], 0) + 1
-            run.rows_affected = len(checks)
+            report = FreshnessReport(run.run_id, now, checks, status_counts(checks))
+            run.rows_affected = checks.height
             if report.failed:
                 run.status = "fail"
             if report.counts.get("error") or report.counts.get("warn"):
@@ -270,8 +271,10 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
 
 
 def for_people(checks: pl.DataFrame) -> pl.DataFrame:
-    """The table view: times to the second, ages as `2d 3h`, limits as `warn / error`."""
+    """The table view: times to the second, ages in words (`51 h ago`), limits as `warn / error`."""
     import polars as pl
+
+    from greenery_cli.timewords import age_in_words
 
     def when(value: datetime | None) -> str:
         return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
@@ -285,10 +288,12 @@ def for_people(checks: pl.DataFrame) -> pl.DataFrame:
                 "name": row["name"],
                 "status": row["status"],
                 "loaded_at": when(row["loaded_at"]),
-                "age": format_duration(row["load_age_s"]),
+                "age": age_in_words(row["load_age_s"]) if row["load_age_s"] is not None else "",
                 "limits": limits(row["warn_after"], row["error_after"]),
                 "newest_record_at": when(row["newest_record_at"]),
-                "record_age": format_duration(row["record_age_s"]),
+                "record_age": age_in_words(row["record_age_s"])
+                if row["record_age_s"] is not None
+                else "",
                 "record_limits": limits(row["record_warn_after"], row["record_error_after"]),
                 "took_s": row["duration_s"],
                 "note": row["note"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenery_cli.data_tests import declared_tests
 from greenery_cli.errors import DataError, UsageError
 from greenery_cli.matrix import check_matrix_seed
 from greenery_cli.models import ModelBuild, build, build_order, discover
@@ -103,6 +104,7 @@ def load(settings: LoadSettings) -> LoadResult:
     raw_tables = current().sources
     models = build_order(discover())
     seeds = declared_seeds()
+    declared_tests()  # a malformed test declaration is a malformed project: refused before writing
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         args: dict[str, object] = {"source": redact_source(settings.source)}
         if settings.allow_shrink:

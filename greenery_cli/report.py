@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +26,7 @@ QUESTIONS = {
     "stockouts": "Did we have any items go out of stock in the last 3 weeks?",
     "funnel_by_step": "How are users moving through the product funnel, and which step has "
     "the largest drop-off?",
+    "funnel_by_product": "How does each product move through the funnel?",
 }
 TOP_FLUCTUATIONS = 10
 STOCKOUT_WEEKS = 3
@@ -37,6 +38,7 @@ class WeeklyReport:
     fluctuations: Fluctuations | None = None
     stockouts: Stockouts | None = None
     funnel_by_step: FunnelResult | None = None
+    funnel_by_product: FunnelResult | None = None
     unanswered: dict[str, str] = field(default_factory=dict)  # section -> why not
 
 
@@ -50,7 +52,7 @@ def _attempt(report: WeeklyReport, section: str, question: Callable[[], R]) -> R
 
 
 def weekly_report(wh: Warehouse) -> WeeklyReport:
-    from greenery_cli.funnel import FunnelSettings, funnel_by_step
+    from greenery_cli.funnel import FunnelSettings, funnel_by_product, funnel_by_step
     from greenery_cli.inventory import (
         FluctuationsSettings,
         InventoryChangesSettings,
@@ -73,6 +75,9 @@ def weekly_report(wh: Warehouse) -> WeeklyReport:
     report.funnel_by_step = _attempt(
         report, "funnel_by_step", lambda: funnel_by_step(wh, FunnelSettings())
     )
+    report.funnel_by_product = _attempt(
+        report, "funnel_by_product", lambda: funnel_by_product(wh, FunnelSettings())
+    )
     return report
 
 
@@ -89,75 +94,42 @@ def report_json(report: WeeklyReport) -> dict[str, Any]:
     return sections
 
 
-def data_as_of(wh: Warehouse) -> datetime | None:
-    from greenery_cli.project import current
-    from greenery_cli.sql import render
+def dashboard_data(wh: Warehouse, report: WeeklyReport, now: datetime) -> DashboardData:
+    """The page's data: the terminal report's answers, plus freshness measured read-only."""
+    from greenery_cli.dashboard import DashboardData
+    from greenery_cli.errors import GreeneryError
+    from greenery_cli.freshness import measure_freshness
+    from greenery_cli.schedule import node_ages
 
-    tables = [t for t in current().sources if t.freshness_column and wh.table_exists("raw", t.name)]
-    if not tables:
-        return None
-    return wh.scalar(render("reports/data_as_of.sql", tables=tables))
-
-
-def dashboard_data(wh: Warehouse, report: WeeklyReport) -> DashboardData:
-    """The page's data: the same answers as the terminal report, plus paths and freshness."""
-    import polars as pl
-
-    from greenery_cli.dashboard import DashboardData, inventory_paths, last_snapshot_and_load
-    from greenery_cli.views.inventory import inventory_changes_title, stockouts_title
-
-    def rows(result: Any) -> pl.DataFrame:
-        return result.rows if result is not None else pl.DataFrame()
-
-    empty_changes = pl.DataFrame(
-        schema={
-            "product_id": pl.String,
-            "name": pl.String,
-            "inventory_before": pl.Int64,
-            "inventory_after": pl.Int64,
-            "change": pl.Int64,
-        }
-    )
-    empty_stockouts = pl.DataFrame(
-        schema={
-            "product_id": pl.String,
-            "name": pl.String,
-            "out_since": pl.Datetime("us", "UTC"),
-            "restocked_at": pl.Datetime("us", "UTC"),
-            "restocked_inventory": pl.Int64,
-        }
-    )
-    funnel = report.funnel_by_step
-    if funnel is None:
-        raise UsageError(report.unanswered.get("funnel_by_step", "no funnel to draw"))
-    snapshot_at, load_at = last_snapshot_and_load(wh)
-    changes, outs = report.inventory_changes, report.stockouts
+    try:
+        schedule, schedule_problem = node_ages(wh, now), None
+    except GreeneryError as exc:  # no or a broken seeds/schedule.csv: the page says so
+        schedule, schedule_problem = None, str(exc)
     return DashboardData(
-        funnel_by_step=funnel.rows,
-        funnel_caption=funnel.counted,
-        inventory_paths=inventory_paths(wh),
-        inventory_changes=changes.rows if changes is not None else empty_changes,
-        changes_label=inventory_changes_title(changes)
-        if changes is not None
-        else report.unanswered.get("inventory_changes", ""),
-        stockouts=outs.rows if outs is not None else empty_stockouts,
-        stockouts_label=stockouts_title(outs)
-        if outs is not None
-        else report.unanswered.get("stockouts", ""),
-        data_as_of=data_as_of(wh),
-        last_snapshot_at=snapshot_at,
-        last_load_at=load_at,
+        report=report,
+        freshness=measure_freshness(wh, now),
+        schedule=schedule,
+        schedule_problem=schedule_problem,
+        generated_at=now,
     )
 
 
 def build_report(
-    db: str | Path | None, html: str | Path | None = None, wait: float = 10.0
+    db: str | Path | None,
+    html: str | Path | None = None,
+    wait: float = 10.0,
+    now: datetime | None = None,
 ) -> WeeklyReport:
-    """Answer every weekly question; with `html`, also write the dashboard page there."""
+    """Answer every weekly question; with `html`, also write the dashboard page there.
+
+    Reads only: the page's freshness is measured, not recorded (`greenery freshness` records).
+    `now` is the moment ages are measured at (default: the clock).
+    """
     with open_warehouse(db, wait=wait) as wh:
         report = weekly_report(wh)
         if html is not None:
             from greenery_cli.dashboard import write_dashboard
 
-            write_dashboard(wh, html, lambda w: dashboard_data(w, report))
+            at = now or datetime.now(UTC)
+            write_dashboard(html, dashboard_data(wh, report, at))
     return report

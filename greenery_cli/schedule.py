@@ -24,6 +24,8 @@ from greenery_cli.warehouse import resolve_db_path
 if TYPE_CHECKING:
     import polars as pl
 
+    from greenery_cli.warehouse import Warehouse
+
 # scheduled jobs queue this long on greenery's writer lock when another cell is writing
 SCHEDULED_WAIT_SECONDS = 600
 # the greenery command that runs each kind of cell
@@ -200,17 +202,14 @@ def airflow_dag(cells: list[ScheduledCell]) -> str:
     return render("schedule/airflow_dag.py.j2", cells=context)
 
 
-def last_runs(db: str | Path | None) -> dict[tuple[str, str], datetime]:
+def last_runs(wh: Warehouse) -> dict[tuple[str, str], datetime]:
     """(node_type, node) -> when it last ran: model builds, source loads, snapshot runs."""
     from greenery_cli.sql import render
-    from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(db) as wh:
-        sql = render(
-            "schedule/last_runs.sql", snapshot_runs=wh.table_exists("snapshots", "snapshot_runs")
-        )
-        last = {(node_type, node): at for node_type, node, at in wh.rows(sql)}
-    return last
+    sql = render(
+        "schedule/last_runs.sql", snapshot_runs=wh.table_exists("snapshots", "snapshot_runs")
+    )
+    return {(node_type, node): at for node_type, node, at in wh.rows(sql)}
 
 
 def overdue_nodes(checked: pl.DataFrame) -> pl.DataFrame:
@@ -222,11 +221,21 @@ def check_overdue(
     db: str | Path | None, now: datetime | None = None, matrix: list[Node] | None = None
 ) -> pl.DataFrame:
     """Each node of the matrix with its last run, its age and ok | overdue | never."""
+    from greenery_cli.warehouse import open_warehouse
+
+    with open_warehouse(db) as wh:
+        return node_ages(wh, now, matrix)
+
+
+def node_ages(
+    wh: Warehouse, now: datetime | None = None, matrix: list[Node] | None = None
+) -> pl.DataFrame:
+    """check_overdue on an open warehouse (read only): one row per node of the matrix."""
     import polars as pl
 
     now = now or datetime.now(UTC)
     matrix = matrix if matrix is not None else load_matrix(discover())
-    last = last_runs(db)
+    last = last_runs(wh)
     rows = []
     for node in matrix:
         at = last.get((node.node_type, node.node))

@@ -133,9 +133,10 @@ def run_tests(settings: TestSettings) -> TestReport:
     from greenery_cli.warehouse import open_warehouse
 
     require_warehouse(settings.db)
+    declared_tests()  # a malformed project is refused before any write
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         with recorded_run(wh, "test", {"select": list(settings.select)}) as run:
-            tests = declared_tests(settings.select)  # inside: a broken declaration is logged
+            tests = declared_tests(settings.select)  # inside: a bad --select is logged
             ensure_trust_tables(wh)
             results = [run_one(wh, test) for test in tests]
             with wh.transaction():

@@ -50,6 +50,7 @@ class BrowserReport:
     console_errors: list[str] = field(default_factory=list)
     screenshot: bytes = b""  # full page, PNG
     thumbnail: bytes = b""  # the same page at a quarter scale, PNG, for pixel checks
+    value: Any = None  # what the `evaluate` expression returned (JSON-like)
 
 
 class _Pipe:
@@ -94,8 +95,11 @@ class _Pipe:
             if "method" in reply:
                 self.events.append(reply)
 
-    def wait_for(self, method: str) -> None:
-        while not any(event["method"] == method for event in self.events):
+    def wait_for(self, method: str, session: str) -> None:
+        def seen() -> bool:
+            return any(e["method"] == method and e.get("sessionId") == session for e in self.events)
+
+        while not seen():
             self.events.append(self._read_message())
 
 
@@ -114,94 +118,126 @@ def _collect(events: list[dict[str, Any]], report: BrowserReport) -> None:
             report.console_errors.append(f"log ({entry['source']}): {entry['text']}")
 
 
-def open_page(
-    path: Path, width: int = 1280, height: int = 900, media: str = "screen", timeout: float = 60.0
-) -> BrowserReport:
-    """Load file://path in a fresh headless Chromium; return its requests, errors, screenshot.
+class Browser:
+    """One headless Chromium for several pages (starting it is most of a page's cost)."""
 
-    media="print" lays the page out with its print styles, as printing it would.
-    """
-    executable = chromium_path()
-    if executable is None:
-        raise FileNotFoundError("chromium is not installed")
-    deadline = time.monotonic() + timeout
-    to_browser_r, to_browser_w = os.pipe()
-    from_browser_r, from_browser_w = os.pipe()
+    def __init__(self, timeout: float = 120.0) -> None:
+        executable = chromium_path()
+        if executable is None:
+            raise FileNotFoundError("chromium is not installed")
+        self.deadline = time.monotonic() + timeout
+        to_browser_r, to_browser_w = os.pipe()
+        from_browser_r, from_browser_w = os.pipe()
 
-    def wire_fds() -> None:  # in the child: our pipes become its fds 3 (in) and 4 (out)
-        # lift both out of the way first, as either may already sit on 3 or 4
-        high_in = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
-        high_out = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
-        os.dup2(high_in, 3)
-        os.dup2(high_out, 4)
+        def wire_fds() -> None:  # in the child: our pipes become its fds 3 (in) and 4 (out)
+            # lift both out of the way first, as either may already sit on 3 or 4
+            high_in = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
+            high_out = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_in, 3)
+            os.dup2(high_out, 4)
 
-    with tempfile.TemporaryDirectory(prefix="greenery-chromium-") as profile:
-        log = open(Path(profile) / "chromium.log", "wb")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        self.profile = tempfile.TemporaryDirectory(prefix="greenery-chromium-")
+        self.log = open(Path(self.profile.name) / "chromium.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=self.log,
+            stderr=self.log,
             pass_fds=(3, 4),
             preexec_fn=wire_fds,  # noqa: PLW1509 - no threads start browsers here
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
-        pipe = _Pipe(to_browser_w, from_browser_r, deadline)
-        report = BrowserReport()
+        self.to_browser, self.from_browser = to_browser_w, from_browser_r
+        self.pipe = _Pipe(to_browser_w, from_browser_r, self.deadline)
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         try:
-            target = pipe.send("Target.createTarget", url="about:blank")["targetId"]
-            session = pipe.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-            for domain in ("Runtime", "Log", "Network", "Page"):
-                pipe.send(f"{domain}.enable", session)
-            pipe.send(
-                "Emulation.setDeviceMetricsOverride",
-                session,
-                width=width,
-                height=height,
-                deviceScaleFactor=1,
-                mobile=False,
-            )
-            pipe.send("Emulation.setEmulatedMedia", session, media=media)
-            pipe.send("Emulation.setEmulatedMedia", session, media=media)
-            pipe.events.clear()  # only what the page itself does counts
-            pipe.send("Page.navigate", session, url=path.resolve().as_uri())
-            pipe.wait_for("Page.loadEventFired")
-            content = pipe.send("Page.getLayoutMetrics", session)["cssContentSize"]
-            full = {"x": 0, "y": 0, "width": width, "height": int(content["height"]) + 1}
-            report.screenshot = _b64(
-                pipe.send(
-                    "Page.captureScreenshot",
-                    session,
-                    format="png",
-                    captureBeyondViewport=True,
-                    clip={**full, "scale": 1},
-                )["data"]
-            )
-            report.thumbnail = _b64(
-                pipe.send(
-                    "Page.captureScreenshot",
-                    session,
-                    format="png",
-                    captureBeyondViewport=True,
-                    clip={**full, "scale": 0.25},
-                )["data"]
-            )
-            _collect(pipe.events, report)
-            try:
-                pipe.send("Browser.close")
-            except (ConnectionError, TimeoutError):
-                pass
+            self.pipe.send("Browser.close")
+        except (ConnectionError, TimeoutError, OSError):
+            pass
         finally:
-            os.close(to_browser_w)
-            os.close(from_browser_r)
+            os.close(self.to_browser)
+            os.close(self.from_browser)
             try:
-                process.wait(timeout=10)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-    return report
+                self.process.kill()
+                self.process.wait()
+            self.log.close()
+            self.profile.cleanup()
+
+    def open(
+        self,
+        path: Path,
+        width: int = 1280,
+        height: int = 900,
+        media: str = "screen",
+        evaluate: str | None = None,
+        thumbnail: bool = True,
+    ) -> BrowserReport:
+        """Load file://path in a fresh tab at `width`; its requests, errors, screenshot, and
+        the value of `evaluate` (a JavaScript expression) once the page has loaded.
+
+        media="print" lays the page out with its print styles, as printing it would.
+        """
+        pipe = self.pipe
+        target = pipe.send("Target.createTarget", url="about:blank")["targetId"]
+        session = pipe.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            pipe.send(f"{domain}.enable", session)
+        pipe.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        pipe.send("Emulation.setEmulatedMedia", session, media=media)
+        pipe.events.clear()  # only what the page itself does counts
+        pipe.send("Page.navigate", session, url=path.resolve().as_uri())
+        pipe.wait_for("Page.loadEventFired", session)
+        report = BrowserReport()
+        if evaluate is not None:
+            result = pipe.send("Runtime.evaluate", session, expression=evaluate, returnByValue=True)
+            if "exceptionDetails" in result:
+                raise RuntimeError(f"evaluate: {result['exceptionDetails']}")
+            report.value = result["result"].get("value")
+        content = pipe.send("Page.getLayoutMetrics", session)["cssContentSize"]
+        full = {"x": 0, "y": 0, "width": width, "height": int(content["height"]) + 1}
+        scales = (1.0, 0.25) if thumbnail else (1.0,)
+        shots = [
+            _b64(
+                pipe.send(
+                    "Page.captureScreenshot",
+                    session,
+                    format="png",
+                    captureBeyondViewport=True,
+                    clip={**full, "scale": scale},
+                )["data"]
+            )
+            for scale in scales
+        ]
+        report.screenshot = shots[0]
+        report.thumbnail = shots[-1] if thumbnail else b""
+        _collect([e for e in pipe.events if e.get("sessionId") == session], report)
+        pipe.send("Target.closeTarget", targetId=target)
+        return report
+
+
+def open_page(
+    path: Path, width: int = 1280, height: int = 900, media: str = "screen", timeout: float = 60.0
+) -> BrowserReport:
+    """Load file://path in a fresh headless Chromium; return its requests, errors, screenshot."""
+    with Browser(timeout) as browser:
+        return browser.open(path, width, height, media)
 
 
 def _b64(text: str) -> bytes:

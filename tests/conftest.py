@@ -46,7 +46,11 @@ def pinned_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     # child processes import the checkout under test too, never an installed copy
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.chdir(tmp_path)
+    from greenery_cli.project import use_project_dir
+
+    use_project_dir(None)  # an earlier in-process --project-dir must not leak into this test
     yield
+    use_project_dir(None)
 
 
 @dataclass

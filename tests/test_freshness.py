@@ -17,7 +17,7 @@ from greenery_cli.freshness import (
     FreshnessSettings,
     Thresholds,
     check_freshness,
-    format_duration,
+    for_people,
     parse_duration,
     status_for,
 )
@@ -64,10 +64,14 @@ def test_bad_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
-def test_ages_read_for_people() -> None:
-    assert format_duration(0) == "0s"
-    assert format_duration(93784) == "1d 2h"
-    assert format_duration(-90) == "1m 30s ahead"
+def test_ages_read_for_people(tmp_path: Path) -> None:
+    db = tmp_path / "wh.duckdb"
+    hand_loaded(db)
+    report = check_freshness(FreshnessSettings(db=db, now=LOADED_AT + timedelta(seconds=93784)))
+    people = {row["name"]: row for row in for_people(report.checks).iter_rows(named=True)}
+    assert people["raw.orders"]["age"] == "26 h ago"  # the shared words (greenery_cli.timewords)
+    assert people["raw.orders"]["record_age"] == ""  # empty: no newest record
+    assert people["raw.orders"]["limits"] == "1d / 2d"
 
 
 def test_exactly_at_the_threshold_passes_and_strictly_older_is_stale() -> None:
@@ -259,7 +263,7 @@ def test_the_snapshot_shows_its_latest_run(tmp_path: Path) -> None:
     snapshot = check(db, LOADED_AT + timedelta(hours=2))["snapshots.products_snapshot"]
     assert snapshot["status"] == "pass"
     assert snapshot["loaded_at"] == LOADED_AT
-    assert snapshot["note"] == "2 run(s), latest 2h ago"
+    assert snapshot["note"] == "2 runs, latest 2 h ago"
 
 
 SOURCES = """

@@ -98,3 +98,73 @@ def test_installed_wheel_loads_from_another_directory(
     )
     assert load.returncode == 0, load.stderr
     assert "built" in load.stderr
+
+
+def test_a_newcomer_owns_a_project_with_an_installed_wheel(
+    wheel: Path, tmp_path: Path, real_data: Path
+) -> None:
+    """Not editable: pip install the wheel, init a project, change a seed, add a source and a
+    model, and see both in `greenery funnel` and `greenery models`."""
+    import json
+    import shutil
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": str(tmp_path)}
+
+    def greenery(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "greenery_cli", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    assert greenery("init", "shop", cwd=tmp_path).returncode == 0
+    shop = tmp_path / "shop"
+    (shop / "seeds" / "funnel_steps.csv").write_text(
+        "step,event_type,label\n1,page_view,Viewed\n2,checkout,Checked out\n"
+    )
+    sources = shop / "queries" / "sources.toml"
+    sources.write_text(
+        sources.read_text()
+        + '\n[reviews]\nprimary_key = ["review_id"]\n[reviews.columns]\n'
+        + 'review_id = "VARCHAR"\nstars = "INTEGER"\n'
+    )
+    (shop / "queries" / "staging" / "stg_reviews.sql").write_text(
+        "-- Reviews.\nselect review_id, stars from {{ source('reviews') }}\n"
+    )
+    matrix = shop / "seeds" / "schedule.csv"
+    matrix.write_text(
+        matrix.read_text().rstrip("\n")
+        + "\nreviews,source,Core,hourly\nstg_reviews,model,Core,daily\n"
+    )
+    exports = tmp_path / "exports"
+    shutil.copytree(real_data / "raw", exports)
+    (exports / "reviews.csv").write_text("review_id,stars\nr1,5\nr2,4\n")
+    loaded = greenery("load", "--source", str(exports), cwd=shop)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "using project greenery_shop" in loaded.stderr
+    funnel = json.loads(greenery("funnel", "--by-step", "--format", "json", cwd=shop).stdout)
+    assert [(r["event_type"], r["count"]) for r in funnel] == [
+        ("page_view", 578),
+        ("checkout", 361),
+    ]
+    models = json.loads(greenery("models", "--format", "json", cwd=shop).stdout)
+    reviews = next(m for m in models if m["model"] == "stg_reviews")
+    assert (reviews["rows"], reviews["depends_on"]) == (2, "raw.reviews")

@@ -12,14 +12,16 @@ from greenery_cli.options import global_settings, report_format_option, wait_opt
     "html",
     metavar="FILE",
     default=None,
-    help="Also write the dashboard: one self-contained HTML page (no network needed).",
+    help="Also write the dashboard: one self-contained HTML page (no network needed) that says "
+    "how fresh the data is, then every answer. Reads only: nothing is written to the warehouse.",
 )
 @wait_option(10.0)
 @click.pass_context
 def command(ctx: click.Context, fmt: str, html: str | None, wait: float) -> int:
     """Every week-4 answer of the warehouse: inventory changes from the previous to the latest
-    snapshot, the most fluctuating products, stockouts in the last 3 weeks, and the funnel by
-    step with its largest drop-off, each section titled with the question it answers.
+    snapshot, the most fluctuating products, stockouts in the last 3 weeks, the funnel by step
+    with its largest drop-offs, and the funnel per product, each section titled with the
+    question it answers.
 
     A section that cannot be answered yet (no snapshot history) says why instead.
     """

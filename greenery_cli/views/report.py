@@ -27,6 +27,7 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
         "fluctuations": fluctuations_view,
         "stockouts": stockouts_view,
         "funnel_by_step": lambda result: [funnel_view(result)],
+        "funnel_by_product": lambda result: [funnel_view(result)],
     }
     parts: list[RenderableType] = []
     for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
