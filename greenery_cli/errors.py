@@ -17,8 +17,9 @@ class ExitCode(IntEnum):
     def help_text(cls) -> str:
         return (
             "Exit codes: 0 ok; 1 the work failed (bad input data, a failing test, "
-            "a freshness error, overdue models); 2 usage or tool error; "
-            "3 the warehouse stayed busy (another greenery process was writing) past --wait."
+            "a freshness error, overdue models); 2 usage or tool error (a full disk included); "
+            "3 another greenery process kept writing the warehouse past --wait; "
+            "130 Ctrl-C; 143 SIGTERM."
         )
 
 
