@@ -66,7 +66,39 @@ def plain(value: Any) -> Any:
     return value
 
 
+# what Python's datetime can hold (years 1 to 9999), in the units polars stores
+_MICROSECONDS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
+_DAYS = (-719_162, 2_932_896)
+
+
+def check_printable(df: pl.DataFrame) -> None:
+    """Refuse a moment no Python, polars row or terminal can show (a query's own, say year
+    294000 or infinity) with one line, instead of the panic converting it would raise."""
+    import polars as pl
+
+    from greenery_cli.errors import UsageError
+
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            low, high = _MICROSECONDS
+            scale = {"ns": 1000, "us": 1, "ms": 1 / 1000}[dtype.time_unit or "us"]
+            low, high = int(low * scale), int(high * scale)
+        elif isinstance(dtype, pl.Date):
+            low, high = _DAYS
+        else:
+            continue
+        stored = df.get_column(name).cast(pl.Int64)
+        if stored.is_null().all():
+            continue
+        if int(stored.min()) < low or int(stored.max()) > high:  # type: ignore[arg-type]
+            raise UsageError(
+                f"column {name} holds a moment outside the years 1 to 9999, which cannot be "
+                "printed; cast it to VARCHAR in the query to see it"
+            )
+
+
 def records(df: pl.DataFrame) -> list[dict[str, Any]]:
+    check_printable(df)
     return [plain(row) for row in df.to_dicts()]
 
 
@@ -164,6 +196,7 @@ def emit(
     extra: Sequence[Any] = (),
 ) -> None:
     """Write rows to stdout in the chosen format; `extra` renderables follow a table view only."""
+    check_printable(df)
     if fmt == "json":
         sys.stdout.write(to_json(records(df)) + "\n")
     elif fmt == "csv":

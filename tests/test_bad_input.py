@@ -562,3 +562,31 @@ def test_an_error_naming_hostile_data_stays_one_literal_line(
     )
     line = refused(warehouse, raw_copy, ExitCode.WORK_FAILED, "column inventory: '[red]1\\x1b[2J'")
     assert "\x1b" not in line
+
+
+def test_a_query_of_a_moment_no_one_can_print_is_one_line_not_a_panic(warehouse: Path) -> None:
+    import subprocess
+    import sys
+
+    for fmt in ("table", "json", "csv"):
+        # a child process: a Rust panic writes to the real stderr, which an in-process run misses
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "greenery_cli",
+                "--db",
+                str(warehouse),
+                "query",
+                "select timestamp '294000-01-01 00:00:00' as t",
+                "--format",
+                fmt,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == ExitCode.TOOL_ERROR, result.stderr
+        assert result.stderr.splitlines() == [
+            "error: column t holds a moment outside the years 1 to 9999, which cannot be "
+            "printed; cast it to VARCHAR in the query to see it"
+        ]
