@@ -155,7 +155,7 @@ def _failed(exc: BaseException) -> int:
         return ExitCode.OK
     if os.environ.get("GREENERY_DEBUG"):
         raise exc
-    from greenery_cli.warehouse import disk_full
+    from greenery_cli.errors import disk_full
 
     full = disk_full(exc)
     if full is not None:

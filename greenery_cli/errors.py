@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from enum import IntEnum
+from os import PathLike
 
 
 class ExitCode(IntEnum):
@@ -65,3 +68,22 @@ class WorkFailed(GreeneryError):
     """The command ran but its verdict is a failure (tests, freshness, overdue models)."""
 
     exit_code = ExitCode.WORK_FAILED
+
+
+_NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGNORECASE)
+_QUOTED_PATH = re.compile(r"\"(/[^\"]+)\"")
+
+
+def disk_full(exc: BaseException, near: PathLike[str] | str | None = None) -> DiskFull | None:
+    """A full disk as one line naming the file being written, or None for any other error."""
+    if isinstance(exc, DiskFull):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = exc.filename or near
+    elif _NO_SPACE.search(str(exc)):
+        found = _QUOTED_PATH.search(str(exc))
+        where = found.group(1) if found else near
+    else:
+        return None
+    what = f"writing {where}" if where else "writing"
+    return DiskFull(f"no space left on the device {what}; free some space and run again")

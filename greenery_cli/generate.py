@@ -319,7 +319,7 @@ def _clear_stale(raw: Path, weeks_dir: Path, fmt: str, weeks: int) -> None:
 def generate(settings: GenerateSettings) -> GenerateResult:
     import duckdb
 
-    from greenery_cli.warehouse import disk_full
+    from greenery_cli.errors import disk_full
 
     check_settings(settings)
     sizes = Sizes.of(settings)

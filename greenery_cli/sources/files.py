@@ -155,7 +155,7 @@ class FileSource:
     def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
         import duckdb
 
-        from greenery_cli.warehouse import disk_full
+        from greenery_cli.errors import disk_full
 
         path = self.file_for(table)
         sql, _extras = self.select_sql(wh, table)

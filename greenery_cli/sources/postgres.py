@@ -350,7 +350,7 @@ class PostgresSource:
     def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
         import duckdb
 
-        from greenery_cli.warehouse import disk_full
+        from greenery_cli.errors import disk_full
 
         casts = ", ".join(
             f"{values.converted(_quote_ident(c), t, self._delivered(table, c), c)} "
