@@ -132,10 +132,9 @@ class FileSource:
             raise DataError(f"{path}: wrong column type(s): {'; '.join(wrong)}")
         return {c: found[c] for c in table.columns}
 
-    def select_sql(self, wh: Warehouse, table: RawTable) -> tuple[str, list[str]]:
-        """A SELECT over the file typed by the contract, and the file's extra columns."""
-        path = self.file_for(table)
-        header = self._columns(wh, table, path)
+    def _file_select(self, wh: Warehouse, table: RawTable, path: Path, header: list[str]) -> str:
+        """A SELECT over one file, each value converted exactly to its declared type (or the
+        statement stops: values.converted), its extra columns after."""
         extras = [c for c in header if c not in table.columns]
         if path.suffix == ".csv":
             reader = self._csv_reader(path, header, table)
@@ -150,7 +149,14 @@ class FileSource:
             ]
             + [_quote(c) for c in extras]
         )
-        return f"select {select} from {reader}", extras
+        return f"select {select} from {reader}"
+
+    def select_sql(self, wh: Warehouse, table: RawTable) -> tuple[str, list[str]]:
+        """A SELECT over the file typed by the contract, and the file's extra columns."""
+        path = self.file_for(table)
+        header = self._columns(wh, table, path)
+        extras = [c for c in header if c not in table.columns]
+        return self._file_select(wh, table, path, header), extras
 
     def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
         import duckdb
