@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -107,6 +108,8 @@ def handling() -> Iterator[None]:
             target=_watch, args=(read_fd,), name="greenery-interrupts", daemon=True
         ).start()
         _pipe.append(write_fd)
+    if not isinstance(sys.unraisablehook, _QuietAfterSignal):
+        sys.unraisablehook = _QuietAfterSignal(sys.unraisablehook)
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
     previous_fd = signal.set_wakeup_fd(_pipe[0], warn_on_full_buffer=False)
     _changed.clear()
@@ -120,6 +123,19 @@ def handling() -> Iterator[None]:
             if handler is not None:
                 signal.signal(signum, handler)
         signal.set_wakeup_fd(previous_fd)
+
+
+class _QuietAfterSignal:
+    """After a signal, cleanups it cut short (a generator closed on a dead connection, say)
+    may fail as Python collects them; that is expected, so no 'Exception ignored' traceback."""
+
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+
+    def __call__(self, unraisable: Any) -> None:
+        if received() and not os.environ.get("GREENERY_DEBUG"):
+            return
+        self.previous(unraisable)
 
 
 @contextmanager

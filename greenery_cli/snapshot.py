@@ -261,7 +261,7 @@ def _transaction(wh: Warehouse, commit: bool) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        wh.con.execute("rollback")
+        wh.rollback()
         raise
     wh.execute("commit" if commit else "rollback")
 

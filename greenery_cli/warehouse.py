@@ -113,9 +113,19 @@ class Warehouse:
         try:
             yield
         except BaseException:
-            self.con.execute("rollback")
+            self.rollback()
             raise
         self.execute("commit")
+
+    def rollback(self) -> None:
+        """Roll back; a connection a signal already closed has nothing left to roll back
+        (and an uncommitted transaction never reaches the file)."""
+        import duckdb
+
+        try:
+            self.con.execute("rollback")
+        except duckdb.Error:
+            pass
 
     def close(self) -> None:
         self.con.close()
@@ -291,9 +301,9 @@ def open_warehouse(
     lock.acquire(wait)
     try:
         copy = WorkingCopy(published)
-        copy.prepare(lambda path: _checkpoint_in_place(path, wait))
         keep = False
         try:
+            copy.prepare(lambda path: _checkpoint_in_place(path, wait))
             con = _connect(copy.file, read_only=False, wait=wait, shown=path)
             wh = Warehouse(path=path, con=con, read_only=False)
             succeeded = False
