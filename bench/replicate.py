@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from baselines import export_file, typed_reader
+from handwritten.job import export_file, typed_reader
 
 # the key columns renamed per copy; products and promos are shared by every copy
 COPIED_KEYS = {

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenery_cli.engine.run import ModelBuild, build
+from greenery_cli.engine.selection import needs_state, split
+from greenery_cli.engine.state import BuildState
 from greenery_cli.errors import UsageError
 from greenery_cli.matrix import Node, cell_name, load_matrix
-from greenery_cli.models import Model, ModelBuild, build, build_order, discover, select
+from greenery_cli.models import Model, build_order, discover, select
 from greenery_cli.progress import progress
 from greenery_cli.runlog import recorded_run
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
@@ -21,10 +24,11 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class BuildSettings:
     db: str | Path | None
-    select: tuple[str, ...] = ()  # 'name', 'name+' (and downstream), '+name' (and upstream)
+    select: tuple[str, ...] = ()  # selectors: greenery_cli/engine/selection.py
     frequency: str | None = None  # matrix selectors: the models in those cells
     business_line: str | None = None
     wait: float = DEFAULT_WAIT_SECONDS
+    full_refresh: bool = False  # rebuild every chosen model from scratch, changed or not
 
 
 @dataclass
@@ -32,21 +36,41 @@ class BuildResult:
     run_id: int
     models: list[ModelBuild] = field(default_factory=list)
 
-    def frame(self) -> pl.DataFrame:
-        import polars as pl
+    @property
+    def built(self) -> list[ModelBuild]:
+        return [b for b in self.models if b.action != "skipped"]
 
-        return pl.DataFrame(
-            [
-                {"model": b.model, "layer": b.layer, "rows": b.rows, "duration_s": b.duration_s}
-                for b in self.models
-            ],
-            schema={
-                "model": pl.String,
-                "layer": pl.String,
-                "rows": pl.Int64,
-                "duration_s": pl.Float64,
-            },
-        )
+    def frame(self) -> pl.DataFrame:
+        return builds_frame(self.models)
+
+
+def builds_frame(builds: list[ModelBuild]) -> pl.DataFrame:
+    """One row per model the command considered: what it did and why."""
+    import polars as pl
+
+    return pl.DataFrame(
+        [
+            {
+                "model": b.model,
+                "layer": b.layer,
+                "materialized": b.materialized,
+                "action": b.action,
+                "rows": b.rows,
+                "duration_s": b.duration_s,
+                "reason": b.reason,
+            }
+            for b in builds
+        ],
+        schema={
+            "model": pl.String,
+            "layer": pl.String,
+            "materialized": pl.String,
+            "action": pl.String,
+            "rows": pl.Int64,
+            "duration_s": pl.Float64,
+            "reason": pl.String,
+        },
+    )
 
 
 def in_cells(matrix: Iterable[Node], frequency: str | None, business_line: str | None) -> set[str]:
@@ -78,14 +102,16 @@ def choose(
     matrix: Iterable[Node] | None = None,
     frequency: str | None = None,
     business_line: str | None = None,
+    modified: set[str] | None = None,
 ) -> list[Model]:
     """The models to build, in dependency order.
 
-    --select picks by name (union of the selectors); --frequency/--business-line pick the
-    models in those matrix cells; given both, a model must be picked by each.
+    --select picks by selector (union of the selectors; `modified` answers state:modified);
+    --frequency/--business-line pick the models in those matrix cells; given both, a model must
+    be picked by each.
     """
-    selectors = [part for selector in selectors for part in selector.split()]  # "a+ b" works too
-    chosen = select(models, selectors) if selectors else set(models)
+    selectors = split(selectors)  # "a+ b" works too
+    chosen = select(models, selectors, modified) if selectors else set(models)
     if frequency is not None or business_line is not None:
         if matrix is None:
             raise UsageError("--frequency/--business-line need the matrix (seeds/schedule.csv)")
@@ -99,25 +125,35 @@ def choose(
 
 
 def check_inputs(wh: Warehouse, models: dict[str, Model], order: list[Model]) -> None:
-    """Every input a chosen model reads from outside this build must already be in the warehouse."""
+    """Every input a chosen model reads from outside this build must already be in the warehouse
+    (an ephemeral model's inputs are its readers')."""
     building = {m.name for m in order}
-    for model in order:
+    present = wh.relations()
+
+    def check(model: Model, reader: Model) -> None:
         needed = [
             *(("raw", s, "raw table") for s in model.sources),
             *(("seeds", s, "seed") for s in model.seeds),
         ]
         for schema, table, kind in needed:
-            if not wh.table_exists(schema, table):
+            if f"{schema}.{table}" not in present:
                 raise UsageError(
-                    f"model {model.name} reads {kind} {schema}.{table}, which is not in the "
+                    f"model {reader.name} reads {kind} {schema}.{table}, which is not in the "
                     "warehouse: run `greenery load` first"
                 )
-        for parent in model.depends_on:
-            if parent not in building and not wh.table_exists(models[parent].layer, parent):
+        for name in model.depends_on:
+            parent = models[name]
+            if not parent.in_warehouse:
+                check(parent, reader)
+            elif name not in building and parent.relation not in present:
                 raise UsageError(
-                    f"model {model.name} reads model {parent}, which has never been built: "
-                    f"select it too (--select +{model.name}) or run `greenery build`"
+                    f"model {reader.name} reads model {name}, which has never been built: "
+                    f"select it too (--select +{reader.name}) or run `greenery build`"
                 )
+
+    for model in order:
+        if model.in_warehouse:
+            check(model, model)
 
 
 def build_models(settings: BuildSettings) -> BuildResult:
@@ -128,19 +164,44 @@ def build_models(settings: BuildSettings) -> BuildResult:
     matrix = None
     if settings.frequency is not None or settings.business_line is not None:
         matrix = load_matrix(models)
-    order = choose(models, settings.select, matrix, settings.frequency, settings.business_line)
     args = {
         "select": list(settings.select),
         "frequency": settings.frequency,
         "business_line": settings.business_line,
+        "full_refresh": settings.full_refresh,
     }
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         with recorded_run(wh, "build", args) as run:
+            state = BuildState.read(wh)
+            modified = state.modified(models) if needs_state(settings.select) else None
+            order = choose(
+                models,
+                settings.select,
+                matrix,
+                settings.frequency,
+                settings.business_line,
+                modified,
+            )
             check_inputs(wh, models, order)
             result = BuildResult(run.run_id)
             with progress(len(order), "building") as bar, wh.transaction():
                 result.models = build(
-                    wh, run.run_id, order, on_built=lambda b: bar.advance(b.model)
+                    wh,
+                    run.run_id,
+                    models,
+                    order,
+                    full_refresh=settings.full_refresh,
+                    on_built=lambda b: bar.advance(b.model),
+                    state=state,
                 )
-            run.rows_affected = sum(b.rows for b in result.models)
+            run.rows_affected = sum(b.rows or 0 for b in result.built)
+            run.message = summary(result.models)
     return result
+
+
+def summary(builds: list[ModelBuild]) -> str:
+    """`3 built, 1 incremental, 13 skipped` for the run log and stderr."""
+    counts = {
+        a: sum(1 for b in builds if b.action == a) for a in ("built", "incremental", "skipped")
+    }
+    return ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "no models"

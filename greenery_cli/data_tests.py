@@ -15,6 +15,7 @@ from typing import Any
 
 from greenery_cli.errors import UsageError
 from greenery_cli.models import LAYERS, Model, discover, select
+from greenery_cli.project.model_config import MODEL_KEYS
 from greenery_cli.project.toml import TomlFile
 from greenery_cli.resources import queries_dir
 
@@ -83,7 +84,7 @@ def _parent(spec: dict[str, Any], models: dict[str, Model], where: str) -> tuple
     """(relation, model name or None) that `to` names: a model or a schema.table."""
     parent = spec.get("to")
     if isinstance(parent, str) and parent in models:
-        return models[parent].relation, parent
+        return models[parent].readable, parent  # an ephemeral model: its inlined SELECT
     if isinstance(parent, str) and _RELATION.fullmatch(parent):
         return parent, None
     raise UsageError(f"{where}: {spec.get('test')} to {parent!r} names no model or schema.table")
@@ -117,13 +118,13 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
         raise UsageError(f"{where}: a warn-severity test needs a one-line reason")
     column = _identifier(spec["column"], "column", where) if "column" in spec else None
     context: dict[str, Any] = {
-        "relation": model.relation,
+        "relation": model.readable,  # an ephemeral model is tested as its inlined SELECT
         "column": column,
         "where": spec.get("where"),
     }
     params: dict[str, Any] = {}
     reads = [model.name]
-    relations = [model.relation]
+    relations = [model.relation] if model.in_warehouse else []
     name = f"{kind}_{model.name}" + (f"_{column}" if column else "")
     if kind == "accepted_values":
         values = spec["values"]
@@ -134,14 +135,15 @@ def _generic(spec: dict[str, Any], model: Model, models: dict[str, Model], where
         parent, parent_model = _parent(spec, models, where)
         if parent_model:
             reads.append(parent_model)
-        relations.append(parent)
+        if parent_model is None or models[parent_model].in_warehouse:
+            relations.append(parent)
         if kind == "relationships":
             context["parent"] = parent
             context["field"] = _identifier(spec.get("field", column), "field", where)
         else:
             context["other"] = parent
             context["to_where"] = spec.get("to_where")
-        name += f"__{parent.split('.')[-1]}"
+        name += f"__{(parent_model or parent).split('.')[-1]}"
     elif kind == "expression_is_true":
         context["expression"] = spec["expression"]
     elif kind == "accepted_range":
@@ -207,8 +209,11 @@ def generic_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
             model = models.get(model_name)
             if model is None or model.layer != layer:
                 file.fail(f"[{model_name}] names no model in queries/{layer}/", key=model_name)
-            if not isinstance(spec, dict) or set(spec) - {"columns", "tests"}:
-                raise UsageError(f"{shown}: [{model_name}] takes only `columns` and `tests`")
+            if not isinstance(spec, dict) or set(spec) - {"columns", "tests", *MODEL_KEYS}:
+                raise UsageError(
+                    f"{shown}: [{model_name}] takes only `columns`, `tests` and the model keys "
+                    f"{', '.join(sorted(MODEL_KEYS))}"
+                )
             entries: list[dict[str, Any]] = []
             columns = spec.get("columns", {})
             if not isinstance(columns, dict):
@@ -256,8 +261,9 @@ def _singular(path: Path, models: dict[str, Model], engine: bool = False) -> Dat
         if name not in models:
             raise UsageError(f"{shown}: ref('{name}') names no model")
         reads.append(name)
-        relations.append(models[name].relation)
-        return models[name].relation
+        if models[name].in_warehouse:
+            relations.append(models[name].relation)
+        return models[name].readable
 
     def relation(schema: str, names: tuple[str, ...] | None = None) -> Any:
         def resolve(name: str) -> str:
@@ -335,7 +341,7 @@ def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:
     named: set[str] = set()
     targets = {t.target.split(".")[-1] for t in tests if t.target}
     for selector in selectors:
-        if selector.strip("+") in models:
+        if selector.strip("+") in models or ":" in selector:  # a name, tag:, layer:, source:
             chosen_models |= select(models, [selector])
         elif selector in seen or selector in targets:
             named.add(selector)

@@ -138,37 +138,53 @@ def _source_checks(
     return checks
 
 
-def _build_checks(wh: Warehouse, now: datetime) -> list[dict[str, Any]]:
-    """Models (stale when a raw table or model they read changed after their last build), and
-    the snapshot."""
-    from greenery_cli.models import build_order, discover, upstream
+def _build_checks(
+    wh: Warehouse, now: datetime, sources: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Models (stale when the build engine would rebuild them: an input changed after their
+    last build, or their SQL or config did), and the snapshot. A view or an ephemeral model
+    holds no data of its own: its freshness is its inputs'."""
+    from greenery_cli.engine.state import BuildState
+    from greenery_cli.models import build_order, discover
     from greenery_cli.sql import render
     from greenery_cli.timewords import age_in_words
 
     models = discover()
-    load_runs = {r[0]: r[1] for r in wh.rows(render("freshness/latest_loads.sql"))}
-    builds = {r[0]: r[1:] for r in wh.rows(render("freshness/latest_builds.sql"))}
+    state = BuildState.read(wh)
     checks: list[dict[str, Any]] = []
+    by_name: dict[str, dict[str, Any]] = {c["name"]: c for c in sources or []}
     for model in build_order(models):
         check: dict[str, Any] = {"kind": "model", "name": model.relation}
         checks.append(check)
-        if model.name not in builds:
+        by_name[model.name] = check
+        last = state.builds.get(model.name)
+        reason = state.stale_reason(models, model)
+        if model.materialized in ("view", "ephemeral") and not reason:
+            names = [*model.depends_on, *(f"raw.{s}" for s in model.sources)]
+            inputs = [by_name[n] for n in names if n in by_name]
+            stale = [i["name"] for i in inputs if i["status"] != "pass"]
+            loaded = [i["loaded_at"] for i in inputs if i.get("loaded_at") is not None]
+            if loaded:
+                check.update(loaded_at=min(loaded))
+                check["load_age_s"] = (now - check["loaded_at"]).total_seconds()
+            if last is not None:
+                check["duration_s"] = last.duration_s  # creating it, when its SQL last changed
+            kind = "a view" if model.in_warehouse else "ephemeral"
+            if stale:
+                check.update(status="warn", note=f"{kind} over stale {', '.join(stale)}")
+            else:
+                check.update(status="pass", note=f"{kind}: as fresh as its inputs")
+            continue
+        if last is None:
             check.update(status="warn", note="never built")
             continue
-        run_id, built_at, duration_s, rows = builds[model.name]
-        check.update(loaded_at=as_utc(built_at), duration_s=duration_s)
+        check.update(loaded_at=as_utc(last.finished_at), duration_s=last.duration_s)
         check["load_age_s"] = (now - check["loaded_at"]).total_seconds()
-        parents = upstream(models, model.name)
-        raw_inputs = {s for m in (model.name, *parents) for s in models[m].sources}
-        newer = sorted(f"raw.{s}" for s in raw_inputs if load_runs.get(s, 0) > run_id)
-        newer += sorted(
-            models[p].relation for p in parents if p in builds and builds[p][0] > run_id
-        )
-        if newer:
-            note = f"stale: {', '.join(newer)} changed after run {run_id} built it"
-            check.update(status="warn", note=note)
+        if reason:
+            check.update(status="warn", note=f"stale: {reason}")
         else:
-            check.update(status="pass", note=f"built by run {run_id}, {rows:,} rows")
+            rows = f", {last.rows:,} rows" if last.rows is not None else ""
+            check.update(status="pass", note=f"built by run {last.run_id}{rows}")
     snapshot: dict[str, Any] = {"kind": "snapshot", "name": "snapshots.products_snapshot"}
     checks.append(snapshot)
     if not wh.table_exists("snapshots", "snapshot_runs"):
@@ -227,7 +243,8 @@ def measure_freshness(
     now = as_utc(now) or datetime.now(UTC)
     if thresholds is None:
         thresholds = configured_thresholds()
-    return checks_frame(_source_checks(wh, now, thresholds) + _build_checks(wh, now))
+    sources = _source_checks(wh, now, thresholds)
+    return checks_frame(sources + _build_checks(wh, now, sources))
 
 
 def status_counts(checks: pl.DataFrame) -> dict[str, int]:

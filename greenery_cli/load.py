@@ -1,21 +1,36 @@
-"""`greenery load`: raw tables and seeds into the warehouse, then every model, all or nothing."""
+"""`greenery load`: what changed in the raw tables and seeds, then the models that depend on it,
+all or nothing (greenery_cli/raw_load.py decides per table, greenery_cli/engine/ per model)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenery_cli.build import check_inputs, choose, summary
 from greenery_cli.data_tests import declared_tests
+from greenery_cli.engine.run import ModelBuild, build
+from greenery_cli.engine.selection import needs_state
+from greenery_cli.engine.state import BuildState
 from greenery_cli.errors import DataError, UsageError
 from greenery_cli.matrix import check_matrix_seed
-from greenery_cli.models import ModelBuild, build, build_order, discover
+from greenery_cli.models import Model, build_order, discover
 from greenery_cli.progress import progress
 from greenery_cli.project import current
 from greenery_cli.project.sources import RawTable
+from greenery_cli.raw_load import (
+    TableLoad,
+    check_keys,
+    load_database_table,
+    load_file_table,
+    load_seed,
+)
 from greenery_cli.runlog import recorded_run
-from greenery_cli.seeds import declared_seeds, load_seeds
+from greenery_cli.seeds import Seed, declared_seeds
 from greenery_cli.sources import Source, check_spec, open_source, redact_source
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
+
+__all__ = ["LoadResult", "LoadSettings", "check_keys", "load", "resolve_source"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,8 @@ class LoadSettings:
     db: str | Path | None
     source: str | None = None  # None: the remembered source
     wait: float = DEFAULT_WAIT_SECONDS
+    select: tuple[str, ...] = ()  # only these models and the raw tables and seeds they read
+    full_refresh: bool = False  # reload every (selected) raw table and rebuild from scratch
     allow_shrink: bool = False  # accept a table losing more than its max_shrink of rows
 
 
@@ -31,9 +48,14 @@ class LoadResult:
     run_id: int
     source_kind: str
     source_location: str
-    tables: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, int] = field(default_factory=dict)  # raw table -> rows in it now
     seeds: dict[str, int] = field(default_factory=dict)
     models: list[ModelBuild] = field(default_factory=list)
+    loads: list[TableLoad] = field(default_factory=list)  # what each raw table and seed got
+
+    @property
+    def rows_added(self) -> int:
+        return sum(t.rows_added for t in self.loads if t.relation.startswith("raw."))
 
 
 def remembered_source(wh: Warehouse) -> str | None:
@@ -51,31 +73,30 @@ def resolve_source(wh: Warehouse, spec: str | None) -> Source:
     return open_source(spec)
 
 
-def check_keys(wh: Warehouse, table: RawTable, relation: str, where: str) -> None:
-    """Refuse NULL or duplicate primary keys and NULLs in required columns, naming them."""
-    for column in (*table.primary_key, *table.not_null):
-        nulls = int(wh.scalar(f"select count(*) from {relation} where {column} is null"))
-        if nulls:
-            rows = wh.rows(
-                f"select n from (select row_number() over () as n, {column} from {relation}) "
-                f"where {column} is null limit 5"
-            )
-            raise DataError(
-                f"{where}: {nulls} row(s) with empty {column} in raw table {table.name} "
-                f"(data rows {', '.join(str(r[0]) for r in rows)})"
-            )
-    key = ", ".join(table.primary_key)
-    dupes = wh.rows(
-        f"select {key}, count(*) from {relation} group by all having count(*) > 1 "
-        f"order by all limit 5"
+def needed_inputs(
+    models: dict[str, Model],
+    chosen: Iterable[Model],
+    raw_tables: tuple[RawTable, ...],
+    seeds: list[Seed],
+) -> tuple[tuple[RawTable, ...], list[Seed]]:
+    """The raw tables and seeds the chosen models read, directly or through views and
+    ephemeral models (which read their inputs whenever they are read)."""
+    tables: set[str] = set()
+    seed_names: set[str] = set()
+    seen: set[str] = set()
+    stack = [m.name for m in chosen]
+    while stack:
+        model = models[stack.pop()]
+        if model.name in seen:
+            continue
+        seen.add(model.name)
+        tables |= set(model.sources)
+        seed_names |= set(model.seeds)
+        stack += [p for p in model.depends_on if models[p].materialized in ("view", "ephemeral")]
+    return (
+        tuple(t for t in raw_tables if t.name in tables),
+        [s for s in seeds if s.name in seed_names],
     )
-    if dupes:
-        shown = "; ".join(
-            "(" + ", ".join(repr(v) for v in row[:-1]) + f") x{row[-1]}" for row in dupes
-        )
-        raise DataError(
-            f"{where}: duplicate primary key ({key}) in raw table {table.name}: {shown}"
-        )
 
 
 def row_count(wh: Warehouse, schema: str, table: str) -> int | None:
@@ -85,10 +106,13 @@ def row_count(wh: Warehouse, schema: str, table: str) -> int | None:
     return int(wh.scalar(f"select count(*) from {schema}.{table}"))
 
 
-def refuse_shrink(table: RawTable, before: int | None, after: int, where: str) -> None:
-    """Refuse a load that removes more than the table's max_shrink of its rows."""
-    if not before or after >= before:
+def refuse_shrink(table: RawTable, before: int | None, loaded: TableLoad, location: str) -> None:
+    """Refuse a load that removes more than the table's max_shrink of its rows. Only a table
+    replaced in full can shrink: an append (a new batch file, new database rows) only adds."""
+    after = loaded.rows
+    if loaded.action != "loaded" or not before or after >= before:
         return
+    where = f"{location} {table.name}"
     lost = before - after
     if lost / before > table.max_shrink:
         raise DataError(
@@ -101,47 +125,108 @@ def refuse_shrink(table: RawTable, before: int | None, after: int, where: str) -
 
 def load(settings: LoadSettings) -> LoadResult:
     check_spec(settings.source)
-    raw_tables = current().sources
-    models = build_order(discover())
+    project = current()
+    models = discover()
     seeds = declared_seeds()
     declared_tests()  # a malformed test declaration is a malformed project: refused before writing
+    args: dict[str, object] = {
+        "source": redact_source(settings.source),
+        "select": list(settings.select),
+        "full_refresh": settings.full_refresh,
+    }
+    if settings.allow_shrink:
+        args["allow_shrink"] = True
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
-        args: dict[str, object] = {"source": redact_source(settings.source)}
-        if settings.allow_shrink:
-            args["allow_shrink"] = True
         with recorded_run(wh, "load", args) as run:
+            state = BuildState.read(wh)
+            if settings.select:
+                modified = state.modified(models) if needs_state(settings.select) else None
+                order = choose(models, settings.select, modified=modified)
+                raw_tables, seeds = needed_inputs(models, order, project.sources, seeds)
+            else:
+                order, raw_tables = build_order(models), project.sources
             source = resolve_source(wh, settings.source)
             try:
                 source.check(raw_tables)
                 result = LoadResult(run.run_id, source.kind, source.location)
-                steps = len(raw_tables) + 1 + len(models)
+                steps = len(raw_tables) + 1 + len(order)
                 with progress(steps, "loading") as bar, wh.transaction():
                     for table in raw_tables:
                         bar.advance(f"raw.{table.name}")
-                        where = f"{source.location} {table.name}"
                         before = row_count(wh, "raw", table.name)
-                        rows = source.stage(wh, table, f"raw.{table.name}")
-                        check_keys(wh, table, f"raw.{table.name}", where)
+                        loaded = _load_table(wh, source, table, run.run_id, settings, state)
                         if not settings.allow_shrink:
-                            refuse_shrink(table, before, rows, where)
-                        result.tables[table.name] = rows
+                            refuse_shrink(table, before, loaded, source.location)
+                        result.loads.append(loaded)
+                        result.tables[table.name] = loaded.rows
                     bar.advance("seeds")
-                    result.seeds = load_seeds(wh, seeds)
-                    check_matrix_seed(seeds, models)
+                    for seed in seeds:
+                        loaded = load_seed(wh, seed, run.run_id, settings.full_refresh, state)
+                        result.loads.append(loaded)
+                        result.seeds[seed.name] = loaded.rows
+                    check_matrix_seed(declared_seeds(), build_order(models))
+                    check_inputs(wh, models, order)
                     result.models = build(
-                        wh, run.run_id, models, on_built=lambda b: bar.advance(b.model)
+                        wh,
+                        run.run_id,
+                        models,
+                        order,
+                        full_refresh=settings.full_refresh,
+                        on_built=lambda b: bar.advance(b.model),
+                        state=state,
                     )
-                    wh.execute("delete from meta.source")
-                    wh.execute(
-                        "insert into meta.source values (?, ?, current_timestamp)",
-                        [source.kind, source.location],
-                    )
-                    for name, rows in result.tables.items():
-                        wh.execute(
-                            "insert into meta.loads values (?, ?, ?, ?, ?, current_timestamp)",
-                            [run.run_id, name, source.kind, source.location, rows],
-                        )
-                run.rows_affected = sum(result.tables.values())
+                    _remember(wh, run.run_id, source, result)
+                run.rows_affected = result.rows_added
+                run.message = load_summary(result)
             finally:
                 source.close()
     return result
+
+
+def _load_table(
+    wh: Warehouse,
+    source: Source,
+    table: RawTable,
+    run_id: int,
+    settings: LoadSettings,
+    state: BuildState,
+) -> TableLoad:
+    from greenery_cli.sources.files import FileSource
+
+    if isinstance(source, FileSource):
+        return load_file_table(wh, source, table, run_id, settings.full_refresh, state)
+    return load_database_table(wh, source, table, run_id, settings.full_refresh, state)
+
+
+def _remember(wh: Warehouse, run_id: int, source: Source, result: LoadResult) -> None:
+    wh.execute("delete from meta.source")
+    wh.execute(
+        "insert into meta.source values (?, ?, current_timestamp)", [source.kind, source.location]
+    )
+    for loaded in result.loads:
+        if not loaded.relation.startswith("raw."):
+            continue
+        wh.execute(
+            "insert into meta.loads (run_id, table_name, source_kind, location, rows, loaded_at, "
+            "action, rows_added) values (?, ?, ?, ?, ?, current_timestamp, ?, ?)",
+            [
+                run_id,
+                loaded.relation.removeprefix("raw."),
+                source.kind,
+                source.location,
+                loaded.rows,
+                loaded.action,
+                loaded.rows_added,
+            ],
+        )
+
+
+def load_summary(result: LoadResult) -> str:
+    """`1 of 7 raw tables changed (+35,000 rows), 0 seeds; models: 2 built, 15 skipped`."""
+    raw = [t for t in result.loads if t.relation.startswith("raw.")]
+    changed = [t for t in raw if t.action != "unchanged"]
+    seeds = [t for t in result.loads if t.relation.startswith("seeds.") and t.action != "unchanged"]
+    return (
+        f"{len(changed)} of {len(raw)} raw tables changed (+{result.rows_added:,} rows), "
+        f"{len(seeds)} seed(s) reloaded; models: {summary(result.models)}"
+    )

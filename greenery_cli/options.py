@@ -71,3 +71,23 @@ def allow_shrink_option(func: F) -> F:
         help="Accept a source that removes more rows than the project allows (max_shrink in "
         "queries/sources.toml, max_deleted in greenery.toml [snapshot]; default half).",
     )(func)
+
+
+def select_option(func: F) -> F:
+    return click.option(
+        "--select",
+        "selectors",
+        multiple=True,
+        metavar="SEL",
+        help="Models: 'name', 'tag:x', 'layer:x', 'source:x', 'state:modified'; '+sel' adds "
+        "everything upstream, 'sel+' everything downstream. Repeat to add more.",
+    )(func)
+
+
+def full_refresh_option(func: F) -> F:
+    return click.option(
+        "--full-refresh",
+        is_flag=True,
+        default=False,
+        help="Rebuild from scratch, changed or not (incremental models too).",
+    )(func)

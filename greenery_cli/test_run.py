@@ -66,7 +66,7 @@ def _missing(wh: Warehouse, test: DataTest) -> tuple[str, str] | None:
             if schema == "snapshots":
                 return "skip", f"no snapshot yet: {relation} does not exist"
             return "error", f"{relation} does not exist (run `greenery load`)"
-    if test.target and test.column:
+    if test.target and test.column and test.target in test.relations:  # not an ephemeral's
         schema, table = test.target.split(".")
         known = {
             r[0]

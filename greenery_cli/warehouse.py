@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 DEFAULT_DB = "greenery.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
 DEFAULT_WAIT_SECONDS = 30.0
 # DuckDB spills to disk past this; its own default (80% of RAM) let a 35M-event load reach 15 GB
@@ -51,10 +51,14 @@ create table if not exists meta.model_builds (
     run_id bigint not null,
     model varchar not null,
     layer varchar not null,
-    rows bigint not null,
+    rows bigint,
     started_at timestamptz not null,
     finished_at timestamptz not null,
-    duration_s double not null
+    duration_s double not null,
+    materialized varchar,
+    action varchar,
+    reason varchar,
+    fingerprint varchar
 );
 create table if not exists meta.source (
     kind varchar not null,
@@ -67,9 +71,45 @@ create table if not exists meta.loads (
     source_kind varchar not null,
     location varchar not null,
     rows bigint not null,
+    loaded_at timestamptz not null,
+    action varchar,
+    rows_added bigint
+);
+create table if not exists meta.raw_files (
+    relation varchar not null,
+    file varchar not null,
+    location varchar not null,
+    size bigint,
+    mtime_ns bigint,
+    ctime_ns bigint,
+    inode bigint,
+    sha256 varchar not null,
+    rows bigint,
+    run_id bigint not null,
     loaded_at timestamptz not null
 );
+create table if not exists meta.changes (
+    run_id bigint not null,
+    relation varchar not null,
+    change varchar not null,
+    range_start timestamptz,
+    range_end timestamptz,
+    rows bigint
+);
 """
+# Steps that bring an older warehouse's meta tables to this version (new ones come from the DDL).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        # the build engine: skipped builds (no rows), materialisation, why, the build state
+        "alter table meta.model_builds alter column rows drop not null",
+        "alter table meta.model_builds add column if not exists materialized varchar",
+        "alter table meta.model_builds add column if not exists action varchar",
+        "alter table meta.model_builds add column if not exists reason varchar",
+        "alter table meta.model_builds add column if not exists fingerprint varchar",
+        "alter table meta.loads add column if not exists action varchar",
+        "alter table meta.loads add column if not exists rows_added bigint",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,17 @@ class Warehouse:
                 [schema, table],
             )
         )
+
+    def relations(self) -> dict[str, str]:
+        """Every table and view of this warehouse: `schema.name` -> TABLE or VIEW (one catalogue
+        query; like table_exists, the engine's own look-up rather than portable SQL)."""
+        return {
+            f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
+            for schema, name, kind in self.rows(
+                "select table_schema, table_name, table_type from information_schema.tables "
+                "where table_catalog = current_database()"
+            )
+        }
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -241,8 +292,15 @@ def _initialise(wh: Warehouse) -> None:
     for statement in _META_DDL.split(";"):
         if statement.strip():
             wh.execute(statement)
-    if wh.scalar("select count(*) from meta.schema_version") == 0:
+    version = wh.scalar("select max(version) from meta.schema_version")
+    if version is None:
         wh.execute("insert into meta.schema_version (version) values (?)", [SCHEMA_VERSION])
+        return
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        with wh.transaction():
+            for statement in _MIGRATIONS.get(step, ()):
+                wh.execute(statement)
+            wh.execute("insert into meta.schema_version (version) values (?)", [step])
 
 
 def _checkpoint_in_place(path: Path, wait: float) -> None:

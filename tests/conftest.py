@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,52 @@ def loaded_real_warehouse(real_data: Path, tmp_path_factory: pytest.TempPathFact
     db = tmp_path_factory.mktemp("real") / "real.duckdb"
     load(LoadSettings(db=db, source=str(real_data / "raw")))
     return db
+
+
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Spark Connect server for the whole test run (slow tests), stopped at the end.
+
+    Skips, saying why, where the `spark` extra or Java 17+ is missing."""
+    from greenery_cli.engines.spark import missing_modules
+
+    missing = missing_modules()
+    if missing:
+        pytest.skip(
+            f"the spark extra is not installed ({', '.join(missing)}): pip install -e '.[spark]'"
+        )
+    from greenery_cli.engines.spark.server import (
+        java_executable,
+        java_major_version,
+        start_local_server,
+    )
+
+    java = java_executable()
+    version = java_major_version(java) if java else None
+    if version is None or version < 17:
+        pytest.skip(
+            f"Spark needs Java 17+ (found {version or 'none'}): "
+            "apt-get install default-jre-headless"
+        )
+    server = start_local_server(tmp_path_factory.mktemp("spark"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(spark_server: Any) -> Iterator[Any]:
+    """A Spark Connect session on the test run's server."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # pyspark 4.3 warns about pandas 3 on import; the extra pins pandas < 3, a dev venv may not
+        warnings.simplefilter("ignore", FutureWarning)
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.remote(spark_server.url).getOrCreate()
+    try:
+        yield session
+    finally:
+        session.stop()

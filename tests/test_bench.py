@@ -1,113 +1,176 @@
-"""The benchmark still runs: bench/run.py at scale 1, one repeat, no timing assertions (CI smoke).
-
-Also checks that the hand-written baselines answer the same as greenery, so the ratios compare
-the same work."""
+"""The benchmark harness works (no timing assertions): a smoke run of bench/run.py at scale 1 with
+greenery and the hand-written job, the known right answers on the real data, the launcher's
+figures, the answer check that fails a run, the interleaving order and the results file."""
 
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REAL_DATA, REPO, run_cli
+from conftest import REAL_DATA, REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 
-import baselines  # noqa: E402
-import run as bench_run  # noqa: E402
+from contenders import dbt as dbt_contender  # noqa: E402
+from measure import (  # noqa: E402
+    AnswerMismatch,
+    CommandFailed,
+    Plan,
+    Step,
+    interleave,
+    run_step,
+)
+from results import Figures, Results, Row  # noqa: E402
 
-PER_DATASET = [c for c in bench_run.CASES if c not in ("generate", "greenery --help")]
-SNAPSHOT_CASES = [c for c in bench_run.CASES if c.startswith("snapshot")]
+PYTHON = sys.executable
 
 
-def has_command(name: str) -> bool:
-    return run_cli(name, "--help").exit_code == 0
-
-
-def test_benchmark_runs_at_scale_1(tmp_path: Path) -> None:
-    results = tmp_path / "results.json"
-    out = tmp_path / "BENCHMARKS.md"
-    generate, snapshot = has_command("generate"), has_command("snapshot")
-    # the real data stands in for the generator's scale 1 only where the generator is missing
-    if not generate and not (REAL_DATA / "raw" / "events.csv").is_file():
-        pytest.skip("neither `greenery generate` nor the real dataset is available")
-    data = [] if generate else ["--data", str(REAL_DATA)]
+def bench(
+    tmp_path: Path, *args: str, timeout: int = 240
+) -> tuple[dict[tuple[str, str], dict], str]:
+    results, out = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     done = subprocess.run(
-        [
-            sys.executable, str(REPO / "bench" / "run.py"), "--scales", "1", "--repeat", "1",
-            *data, "--big-products", "2000", "--work", str(tmp_path / "work"),
-            "--results", str(results), "--out", str(out),
-        ],
-        capture_output=True, text=True, check=False, timeout=300,
+        [PYTHON, str(REPO / "bench" / "run.py"), *args, "--work", str(tmp_path / "work"),
+         "--results", str(results), "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=timeout,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = {(r["dataset"], r["case"]): r for r in json.loads(results.read_text())["rows"]}
-    expected = [("cli", "greenery --help"), ("scale 1", "generate")]
-    expected += [("scale 1" if generate else "real", case) for case in PER_DATASET]
-    expected += [("2000 products", case) for case in SNAPSHOT_CASES]
-    for key in expected:
-        assert key in rows, f"no row for {key}:\n{done.stdout}"
-        row = rows[key]
-        missing = (key[1] == "generate" and not generate) or (
-            key[1] in SNAPSHOT_CASES and not snapshot
-        )
-        if missing:
-            assert row["note"].startswith("skipped:"), row
-            continue
-        assert row["greenery"] is not None, row
-        assert row["greenery"]["median"] > 0 and row["greenery"]["peak_rss_mb"] > 0
-        assert row["hand"] is not None and row["hand"]["median"] > 0, row
-        ratio = row["greenery"]["median"] / row["hand"]["median"]
-        assert math.isfinite(ratio)
-    text = out.read_text()
-    assert f"| {expected[2][0]} | funnel --by-step |" in text and "nproc: " in text
-    assert "python bench/run.py --scales 1 --repeat 1" in text
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    rows = {(r["dataset"], r["item"]): r for r in json.loads(results.read_text())["rows"]}
+    return rows, out.read_text()
 
 
-def test_handwritten_funnel_and_inventory_answer_like_greenery(
-    tmp_path: Path, real_data: Path
-) -> None:
-    db = tmp_path / "w.duckdb"
-    assert run_cli("--db", str(db), "load", "--source", str(real_data / "raw")).exit_code == 0
-    weeks = real_data / "inventory-weeks"
-    for week, at in enumerate(
-        ["2024-10-10T06:00:00", "2024-10-16T06:00:00", "2024-10-22T06:00:00"], start=1
-    ):
-        from datetime import UTC, datetime
+def test_benchmark_smoke_at_scale_1(tmp_path: Path) -> None:
+    items = "load,files-to-funnel,snapshot"
+    rows, page = bench(tmp_path, "--scales", "1", "--repeat", "2", "--dbt", "no",
+                       "--items", items)  # fmt: skip
+    for item in items.split(","):
+        row = rows[("scale 1", item)]
+        assert set(row["contenders"]) == {"greenery", "hand-written"}, row
+        for figures in row["contenders"].values():
+            assert len(figures["wall"]) == len(figures["cpu"]) == len(figures["rss_mb"]) == 2
+            assert min(figures["wall"]) > 0 and min(figures["rss_mb"]) > 0
+        assert row["answer"]
+    assert "#### scale 1" in page and "| new files -> funnel --by-step |" in page
+    assert "python bench/run.py --scales 1 --repeat 2 --dbt no" in page
+    assert "- cores: " in page and "- memory_gib: " in page
 
-        moment = datetime.fromisoformat(at).replace(tzinfo=UTC)
-        baselines.snapshot(db, weeks / f"products_week{week}.csv", moment)
 
-    def greenery(*args: str) -> list[dict[str, object]]:
-        result = run_cli("--db", str(db), *args, "--format", "json")
-        assert result.exit_code == 0, result.stderr
-        rows: list[dict[str, object]] = json.loads(result.stdout)
-        return rows
+@pytest.mark.skipif(not (REAL_DATA / "raw" / "events.csv").is_file(), reason="no real dataset")
+def test_benchmark_answers_are_the_known_answers_on_the_real_data(tmp_path: Path) -> None:
+    rows, _ = bench(tmp_path, "--data", str(REAL_DATA), "--repeat", "1", "--dbt", "no",
+                    "--items", "funnel-by-step,inventory-changes,stockouts")  # fmt: skip
+    assert json.loads(rows[("real", "funnel-by-step")]["answer"]) == [578, 467, 361]
+    assert len(json.loads(rows[("real", "inventory-changes")]["answer"])) == 6
+    assert len(json.loads(rows[("real", "stockouts")]["answer"])) == 2
 
-    import duckdb
 
-    con = duckdb.connect(str(db), read_only=True)
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not dbt_contender.venv_ready(dbt_contender.DEFAULT_VENV),
+    reason="dbt's environment is not installed (python bench/run.py --dbt install makes it)",
+)
+@pytest.mark.skipif(not (REAL_DATA / "raw" / "events.csv").is_file(), reason="no real dataset")
+def test_benchmark_runs_dbt_when_its_environment_exists(tmp_path: Path) -> None:
+    rows, page = bench(tmp_path, "--data", str(REAL_DATA), "--repeat", "1", "--dbt",
+                       "if-present", "--items", "files-to-funnel", timeout=900)  # fmt: skip
+    row = rows[("real", "files-to-funnel")]
+    assert set(row["contenders"]) == {"greenery", "hand-written", "dbt"}
+    assert json.loads(row["answer"]) == [578, 467, 361]
+    assert "dbt run --select +fct_product_funnel" in page
 
-    def hand(name: str) -> list[tuple[object, ...]]:
-        sql = baselines.sql_file(name)
-        params = {"window_seconds": 86400} if "$window_seconds" in sql else None
-        return con.execute(sql, params).fetchall()
 
-    assert [r["count"] for r in greenery("funnel", "--by-step")] == [
-        c for _, c in hand("funnel_by_step")
-    ]
-    by_product = {
-        r["product_id"]: (r["viewed"], r["added_to_cart"], r["checked_out"])
-        for r in greenery("funnel", "--by", "product")
+# --- the harness's parts ---------------------------------------------------------------------
+
+
+def python_step(code: str) -> Step:
+    return Step((PYTHON, "-c", code))
+
+
+def printing(text: str, setup: object = None) -> Plan:
+    step = python_step(f"print({text!r})")
+    return Plan((step,), lambda out: out.strip(), "print", setup)  # type: ignore[arg-type]
+
+
+def test_launcher_measures_the_child_not_the_benchmark(tmp_path: Path) -> None:
+    import duckdb  # noqa: F401 - makes this process far larger than a small child
+
+    small, _ = run_step(Step(("true",)), tmp_path)
+    assert small.rss_mb < 40, small
+    touch_300_mb = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); print('ok')"
+    big, out = run_step(python_step(touch_300_mb), tmp_path)
+    assert big.rss_mb >= 300 and out.strip() == "ok", big
+    assert big.cpu > 0 and big.wall > 0
+
+
+def test_a_failing_command_stops_the_benchmark(tmp_path: Path) -> None:
+    with pytest.raises(CommandFailed, match="exited 3:\n.*broken input"):
+        run_step(python_step("import sys; sys.stderr.write('broken input'); sys.exit(3)"), tmp_path)
+
+
+def test_an_answer_unlike_greenerys_fails_the_run() -> None:
+    plans = {"greenery": printing("578"), "hand-written": printing("577")}
+    with pytest.raises(AnswerMismatch, match="hand-written answered differently from greenery"):
+        interleave("real, funnel", plans, repeat=1)
+
+
+def test_greenery_is_checked_against_an_answer_worked_out_from_the_data() -> None:
+    plans = {"greenery": printing("5"), "hand-written": printing("5")}
+    assert interleave("x", plans, repeat=1, expected="5").answer == "5"
+    with pytest.raises(AnswerMismatch, match="greenery answered differently from the expected"):
+        interleave("x", plans, repeat=1, expected="6")
+
+
+def test_contenders_interleave_in_an_order_rotating_per_repeat() -> None:
+    order: list[str] = []
+    plans = {
+        name: printing("same", setup=lambda name=name: order.append(name))
+        for name in ("hand-written", "greenery", "dbt")
     }
-    assert by_product == {r[0]: r[2:] for r in hand("funnel_by_product")}
-    changes = {r["product_id"]: r["change"] for r in greenery("inventory-changes")}
-    assert changes and changes == {r[0]: r[4] for r in hand("inventory_changes")}
-    spread = {r["product_id"]: (r["changes"], r["total_change"]) for r in greenery("fluctuations")}
-    assert spread == {r[1]: (r[3], r[4]) for r in hand("fluctuations")}
-    out = {r["product_id"]: r["lowest_inventory"] for r in greenery("stockouts")}
-    assert out and out == {r[0]: r[6] for r in hand("stockouts")}
-    con.close()
+    outcome = interleave("x", plans, repeat=3, warmup=1)
+    assert order == [
+        "greenery", "hand-written", "dbt",  # warm-up, unmeasured; greenery answers first
+        "hand-written", "dbt", "greenery",
+        "dbt", "greenery", "hand-written",
+        "greenery", "hand-written", "dbt",
+    ]  # fmt: skip
+    assert {name: len(s) for name, s in outcome.samples.items()} == dict.fromkeys(plans, 3)
+
+
+def test_results_replace_the_rows_measured_again_and_render(tmp_path: Path) -> None:
+    def row(dataset: str, item: str, wall: float) -> Row:
+        figures = Figures("greenery x", [wall, wall * 2, wall * 3], [wall] * 3, [100.0] * 3)
+        hand = Figures("python job.py", [wall / 2] * 3, [wall / 2] * 3, [50.0] * 3)
+        return Row(dataset, item, item, -1, {"greenery": figures, "hand-written": hand}, "[1]")
+
+    machine = {"cores": 2, "memory_gib": 23.5, "cpu": "x", "greenery commit": "abc"}
+    run = {"command": "python bench/run.py A", "started": "now", "duration_s": 1.0,
+           "load_average": "1, 1, 1", "machine": machine}  # fmt: skip
+    path = tmp_path / "results.json"
+    results = Results.read(path)
+    results.merge([row("real", "load", 1.0), row("real", "stockouts", 1.0)], run)
+    results.write(path)
+    results = Results.read(path)
+    results.merge([row("real", "stockouts", 4.0)], {**run, "command": "python bench/run.py B"})
+    results.write(path)
+    again = Results.read(path)
+    assert [(r.item, r.run, r.contenders["greenery"].median) for r in again.rows] == [
+        ("load", 0, 2.0),
+        ("stockouts", 1, 8.0),
+    ]
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text(
+        "# Benchmarks\n\nprose\n\n<!-- results:start -->stale figures<!-- results:end -->\n\nend\n"
+    )
+    done = subprocess.run(
+        [PYTHON, str(REPO / "bench" / "run.py"), "--render", "--results", str(path), "--out",
+         str(page)], capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    assert text.startswith("# Benchmarks\n\nprose\n\n") and text.endswith("\nend\n")
+    assert "stale figures" not in text and "| stockouts | 8.00 s [4.00 s - 12.00 s]" in text
+    assert "| 4.00x (CPU 2.00x) |" in text
+    assert "1. `python bench/run.py A`" in text and "2. `python bench/run.py B`" in text

@@ -124,16 +124,42 @@ def test_build_records_each_model_of_the_selection(tmp_path, monkeypatch) -> Non
     assert result.exit_code == 0, result.stderr
     assert rows(db, "select count(*) from marts.dim_stock") == [(1,)]
 
+    # nothing changed since: the selection is considered and skipped, each with its reason
     result = run_cli("--db", str(db), "build", "--select", "stg_products+", "--format", "csv")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "model,layer,rows,duration_s"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "model,layer,materialized,action,rows,duration_s,reason"
+    assert {line.split(",")[3] for line in lines[1:]} == {"skipped"}
+    assert "models: 3 skipped" in result.stderr
+    run_id = rows(db, "select max(run_id) from meta.runs where command = 'build'")[0][0]
+    decided = rows(
+        db, f"select model, action, reason from meta.model_builds where run_id = {run_id}"
+    )
+    assert {(m, a, r) for m, a, r in decided} == {
+        (m, "skipped", "up to date") for m in ("stg_products", "int_stock", "dim_stock")
+    }
+
+    result = run_cli(
+        "--db", str(db), "build", "--select", "stg_products+", "--full-refresh", "--format", "csv"
+    )
+    assert result.exit_code == 0, result.stderr
     run_id = rows(db, "select max(run_id) from meta.runs where command = 'build'")[0][0]
     built = rows(db, f"select model, rows from meta.model_builds where run_id = {run_id}")
-    assert dict(built) == {"stg_products": 2, "int_stock": 2, "dim_stock": 1}
+    # the shop's greenery.toml makes staging and intermediate views: they hold no rows
+    assert dict(built) == {"stg_products": None, "int_stock": None, "dim_stock": 1}
     status = rows(db, f"select status, rows_affected from meta.runs where run_id = {run_id}")
-    assert status == [("success", 5)]
+    assert status == [("success", 1)]
 
-    result = run_cli("--db", str(db), "build", "--frequency", "daily", "--business-line", "Product")
+    result = run_cli(
+        "--db",
+        str(db),
+        "build",
+        "--frequency",
+        "daily",
+        "--business-line",
+        "Product",
+        "--full-refresh",
+    )
     assert result.exit_code == 0, result.stderr
     run_id = rows(db, "select max(run_id) from meta.runs")[0][0]
     built = rows(db, f"select model from meta.model_builds where run_id = {run_id} order by all")
@@ -150,12 +176,11 @@ def test_build_is_all_or_nothing_when_a_model_fails(tmp_path, monkeypatch) -> No
     (project / "queries" / "marts" / "fct_promos.sql").write_text(
         "-- broken\nselect no_such_column from {{ ref('stg_promos') }}\n"
     )
-    result = run_cli("--db", str(db), "build")
+    result = run_cli("--db", str(db), "build", "--full-refresh")
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "fct_promos" in result.stderr and "no_such_column" in result.stderr
     assert "Traceback" not in result.stderr
-    # models built before the failure were rolled back with it
-    assert rows(db, "select count(*) from staging.stg_products") == [(2,)]
+    # dim_stock, rebuilt (with Ivy) before the failure, was rolled back with it
     assert rows(db, "select count(*) from marts.dim_stock") == [(1,)]
     assert rows(db, "select count(*) from meta.model_builds") == builds_before
     last = rows(db, "select status, message from meta.runs order by run_id desc limit 1")[0]
@@ -193,7 +218,9 @@ def test_real_build_of_a_model_and_its_downstream(loaded_real_warehouse, tmp_pat
         if not more:
             break
         expected |= more
-    result = run_cli("--db", str(db), "build", "--select", "stg_orders+", "--format", "json")
+    result = run_cli(
+        "--db", str(db), "build", "--select", "stg_orders+", "--full-refresh", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     run_id = rows(db, "select max(run_id) from meta.runs")[0][0]
     built = [r[0] for r in rows(db, f"select model from meta.model_builds where run_id = {run_id}")]

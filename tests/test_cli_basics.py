@@ -53,3 +53,39 @@ def test_missing_warehouse_is_a_clear_error(tmp_path) -> None:
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "no warehouse at" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_mistyped_command_suggests_the_nearest_one() -> None:
+    result = run_cli("fnunel", "--by-step")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "No such command 'fnunel'. Did you mean 'funnel'?" in result.stderr
+    unrelated = run_cli("xyzzy")
+    assert unrelated.exit_code == ExitCode.TOOL_ERROR
+    assert "Did you mean" not in unrelated.stderr
+
+
+def test_shell_completion_scripts_and_completions() -> None:
+    for shell, marker in (
+        ("bash", "complete -o"),
+        ("zsh", "compdef"),
+        ("fish", "complete --no-files --command greenery"),
+    ):
+        script = subprocess.run(
+            [sys.executable, "-m", "greenery_cli"],
+            env={"_GREENERY_COMPLETE": f"{shell}_source", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+        )
+        assert marker in script.stdout, (shell, script.stdout[:200])
+    words = subprocess.run(
+        [sys.executable, "-m", "greenery_cli"],
+        env={
+            "_GREENERY_COMPLETE": "bash_complete",
+            "COMP_WORDS": "greenery fun",
+            "COMP_CWORD": "1",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert "plain,funnel" in words.stdout.split()

@@ -35,7 +35,8 @@ def hand_loaded(db: Path, loaded_at: datetime = LOADED_AT, skip: tuple[str, ...]
             columns = ", ".join(f"{c} {t}" for c, t in table.columns.items())
             wh.execute(f"create table raw.{table.name} ({columns})")
             wh.execute(
-                "insert into meta.loads values (1, ?, 'files', 'hand', 0, ?)",
+                "insert into meta.loads (run_id, table_name, source_kind, location, rows, "
+                "loaded_at) values (1, ?, 'files', 'hand', 0, ?)",
                 [table.name, loaded_at],
             )
 
@@ -119,7 +120,9 @@ def test_newest_record_in_naive_and_zoned_columns(tmp_path: Path) -> None:
         wh.execute("create table raw.events (event_id varchar, created_at timestamp)")
         wh.execute("insert into raw.events values ('a', '2024-10-09 06:00:00')")
         wh.execute(
-            "insert into meta.loads values (1, 'events', 'files', 'hand', 1, ?)", [LOADED_AT]
+            "insert into meta.loads (run_id, table_name, source_kind, location, rows, loaded_at) "
+            "values (1, 'events', 'files', 'hand', 1, ?)",
+            [LOADED_AT],
         )
         wh.execute(
             "insert into raw.orders (order_id, created_at) values "
@@ -206,44 +209,49 @@ def test_every_check_is_appended_with_its_run(tmp_path: Path) -> None:
     assert runs == [(first.run_id, "freshness", "success"), (second.run_id, "freshness", "fail")]
 
 
-def test_a_model_built_before_its_source_was_reloaded_is_stale(tmp_path: Path) -> None:
+def test_a_model_built_before_its_source_was_reloaded_is_stale(
+    raw_copy: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "w.duckdb"
-    hand_loaded(db)
-    with open_warehouse(db, write=True) as wh:
-        for model, run_id in (("stg_orders", 1), ("stg_users", 1), ("fct_orders", 1)):
-            wh.execute(
-                "insert into meta.model_builds values (?, ?, 'x', 5, ?, ?, 0.25)",
-                [run_id, model, LOADED_AT, LOADED_AT],
-            )
-        wh.execute(
-            "insert into meta.loads values (2, 'orders', 'files', 'hand', 0, ?)", [LOADED_AT]
-        )
-    got = check(db, LOADED_AT + timedelta(hours=1))
-    assert got["staging.stg_users"]["status"] == "pass"
-    assert got["staging.stg_users"]["duration_s"] == 0.25
-    assert got["staging.stg_users"]["load_age_s"] == 3600
-    assert got["staging.stg_orders"]["status"] == "warn"
-    assert got["staging.stg_orders"]["note"] == "stale: raw.orders changed after run 1 built it"
-    assert got["marts.fct_orders"]["status"] == "warn"  # reads stg_orders, so raw.orders
-    assert got["marts.dim_products"]["note"] == "never built"
+    assert run_cli("--db", str(db), "load", "--source", str(raw_copy)).exit_code == 0
+    items = raw_copy / "order_items.csv"
+    header, first, *rest = items.read_text().split("\n")
+    order_id, product_id, quantity = first.split(",")
+    items.write_text("\n".join([header, f"{order_id},{product_id},{int(quantity) + 1}", *rest]))
+    # only stg_order_items (a view) is chosen: the tables reading raw.order_items go stale
+    assert run_cli("--db", str(db), "load", "--select", "stg_order_items").exit_code == 0
+    got = check(db, datetime.now(UTC))
+    assert got["staging.stg_order_items"]["status"] == "pass"
+    assert got["staging.stg_order_items"]["note"] == "a view: as fresh as its inputs"
+    assert got["marts.dim_products"]["status"] == "warn"  # the shop's one table mart
+    assert got["marts.dim_products"]["note"] == (
+        "stale: inputs changed since its build in run 1: raw.order_items"
+    )
+    assert got["marts.fct_orders"]["status"] == "pass"  # a view: always as its inputs are
+    assert got["marts.fct_product_funnel_events"]["status"] == "pass"
 
 
-def test_a_model_built_before_a_model_it_reads_is_stale(tmp_path: Path) -> None:
+def test_a_model_built_before_a_model_it_reads_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine_project import DAY1_ROWS, make_engine_project, write_batch, write_customers
+
+    project = make_engine_project(tmp_path / "project", monkeypatch)
+    folder = tmp_path / "exports"
+    write_customers(folder, [("s1", "north")])
+    write_batch(folder, "b1", DAY1_ROWS)
     db = tmp_path / "w.duckdb"
-    hand_loaded(db)
-    with open_warehouse(db, write=True) as wh:
-        for model, run_id in (("stg_orders", 3), ("stg_users", 1), ("dim_users", 2)):
-            wh.execute(
-                "insert into meta.model_builds values (?, ?, 'x', 5, ?, ?, 0.25)",
-                [run_id, model, LOADED_AT, LOADED_AT],
-            )
-    got = check(db, LOADED_AT)
-    assert got["staging.stg_orders"]["status"] == "pass"  # rebuilt alone by a later build
-    assert got["staging.stg_users"]["status"] == "pass"
-    # dim_users reads stg_orders, rebuilt by run 3 after run 2 built dim_users
-    assert got["marts.dim_users"]["status"] == "warn"
-    assert got["marts.dim_users"]["note"].startswith("stale: staging.stg_orders changed after")
-    assert got["snapshots.products_snapshot"]["status"] == "skip"
+    assert run_cli("--db", str(db), "load", "--source", str(folder)).exit_code == 0
+    model = project / "queries" / "marts" / "fct_order_status.sql"
+    model.write_text(model.read_text() + "\n")
+    assert run_cli("--db", str(db), "build", "--select", "fct_order_status").exit_code == 0
+    report = check_freshness(FreshnessSettings(db=db))
+    got = by_name(report.checks)
+    assert got["marts.fct_order_status"]["status"] == "pass"  # rebuilt alone by run 2
+    assert got["marts.fct_paid_orders"]["status"] == "warn"
+    assert got["marts.fct_paid_orders"]["note"] == (
+        "stale: inputs changed since its build in run 1: marts.fct_order_status"
+    )
 
 
 def test_the_snapshot_shows_its_latest_run(tmp_path: Path) -> None:

@@ -310,7 +310,7 @@ def test_credentials_from_pg_environment_variables(
     monkeypatch.setenv("PGPORT", str(pg_server.port))
     result = cli("--db", str(tmp_path / "w.duckdb"), "load", "--source", "postgresql:///greenery")
     assert result.exit_code == 0, result.stderr
-    assert "loaded 5,092 rows" in result.stderr
+    assert "7 of 7 raw tables changed (+5,092 rows)" in result.stderr
 
 
 def test_text_and_other_column_types_are_cast_by_the_contract(
@@ -638,3 +638,51 @@ def test_an_update_in_postgres_then_snapshot_records_exactly_those_changes(
     assert dict(opened_rows) == {pid: expected[pid][2] for pid in changed}
     assert source == pg_server.url(schema, password=None)
     no_password_anywhere(second.stdout, second.stderr, *meta_texts(Path(db)))
+
+
+# --- incremental reads of an append-only table ---
+
+
+def test_an_incremental_column_reads_only_new_rows_and_equals_a_full_load(
+    cli, pg_server: PgServer, pg_loaded_warehouse: Path, tmp_path: Path
+) -> None:
+    """events declares incremental_column created_at: the second load reads only the rows from
+    the newest loaded on, appends the new ones, and ends equal to a full load."""
+    schema = clone_schema(
+        pg_server,
+        "growing_shop",
+        "create table held as select * from events where created_at >= '2021-02-11 12:00+00'",
+        "delete from events where created_at >= '2021-02-11 12:00+00'",
+    )
+    db = tmp_path / "w.duckdb"
+    first = cli("--db", str(db), "load", "--source", pg_server.url(schema))
+    assert first.exit_code == 0, first.stderr
+    pg_server.execute(f"insert into {schema}.events select * from {schema}.held")
+    second = cli("--db", str(db), "load", "--source", pg_server.url(schema))
+    assert second.exit_code == 0, second.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        added, action = con.execute(
+            "select rows_added, action from meta.loads where table_name = 'events' "
+            "order by run_id desc limit 1"
+        ).fetchone()
+        rebuilt = con.execute(
+            "select count(*) from meta.model_builds where action <> 'skipped' "
+            "and run_id = (select max(run_id) from meta.model_builds)"
+        ).fetchone()[0]
+    held = pg_server.execute(f"select count(*) from {schema}.held")[0][0]
+    assert (added, action) == (held, "appended")
+    assert rebuilt == 0  # the shop's event models are views: nothing to rebuild
+    got, expected = contents(db), contents(pg_loaded_warehouse)
+    assert {k: v for k, v in got.items() if not k.startswith("meta.")} == {
+        k: v for k, v in expected.items() if not k.startswith("meta.")
+    }
+    # a held row edited in place breaks the append-only promise: refused, naming the row
+    newest = pg_server.execute(
+        f"select event_id from {schema}.events order by created_at desc limit 1"
+    )
+    pg_server.execute(
+        f"update {schema}.events set page_url = 'edited' where event_id = '{newest[0][0]}'"
+    )
+    refused = cli("--db", str(db), "load", "--source", pg_server.url(schema))
+    assert refused.exit_code == ExitCode.WORK_FAILED
+    assert newest[0][0] in refused.stderr and "changed after greenery loaded them" in refused.stderr

@@ -53,7 +53,7 @@ def test_a_failed_load_is_recorded_with_its_error(tmp_path: Path) -> None:
     assert set(run) == DBT_RUN_RESULTS_KEYS
     assert run["command"] == "load"
     assert run["status"] == "error"
-    assert run["args"] == {"source": str(missing)}
+    assert run["args"] == {"source": str(missing), "select": [], "full_refresh": False}
     assert str(missing) in run["message"] and "does not exist" in run["message"]
     assert run["rows_affected"] is None
     assert run["results"] == []  # the load's model builds rolled back with it
@@ -99,8 +99,8 @@ def test_a_failing_test_run_is_recorded_as_fail(
 
     db = tmp_path / "real.duckdb"
     shutil.copy(loaded_real_warehouse, db)
-    with duckdb.connect(str(db)) as con:
-        con.execute("insert into staging.stg_promos select * from staging.stg_promos limit 1")
+    with duckdb.connect(str(db)) as con:  # stg_promos is a view: a repeated raw row shows in it
+        con.execute("insert into raw.promos select * from raw.promos limit 1")
     result = run_cli("--db", str(db), "test", "-s", "stg_promos")
     assert result.exit_code == ExitCode.WORK_FAILED
     [run] = runs(db, "--command", "test")
@@ -152,8 +152,9 @@ def test_json_lists_each_runs_nodes_like_dbt_run_results(
     models = discover()
     assert {n["unique_id"] for n in load["results"]} == {f"model.{m}" for m in models}
     built = {n["unique_id"]: n for n in load["results"]}
-    assert built["model.stg_promos"]["adapter_response"] == {"rows_affected": 6}
+    assert built["model.stg_promos"]["adapter_response"] == {}  # a view holds no rows
     assert built["model.stg_promos"]["status"] == "success"
+    assert built["model.dim_products"]["adapter_response"] == {"rows_affected": 30}
     assert {n["unique_id"] for n in test["results"]} == {
         "test.unique_stg_promos_promo_id",
         "test.not_null_stg_promos_promo_id",

@@ -298,7 +298,9 @@ def record_runs(db: Path, models: dict[str, datetime], loaded: datetime, snapsho
     with duckdb.connect(str(db)) as con:
         for name, at in models.items():
             con.execute(
-                "insert into meta.model_builds values (1, ?, 'x', 1, ?, ?, 0.1)", [name, at, at]
+                "insert into meta.model_builds (run_id, model, layer, rows, started_at, "
+                "finished_at, duration_s) values (1, ?, 'x', 1, ?, ?, 0.1)",
+                [name, at, at],
             )
         for table in (
             "products",
@@ -310,7 +312,9 @@ def record_runs(db: Path, models: dict[str, datetime], loaded: datetime, snapsho
             "addresses",
         ):
             con.execute(
-                "insert into meta.loads values (1, ?, 'files', '/x', 1, ?)", [table, loaded]
+                "insert into meta.loads (run_id, table_name, source_kind, location, rows, "
+                "loaded_at) values (1, ?, 'files', '/x', 1, ?)",
+                [table, loaded],
             )
         if snapshot is not None:
             con.execute(

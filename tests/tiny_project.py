@@ -55,6 +55,10 @@ def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (root / "queries" / relative).write_text(sql + "\n")
     # the shop's declarations: greenery.toml and its seven sources (greenery's own SQL stays out)
     shutil.copy(REPO / "greenery.toml", root / "greenery.toml")
+    # the marts as tables (the shop's layer defaults make the rest views)
+    (root / "queries" / "marts" / "schema.toml").write_text(
+        '[dim_stock]\nmaterialized = "table"\n\n[fct_promos]\nmaterialized = "table"\n'
+    )
     shutil.copy(REPO / "queries" / "sources.toml", root / "queries" / "sources.toml")
     (root / "seeds").mkdir(parents=True)
     (root / "seeds" / "seeds.toml").write_text(SEEDS_TOML)

@@ -3,18 +3,17 @@ from __future__ import annotations
 import click
 
 from greenery_cli.matrix import BUSINESS_LINES, FREQUENCIES
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import (
+    format_option,
+    full_refresh_option,
+    global_settings,
+    select_option,
+    wait_option,
+)
 
 
 @click.command()
-@click.option(
-    "--select",
-    "selectors",
-    multiple=True,
-    metavar="SEL",
-    help="A model: 'name', 'name+' (and everything downstream), '+name' (and everything "
-    "upstream). Repeat to add more.",
-)
+@select_option
 @click.option(
     "--frequency",
     type=click.Choice(list(FREQUENCIES)),
@@ -27,6 +26,7 @@ from greenery_cli.options import format_option, global_settings, wait_option
     default=None,
     help="Only the models in this business line's cells of the matrix.",
 )
+@full_refresh_option
 @format_option
 @wait_option()
 @click.pass_context
@@ -35,16 +35,19 @@ def command(
     selectors: tuple[str, ...],
     frequency: str | None,
     business_line: str | None,
+    full_refresh: bool,
     fmt: str,
     wait: float,
 ) -> int:
-    """Rebuild models from the loaded raw tables, in dependency order, all or nothing.
+    """Bring models up to date from the loaded raw tables, in dependency order, all or nothing.
 
-    With no selection every model is rebuilt. --select and the matrix options combine: a model
-    is built when a selector picks it and it sits in the chosen cells. Each model's build is
-    recorded in meta.model_builds, the run in meta.runs.
+    A model is rebuilt only when its SQL, config, a macro it uses or one of its inputs changed
+    since its last build (--full-refresh: always, from scratch); the output says what each
+    chosen model got and why. With no selection every model is considered. --select and the
+    matrix options combine: a model is chosen when a selector picks it and it sits in the
+    chosen cells. Each decision is recorded in meta.model_builds, the run in meta.runs.
     """
-    from greenery_cli.build import BuildSettings, build_models
+    from greenery_cli.build import BuildSettings, build_models, summary
     from greenery_cli.output import emit, stderr_console
 
     result = build_models(
@@ -54,11 +57,9 @@ def command(
             frequency=frequency,
             business_line=business_line,
             wait=wait,
+            full_refresh=full_refresh,
         )
     )
-    emit(result.frame(), fmt, title="Models built, in build order")
-    stderr_console().print(
-        f"built {len(result.models)} models, {sum(b.rows for b in result.models):,} rows "
-        f"(run {result.run_id})"
-    )
+    emit(result.frame(), fmt, title="Models, in build order")
+    stderr_console().print(f"models: {summary(result.models)} (run {result.run_id})")
     return 0

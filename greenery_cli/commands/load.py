@@ -2,26 +2,56 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import allow_shrink_option, global_settings, source_option, wait_option
+from greenery_cli.options import (
+    allow_shrink_option,
+    full_refresh_option,
+    global_settings,
+    select_option,
+    source_option,
+    wait_option,
+)
 
 
 @click.command()
 @source_option
+@select_option
+@full_refresh_option
 @allow_shrink_option
 @wait_option()
 @click.pass_context
-def command(ctx: click.Context, source: str | None, allow_shrink: bool, wait: float) -> int:
-    """Load the seven raw tables and the seeds, then build every model (all or nothing)."""
-    from greenery_cli.load import LoadSettings, load
+def command(
+    ctx: click.Context,
+    source: str | None,
+    selectors: tuple[str, ...],
+    full_refresh: bool,
+    allow_shrink: bool,
+    wait: float,
+) -> int:
+    """Load what changed in the raw tables and seeds, then build what depends on it.
+
+    A whole-table export that did not change is not reloaded; a folder of batch files
+    (<table>/*.parquet) appends only its new files and refuses one that changed or vanished
+    after it was loaded (--full-refresh rebuilds from the files present). A raw table that would
+    lose more than its max_shrink of rows is refused unless --allow-shrink. A model is rebuilt only
+    when its SQL, config, a macro it uses or one of its inputs changed (docs/models.md). With
+    --select, only those models and the raw tables and seeds they read. All or nothing.
+    """
+    from greenery_cli.load import LoadSettings, load, load_summary
     from greenery_cli.output import stderr_console
 
-    settings = LoadSettings(
-        db=global_settings(ctx).db, source=source, wait=wait, allow_shrink=allow_shrink
+    result = load(
+        LoadSettings(
+            db=global_settings(ctx).db,
+            source=source,
+            wait=wait,
+            select=selectors,
+            full_refresh=full_refresh,
+            allow_shrink=allow_shrink,
+        )
     )
-    result = load(settings)
-    rows = sum(result.tables.values())
     stderr_console().print(
-        f"loaded {rows:,} rows into {len(result.tables)} raw tables, {len(result.seeds)} seeds, "
-        f"built {len(result.models)} models from {result.source_location} (run {result.run_id})"
+        f"{load_summary(result)}; from {result.source_location} (run {result.run_id})",
+        markup=False,
+        highlight=False,
     )
     return 0

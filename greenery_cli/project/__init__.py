@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from greenery_cli.errors import UsageError
+from greenery_cli.project.model_config import parse_layer_defaults
 from greenery_cli.project.sources import Freshness, RawTable, fraction, parse_sources
 from greenery_cli.project.toml import TomlFile, check_keys, identifier, string_list
 
@@ -28,7 +29,9 @@ SOURCES_FILE = "queries/sources.toml"
 FORMAT = 1
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_TOP_KEYS = {"project", "freshness", "snapshot"}
+_TOP_KEYS = {"project", "freshness", "snapshot", "models"}
+# the model layers, in the order data flows through them (queries/<layer>/)
+LAYERS = ("staging", "intermediate", "marts")
 _PROJECT_KEYS = {"name", "format", "description"}
 _FRESHNESS_KEYS = {"warn_after", "error_after", "record_warn_after", "record_error_after"}
 _SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing", "max_deleted"}
@@ -63,6 +66,8 @@ class Project:
     snapshot: SnapshotConfig
     freshness: Freshness
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # [models] and [models.<layer>] of greenery.toml: layer ('' = every model) -> default keys
+    model_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     @property
     def queries(self) -> Path:
@@ -171,6 +176,7 @@ def read_project(root: Path, how: str = "given") -> Project:
     defaults = Freshness(**{k: fresh.get(k, getattr(Freshness(), k)) for k in _FRESHNESS_KEYS})
     sources = parse_sources(root / SOURCES_FILE, defaults)
     snapshot = _snapshot(file, _table(file, data, "snapshot", _SNAPSHOT_KEYS), sources)
+    model_defaults = parse_layer_defaults(file, data.get("models", {}), LAYERS)
     return Project(
         root=root,
         how=how,
@@ -180,6 +186,7 @@ def read_project(root: Path, how: str = "given") -> Project:
         sources=sources,
         snapshot=snapshot,
         freshness=defaults,
+        model_defaults=model_defaults,
     )
 
 

@@ -27,6 +27,8 @@ _TABLE_KEYS = {
     "record_warn_after",
     "record_error_after",
     "max_shrink",
+    "incremental_column",
+    "lookback",
 }
 # A load may remove at most this fraction of a raw table's rows unless --allow-shrink: a
 # truncated or header-only export must not silently wipe what the warehouse holds.
@@ -54,6 +56,10 @@ class RawTable:
     freshness: Freshness = Freshness()
     description: str = ""
     max_shrink: float = DEFAULT_MAX_SHRINK  # the fraction of rows a load may remove
+    # rows are only ever added, and this timestamp says when: new files' range of it tells
+    # incremental models what changed; PostgreSQL reads only rows from the newest minus lookback
+    incremental_column: str | None = None
+    lookback: str | None = None
 
 
 def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
@@ -140,6 +146,24 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
                     f"{where} {warn} {early} is later than {error} {late}",
                     key=warn if warn in spec else error,
                 )
+        incremental = spec.get("incremental_column")
+        if incremental is not None and typed.get(incremental) not in ("TIMESTAMPTZ", "DATE"):
+            file.fail(
+                f"{where} incremental_column {incremental!r} is not a declared TIMESTAMPTZ or "
+                "DATE column",
+                key="incremental_column",
+            )
+        lookback = spec.get("lookback")
+        if lookback is not None:
+            from greenery_cli.errors import UsageError
+            from greenery_cli.parsing import parse_duration
+
+            try:
+                parse_duration(lookback)
+            except UsageError as exc:
+                file.fail(f"{where} lookback: {exc}", key="lookback")
+            if incremental is None:
+                file.fail(f"{where} lookback needs an incremental_column", key="lookback")
         description = spec.get("description", "")
         if not isinstance(description, str):
             file.fail(f"{where} description must be text", key="description")
@@ -158,6 +182,8 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
                 freshness=Freshness(**limits),
                 description=description,
                 max_shrink=max_shrink,
+                incremental_column=incremental,
+                lookback=lookback,
             )
         )
     if not tables:

@@ -7,12 +7,13 @@ A macro may call the macros of its own file and of files that sort before it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from greenery_cli.errors import GreeneryError, ModelError
 
-RESERVED = ("ref", "source", "seed", "snapshot", "config", "is_incremental", "this")
+RESERVED = ("ref", "source", "seed", "snapshot", "config", "is_incremental", "this", "new_data")
 
 
 def macro_files(queries: Path) -> list[Path]:
@@ -28,14 +29,35 @@ def _where(shown: str, exc: Exception) -> str:
     return f"{shown}{f' line {line}' if line else ''}"
 
 
+@lru_cache(maxsize=1024)
+def _compiled(queries: Path, text: str) -> Any:
+    """A project file's template, compiled once per process (discovery renders each model
+    several times, and load and test discover the same files)."""
+    from greenery_cli.sql import project_environment
+
+    return project_environment(queries).from_string(text)
+
+
+def _recorded(macro: Any, where: str, used: set[str]) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        used.add(where)
+        return macro(*args, **kwargs)
+
+    return call
+
+
 def render_project_sql(
     queries: Path,
     text: str,
     shown: str,
     context: dict[str, Any],
     error: type[GreeneryError] = ModelError,
+    used_macros: set[str] | None = None,
 ) -> str:
-    """Render one project file's text with `context` and every macro of the project."""
+    """Render one project file's text with `context` and every macro of the project.
+
+    `used_macros`, if given, collects the macro files (queries/macros/<name>) whose macros the
+    rendering called: a model's build state includes them."""
     import jinja2
 
     from greenery_cli.sql import project_environment
@@ -54,9 +76,9 @@ def render_project_sql(
                 continue
             if name in RESERVED:
                 raise error(f"{where}: a macro may not be named {name} (greenery's own)")
-            scope[name] = macro
+            scope[name] = macro if used_macros is None else _recorded(macro, where, used_macros)
     try:
-        return env.from_string(text).render(**scope)
+        return _compiled(queries, text).render(**scope)
     except GreeneryError:
         raise
     except jinja2.TemplateError as exc:

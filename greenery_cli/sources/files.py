@@ -1,4 +1,6 @@
-"""A folder of exports: <table>.csv or <table>.parquet for each raw table."""
+"""A folder of exports: for each raw table <table>.csv or <table>.parquet (a whole-table
+export), or a folder <table>/ of *.csv and *.parquet files (batches, new ones arriving over
+time; names starting with . or _ are left alone, so a writer can rename a finished file in)."""
 
 from __future__ import annotations
 
@@ -44,17 +46,41 @@ class FileSource:
     def location(self) -> str:
         return str(self.folder.resolve())
 
-    def file_for(self, table: RawTable) -> Path:
+    def files_for(self, table: RawTable) -> list[Path]:
+        """The table's export: one whole-table file, or every batch file of its folder."""
         candidates = [self.folder / f"{table.name}.{ext}" for ext in ("parquet", "csv")]
         present = [p for p in candidates if p.is_file()]
+        batches = self.folder / table.name
+        if batches.is_dir():
+            present.append(batches)
         if len(present) > 1:
+            names = " and ".join(p.name + ("/" if p.is_dir() else "") for p in present)
             raise SourceError(
-                f"{self.folder}: both {table.name}.parquet and {table.name}.csv exist; "
-                "keep one so the load is unambiguous"
+                f"{self.folder}: {names} all exist for raw table {table.name}; keep one so the "
+                "load is unambiguous"
             )
         if not present:
-            raise SourceError(f"{self.folder}: no {table.name}.csv or {table.name}.parquet")
-        return present[0]
+            raise SourceError(
+                f"{self.folder}: no {table.name}.csv, {table.name}.parquet or {table.name}/ folder"
+            )
+        if not present[0].is_dir():
+            return present
+        files = sorted(
+            p
+            for p in batches.iterdir()
+            if p.suffix in (".csv", ".parquet")
+            and p.is_file()
+            and not p.name.startswith((".", "_"))
+        )
+        if not files:
+            raise SourceError(
+                f"{batches}: holds no .csv or .parquet file for raw table {table.name}"
+            )
+        return files
+
+    def is_batched(self, table: RawTable) -> bool:
+        """Whether the table is a folder of batch files (else one whole-table export)."""
+        return (self.folder / table.name).is_dir()
 
     def check(self, tables: tuple[RawTable, ...]) -> None:
         if not self.folder.is_dir():
@@ -63,14 +89,15 @@ class FileSource:
             t.name
             for t in tables
             if not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
+            and not (self.folder / t.name).is_dir()
         ]
         if missing:
             raise SourceError(
                 f"{self.folder}: missing raw table file(s) for {', '.join(missing)} "
-                "(expected <table>.csv or <table>.parquet)"
+                "(expected <table>.csv, <table>.parquet or a <table>/ folder of them)"
             )
         for t in tables:
-            self.file_for(t)
+            self.files_for(t)
 
     def close(self) -> None:
         pass
@@ -151,28 +178,74 @@ class FileSource:
         )
         return f"select {select} from {reader}"
 
-    def select_sql(self, wh: Warehouse, table: RawTable) -> tuple[str, list[str]]:
-        """A SELECT over the file typed by the contract, and the file's extra columns."""
-        path = self.file_for(table)
-        header = self._columns(wh, table, path)
-        extras = [c for c in header if c not in table.columns]
-        return self._file_select(wh, table, path, header), extras
+    def select_sql(
+        self, wh: Warehouse, table: RawTable, files: list[Path] | None = None
+    ) -> tuple[str, list[str]]:
+        """A SELECT over the files (default: all of the table's) typed by the contract, and their
+        extra columns (every file of a table must carry the same ones)."""
+        files = self.files_for(table) if files is None else files
+        selects, extras_of = [], None
+        for path in files:
+            header = self._columns(wh, table, path)
+            extras = [c for c in header if c not in table.columns]
+            if extras_of is not None and sorted(extras) != sorted(extras_of[1]):
+                raise DataError(
+                    f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
+                    f"{extras_of[0].name}'s ({', '.join(extras_of[1]) or 'none'}); every file of "
+                    f"raw table {table.name} needs the same columns"
+                )
+            extras_of = extras_of or (path, extras)
+            selects.append(self._file_select(wh, table, path, header))
+        return "\nunion all by name\n".join(selects), extras_of[1] if extras_of else []
 
     def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
+        return self.stage_files(wh, table, self.files_for(table), target)
+
+    def stage_files(
+        self,
+        wh: Warehouse,
+        table: RawTable,
+        files: list[Path],
+        target: str,
+        temporary: bool = False,
+    ) -> int:
+        """Create `target` from some of the table's files; a bad value names its file and line."""
         import duckdb
 
         from greenery_cli.errors import disk_full
 
-        path = self.file_for(table)
-        sql, _extras = self.select_sql(wh, table)
+        sql, _extras = self.select_sql(wh, table, files)
+        kind = "temp table" if temporary else "table"
         try:
-            wh.execute(f"create or replace table {target} as {sql}")
+            wh.execute(f"create or replace {kind} {target} as {sql}")
         except duckdb.Error as exc:
             full = disk_full(exc, wh.path)
             if full is not None:
                 raise full from None
-            raise DataError(self._explain(wh, table, path, exc)) from None
+            if len(files) == 1:
+                raise DataError(self._explain(wh, table, files[0], exc)) from None
+            raise DataError(self._explain_one_of(table, files, exc)) from None
         return int(wh.scalar(f"select count(*) from {target}"))
+
+    def _explain_one_of(self, table: RawTable, files: list[Path], error: Exception) -> str:
+        """Find which of several files a failed read tripped on by reading each alone, apart
+        from the warehouse (whose transaction the failure aborted), and explain its own error."""
+        import duckdb
+
+        from greenery_cli.warehouse import Warehouse
+
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            probe = Warehouse(path=Path(":memory:"), con=con, read_only=False)
+            for path in files:
+                sql = self._file_select(probe, table, path, self._header(probe, path))
+                try:
+                    probe.execute(f"create or replace table probe as {sql}")
+                except duckdb.Error as exc:
+                    return self._explain(probe, table, path, exc)
+        return f"{self.folder / table.name}: cannot read as raw table {table.name}: " + (
+            str(error).splitlines()[0] if str(error) else type(error).__name__
+        )
 
     def _explain(self, wh: Warehouse, table: RawTable, path: Path, exc: Exception) -> str:
         text = str(exc)

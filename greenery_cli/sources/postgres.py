@@ -318,16 +318,24 @@ class PostgresSource:
         relation = f"{_quote_ident(self.schema)}.{_quote_ident(table.name)}"
         return f"select {', '.join(exprs)} from {relation}"
 
-    def _scan(self, con: Any, table: RawTable, columns: list[str], sql: str) -> list[Any]:
-        """Run `sql` on DuckDB connection `con` over the rows of `columns`, seen as `pg_rows`."""
+    def _scan(
+        self, con: Any, table: RawTable, columns: list[str], sql: str, since: Any = None
+    ) -> list[Any]:
+        """Run `sql` on DuckDB connection `con` over the rows of `columns`, seen as `pg_rows`
+        (with `since`: only rows whose incremental_column is at or after it)."""
         import adbc_driver_postgresql.dbapi as adbc
 
         if table.name not in self._columns:
             raise SourceError(f"{self.location}: {table.name} was not checked before staging")
+        query, params = self._select(table, columns), None
+        if since is not None:
+            assert table.incremental_column is not None
+            query += f" where {_quote_ident(table.incremental_column)} >= $1"
+            params = (since,)
         cursor = self._connection.cursor()
         try:
             try:
-                cursor.execute(self._select(table, columns))
+                cursor.execute(query, params)
                 batches = cursor.fetch_record_batch()
             except adbc.Error as exc:
                 raise self._fail(f"cannot read {self.schema}.{table.name}", exc) from None
@@ -347,7 +355,16 @@ class PostgresSource:
             return "VARCHAR"
         return _DUCKDB_TYPE[typname]
 
-    def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
+    def stage(
+        self,
+        wh: Warehouse,
+        table: RawTable,
+        target: str,
+        since: Any = None,
+        temporary: bool = False,
+    ) -> int:
+        """Create `target` from the table (with `since`: only its rows at or after that moment
+        of its incremental_column, the way an incremental load reads an append-only table)."""
         import duckdb
 
         from greenery_cli.errors import disk_full
@@ -357,9 +374,10 @@ class PostgresSource:
             f"as {_quote_ident(c)}"
             for c, t in table.columns.items()
         )
-        sql = f"create or replace table {target} as select {casts} from pg_rows"
+        kind = "temp table" if temporary else "table"
+        sql = f"create or replace {kind} {target} as select {casts} from pg_rows"
         try:
-            self._scan(wh.con, table, list(table.columns), sql)
+            self._scan(wh.con, table, list(table.columns), sql, since)
         except duckdb.Error as exc:
             full = disk_full(exc, wh.path)
             if full is not None:

@@ -15,5 +15,5 @@ select
     s.first_order_at_utc,
     s.last_order_at_utc
 from {{ ref('stg_users') }} as u
-left join {{ ref('int_addresses_geo') }} as g using (address_id)
-left join order_stats as s using (user_id)
+left join {{ ref('int_addresses_geo') }} as g on g.address_id = u.address_id
+left join order_stats as s on s.user_id = u.user_id

@@ -14,6 +14,6 @@ select
     g.state_code as ship_to_state_code,
     g.region as ship_to_region
 from {{ ref('stg_orders') }} as o
-left join items using (order_id)
-left join {{ ref('stg_promos') }} as p using (promo_id)
-left join {{ ref('int_addresses_geo') }} as g using (address_id)
+left join items on items.order_id = o.order_id
+left join {{ ref('stg_promos') }} as p on p.promo_id = o.promo_id
+left join {{ ref('int_addresses_geo') }} as g on g.address_id = o.address_id

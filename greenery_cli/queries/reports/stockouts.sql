@@ -56,7 +56,7 @@ select
         when r.product_id is not null then 'restocked'
         else 'removed'
     end as status,
-    round(epoch(coalesce(s.ended_at, $end) - s.out_since) / 86400, 2) as days_out
+    round((epoch(coalesce(s.ended_at, $end)) - epoch(s.out_since)) / 86400, 2) as days_out
 from spells as s
 left join present as r on r.product_id = s.product_id and r.valid_from = s.ended_at
 where s.out_since <= $end and (s.ended_at is null or s.ended_at > $start)

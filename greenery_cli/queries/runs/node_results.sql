@@ -3,13 +3,13 @@
 select
     run_id,
     'model.' || model as unique_id,
-    'success' as status,
+    case when action = 'skipped' then 'skipped' else 'success' end as status,
     duration_s as execution_time,
     started_at,
     finished_at as completed_at,
     rows as rows_affected,
     null::bigint as failures,
-    null::varchar as message
+    reason as message
 from meta.model_builds
 where run_id in (select unnest($run_ids))
 {% endif %}

@@ -5,5 +5,5 @@ from {{ snapshot('products_snapshot') }} as a
 join {{ snapshot('products_snapshot') }} as b
   on a.product_id = b.product_id
  and a.snapshot_row_id < b.snapshot_row_id
- and a.valid_from < coalesce(b.valid_to, 'infinity'::timestamptz)
- and b.valid_from < coalesce(a.valid_to, 'infinity'::timestamptz)
+ and (b.valid_to is null or a.valid_from < b.valid_to)  -- an open version runs to the end of time
+ and (a.valid_to is null or b.valid_from < a.valid_to)

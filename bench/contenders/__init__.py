@@ -1,0 +1,1 @@
+"""The benchmark's contenders: greenery (the CLI), the hand-written DuckDB job, dbt-duckdb."""
