@@ -136,15 +136,14 @@ def load(settings: LoadSettings) -> LoadResult:
     }
     if settings.allow_shrink:
         args["allow_shrink"] = True
-    with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
+
+    def small(wh: Warehouse) -> bool:
+        return nothing_to_load(wh, settings, models, project.sources, seeds)
+
+    with open_warehouse(settings.db, write=True, wait=settings.wait, in_place=small) as wh:
         with recorded_run(wh, "load", args) as run:
             state = BuildState.read(wh)
-            if settings.select:
-                modified = state.modified(models) if needs_state(settings.select) else None
-                order = choose(models, settings.select, modified=modified)
-                raw_tables, seeds = needed_inputs(models, order, project.sources, seeds)
-            else:
-                order, raw_tables = build_order(models), project.sources
+            order, raw_tables, seeds = _plan(settings, models, project.sources, seeds, state)
             source = resolve_source(wh, settings.source)
             try:
                 source.check(raw_tables)
@@ -176,11 +175,74 @@ def load(settings: LoadSettings) -> LoadResult:
                         state=state,
                     )
                     _remember(wh, run.run_id, source, result)
-                run.rows_affected = result.rows_added
-                run.message = load_summary(result)
+                    run.rows_affected = result.rows_added
+                    run.message = load_summary(result)
+                    run.write_success(wh)  # with the work, so a kill cannot split them
             finally:
                 source.close()
     return result
+
+
+def _plan(
+    settings: LoadSettings,
+    models: dict[str, Model],
+    raw_tables: tuple[RawTable, ...],
+    seeds: list[Seed],
+    state: BuildState,
+) -> tuple[list[Model], tuple[RawTable, ...], list[Seed]]:
+    """The models to consider, in order, and the raw tables and seeds to bring up to date."""
+    if not settings.select:
+        return build_order(models), raw_tables, seeds
+    modified = state.modified(models) if needs_state(settings.select) else None
+    order = choose(models, settings.select, modified=modified)
+    return (order, *needed_inputs(models, order, raw_tables, seeds))
+
+
+def nothing_to_load(
+    wh: Warehouse,
+    settings: LoadSettings,
+    models: dict[str, Model],
+    raw_tables: tuple[RawTable, ...],
+    seeds: list[Seed],
+) -> bool:
+    """Whether a load would find nothing changed, judged read-only and cheaply (no file is
+    hashed: a file whose stat moved counts as changed): every raw table a folder's files exactly
+    as recorded, every seed as recorded, every model up to date. Then the load writes only its
+    bookkeeping, and may do so in place rather than on a copy of the warehouse. Any doubt
+    (an error, a database source) answers False and the load takes the ordinary path."""
+    from greenery_cli.engine.run import decide
+    from greenery_cli.raw_load import seed_digest
+    from greenery_cli.sources import source_kind
+    from greenery_cli.sources.files import FileSource
+    from greenery_cli.sources.fingerprints import FileStat, recorded_files
+
+    if settings.full_refresh:
+        return False
+    try:
+        spec = settings.source or remembered_source(wh)
+        if not spec or source_kind(spec) != "files":
+            return False
+        state = BuildState.read(wh)
+        order, tables, chosen_seeds = _plan(settings, models, raw_tables, seeds, state)
+        source = FileSource(spec)
+        for table in tables:
+            recorded = recorded_files(wh, f"raw.{table.name}")
+            stats = [FileStat.of(source.folder, p) for p in source.files_for(table)]
+            if not wh.table_exists("raw", table.name) or {s.name for s in stats} != set(recorded):
+                return False
+            for stat in stats:
+                old = recorded[stat.name]
+                if not stat.same_stat(old) or old.location != source.location:
+                    return False
+        for seed in chosen_seeds:
+            seeded = recorded_files(wh, f"seeds.{seed.name}").get(seed.path.name)
+            if seeded is None or seeded.sha256 != seed_digest(seed):
+                return False
+            if not wh.table_exists("seeds", seed.name):
+                return False
+        return all(decide(models, state, m).action == "skipped" for m in order)
+    except Exception:  # noqa: BLE001 - a probe: the load itself reports whatever is wrong
+        return False
 
 
 def _load_table(

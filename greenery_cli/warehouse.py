@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +327,7 @@ def open_warehouse(
     write: bool = False,
     wait: float = DEFAULT_WAIT_SECONDS,
     publish: bool = True,
+    in_place: Callable[[Warehouse], bool] | None = None,
 ) -> Iterator[Warehouse]:
     """Open the warehouse in UTC.
 
@@ -336,6 +337,11 @@ def open_warehouse(
     warehouse existed before (so the run log keeps the failure). An interrupt, a failure on a
     warehouse that did not exist, or publish=False (a dry run) leaves the published file as it
     was, or absent.
+
+    `in_place(wh)`, asked on a read-only view of the published file under the writer lock,
+    says the write will be a few rows of bookkeeping (a load that found nothing changed): then,
+    when no reader has the file open at that moment, the writer works on the published file
+    itself rather than on a copy of all of it (docs/warehouse.md, "Writes in place").
     """
     path = resolve_db_path(db)
     if not write:
@@ -358,6 +364,17 @@ def open_warehouse(
     lock = _WriterLock(published)
     lock.acquire(wait)
     try:
+        if in_place is not None:
+            direct = _in_place(published, in_place)
+            if direct is not None:
+                wh = Warehouse(path=path, con=direct, read_only=False)
+                try:
+                    _setup(wh)
+                    _initialise(wh)
+                    yield wh
+                finally:
+                    wh.close()  # checkpoints in place (DuckDB's own WAL makes it all or nothing)
+                return
         copy = WorkingCopy(published)
         keep = False
         try:
@@ -392,6 +409,33 @@ def open_warehouse(
                 copy.discard()
     finally:
         lock.release()
+
+
+def _in_place(
+    published: Path, small: Callable[[Warehouse], bool]
+) -> duckdb.DuckDBPyConnection | None:
+    """Under the writer lock: a read-write connection on the published file itself when
+    `small` says the write is small and no reader has the file open now; else None (copy)."""
+    if not published.exists() or published.with_name(published.name + ".wal").exists():
+        return None  # nothing to write in place, or an older WAL the copy path folds first
+    WorkingCopy(published).clear_leftovers()
+    try:
+        con = _connect(published, read_only=True, wait=0.0)
+    except (WarehouseBusy, WarehouseError):
+        return None  # the copy path says what is wrong with the file
+    view = Warehouse(path=published, con=con, read_only=True)
+    try:
+        _setup(view)
+        if not small(view):
+            return None
+    except (WarehouseBusy, WarehouseError):
+        return None  # not a greenery warehouse yet, or a newer one: the copy path says so
+    finally:
+        view.close()
+    try:
+        return _connect(published, read_only=False, wait=0.0)
+    except (WarehouseBusy, WarehouseError):
+        return None  # a reader has it open (or this process does): the write goes to a copy
 
 
 @contextmanager

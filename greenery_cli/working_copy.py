@@ -30,11 +30,15 @@ class WorkingCopy:
     def _leftovers(self) -> list[Path]:
         return sorted(self.published.parent.glob(f".{glob.escape(self.published.name)}.work-*"))
 
+    def clear_leftovers(self) -> None:
+        """Under the writer lock: remove what killed writers left beside the published file."""
+        for leftover in self._leftovers():
+            _remove(leftover)
+
     def prepare(self, fold_wal: Callable[[Path], None]) -> None:
         """Under the writer lock: clear what killed writers left, then copy the published file
         (after `fold_wal` has checkpointed a WAL an older greenery left beside it)."""
-        for leftover in self._leftovers():
-            _remove(leftover)
+        self.clear_leftovers()
         self.existed = self.published.exists()
         if not self.existed:
             return

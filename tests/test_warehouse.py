@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -134,3 +135,55 @@ def test_a_bad_memory_limit_is_a_usage_error(
     result = run_cli("--db", str(db), "models")
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "GREENERY_MEMORY_LIMIT='lots'" in result.stderr
+
+
+READER = """
+import sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select count(*) from meta.runs").fetchone()[0], flush=True)
+sys.stdin.readline()  # hold the file open until told
+print(con.execute("select count(*) from meta.runs").fetchone()[0], flush=True)
+"""
+
+
+def test_a_load_that_finds_nothing_changed_writes_in_place_unless_a_reader_holds_the_file(
+    tmp_path: Path, raw_copy: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    assert run_cli("--db", str(db), "load", "--source", str(raw_copy)).exit_code == 0
+    loaded = db.stat().st_ino
+
+    def runs() -> list[tuple[str, str]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select command, status from meta.runs order by run_id").fetchall()
+
+    # nothing changed and nobody reading: the bookkeeping goes into the file itself, no copy
+    result = run_cli("--db", str(db), "load")
+    assert result.exit_code == 0, result.stderr
+    assert "0 of 7 raw tables changed" in result.stderr
+    assert db.stat().st_ino == loaded
+    assert runs() == [("load", "success")] * 2
+    # a reader holds the file: the same load goes to a copy and is published; the reader keeps
+    # reading the file it opened
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "2"
+        result = run_cli("--db", str(db), "load", "--wait", "0.5")
+        assert result.exit_code == 0, result.stderr
+        assert db.stat().st_ino != loaded
+        assert runs() == [("load", "success")] * 3
+    finally:
+        out, _ = reader.communicate(input="\n", timeout=60)
+    assert out.strip() == "2"
+    # an export whose stat moved is not judged in place (its bytes are hashed on a copy)
+    published = db.stat().st_ino
+    os.utime(raw_copy / "promos.csv", ns=(time.time_ns(), time.time_ns()))
+    assert run_cli("--db", str(db), "load").exit_code == 0
+    assert db.stat().st_ino != published
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
