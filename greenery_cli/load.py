@@ -224,7 +224,9 @@ def nothing_to_load(
             return False
         state = BuildState.read(wh)
         order, tables, chosen_seeds = _plan(settings, models, raw_tables, seeds, state)
-        source = FileSource(spec)
+        source = open_source(spec)  # a folder: nothing is opened
+        if not isinstance(source, FileSource):
+            return False
         for table in tables:
             recorded = recorded_files(wh, f"raw.{table.name}")
             stats = [FileStat.of(source.folder, p) for p in source.files_for(table)]

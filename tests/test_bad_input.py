@@ -238,6 +238,32 @@ def test_a_shrink_loads_when_allowed(warehouse: Path, raw_copy: Path) -> None:
         assert con.execute("select count(*) from raw.events").fetchone() == (0,)
 
 
+def test_a_truncated_products_export_is_not_snapshotted_as_mass_deletion(
+    warehouse: Path, raw_copy: Path
+) -> None:
+    first = run_cli("--db", str(warehouse), "snapshot", "--source", str(raw_copy))
+    assert first.exit_code == 0, first.stderr
+    before = fingerprint(warehouse)
+    # the first 10 of the 30 products: the other 20 would be marked deleted (67%)
+    write_bytes(raw_copy / "products.csv", lambda b: b"\n".join(b.split(b"\n")[:11]) + b"\n")
+    result = run_cli("--db", str(warehouse), "snapshot", "--source", str(raw_copy))
+    assert result.exit_code == ExitCode.WORK_FAILED, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "would mark 20 of the 30 current products deleted (67%" in lines[0]
+    assert "max_deleted" in lines[0] and "--allow-shrink" in lines[0]
+    assert fingerprint(warehouse) == before
+    allowed = run_cli(
+        "--db", str(warehouse), "snapshot", "--source", str(raw_copy), "--allow-shrink"
+    )
+    assert allowed.exit_code == 0, allowed.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        deleted = con.execute(
+            "select count(*) from snapshots.products_snapshot where valid_to is null and is_deleted"
+        ).fetchone()
+    assert deleted == (20,)
+
+
 def test_a_byte_order_mark_and_padded_numbers_are_fine(warehouse: Path, raw_copy: Path) -> None:
     path = raw_copy / "products.csv"
     lines = edit_line(2, "inventory", " 40 ")(path.read_text().split("\n"))
