@@ -338,10 +338,10 @@ def open_warehouse(
     warehouse that did not exist, or publish=False (a dry run) leaves the published file as it
     was, or absent.
 
-    `in_place(wh)`, asked on a read-only view of the published file under the writer lock,
-    says the write will be a few rows of bookkeeping (a load that found nothing changed): then,
-    when no reader has the file open at that moment, the writer works on the published file
-    itself rather than on a copy of all of it (docs/warehouse.md, "Writes in place").
+    `in_place(wh)`, asked under the writer lock on the published file itself when no reader has
+    it open at that moment, says whether the write will be a few rows of bookkeeping (a load that
+    found nothing changed): then the writer works there rather than on a copy of all of it
+    (docs/warehouse.md, "A load that finds nothing changed writes in place").
     """
     path = resolve_db_path(db)
     if not write:
@@ -414,28 +414,29 @@ def open_warehouse(
 def _in_place(
     published: Path, small: Callable[[Warehouse], bool]
 ) -> duckdb.DuckDBPyConnection | None:
-    """Under the writer lock: a read-write connection on the published file itself when
-    `small` says the write is small and no reader has the file open now; else None (copy)."""
+    """Under the writer lock: a read-write connection on the published file itself when no
+    reader has it open and `small` (asked on that connection, before anything is written) says
+    the write is small; else None, and the write goes to a copy."""
     if not published.exists() or published.with_name(published.name + ".wal").exists():
         return None  # nothing to write in place, or an older WAL the copy path folds first
-    WorkingCopy(published).clear_leftovers()
     try:
-        con = _connect(published, read_only=True, wait=0.0)
+        con = _connect(published, read_only=False, wait=0.0)
     except (WarehouseBusy, WarehouseError):
-        return None  # the copy path says what is wrong with the file
-    view = Warehouse(path=published, con=con, read_only=True)
+        return None  # a reader has it open (or this process does): it is not disturbed
+    keep = False
     try:
-        _setup(view)
-        if not small(view):
-            return None
+        wh = Warehouse(path=published, con=con, read_only=False)
+        _setup(wh)
+        keep = wh.table_exists("meta", "schema_version") and small(wh)
     except (WarehouseBusy, WarehouseError):
-        return None  # not a greenery warehouse yet, or a newer one: the copy path says so
+        pass  # a newer warehouse, say: the copy path says what is wrong
     finally:
-        view.close()
-    try:
-        return _connect(published, read_only=False, wait=0.0)
-    except (WarehouseBusy, WarehouseError):
-        return None  # a reader has it open (or this process does): the write goes to a copy
+        if not keep:
+            con.close()
+    if keep:
+        WorkingCopy(published).clear_leftovers()
+        return con
+    return None
 
 
 @contextmanager
