@@ -57,6 +57,7 @@ class DemoResult:
     replaced: bool  # an earlier warehouse was replaced
     snapshots: list[tuple[int, datetime]] = field(default_factory=list)  # (week, taken_at)
     report: WeeklyReport = field(default_factory=WeeklyReport)
+    stock: str | None = None  # the stock-aware funnel in one sentence
 
 
 def cache_root() -> Path:
@@ -248,4 +249,15 @@ def demo(settings: DemoSettings) -> DemoResult:
             _remove_database(tmp)
     result = DemoResult(db, sample, source, generated, replaced, taken)
     result.report = build_report(db, wait=settings.wait)
+    result.stock = _stock_sentence(db)
     return result
+
+
+def _stock_sentence(db: Path) -> str | None:
+    """What no funnel tool shows: how views of out-of-stock products converted."""
+    from greenery_cli.funnel import FunnelSettings, answer, stock_summary
+
+    try:
+        return stock_summary(answer(db, "by-product", FunnelSettings()))
+    except GreeneryError:
+        return None

@@ -40,10 +40,12 @@ DEFAULT_PRODUCTS = 30
 PROMOS = 6
 STOCKOUT_SHARE = 0.066  # products that hit zero one week and are restocked the next
 CHANGING_SHARE = 0.166  # products sold and restocked most weeks; the rest stay steady
-# the data's time frame: sessions over two days, then one snapshot a week
+# the data's time frame: sessions over two days, and one snapshot a week from two weeks before
+# them, so week 3's snapshot falls inside the sessions: the history knows the stock at every view
+# (the funnel's out-of-stock columns) and a week-2 or week-3 stockout overlaps the sessions
 WINDOW_START = datetime(2021, 2, 10, tzinfo=UTC)
 WINDOW_SECONDS = 2 * 86400
-FIRST_SNAPSHOT_AT = datetime(2021, 2, 15, 6, tzinfo=UTC)
+FIRST_SNAPSHOT_AT = datetime(2021, 1, 28, 6, tzinfo=UTC)
 # rows (of the driving index: sessions for events, orders for order_items) per chunk
 CHUNK_ROWS = {"events": 50_000, "orders": 100_000, "order_items": 100_000}
 DEFAULT_CHUNK_ROWS = 250_000

@@ -72,6 +72,7 @@ class InventoryChanges:
     before: SnapshotPoint
     after: SnapshotPoint
     unchanged: int  # products present at both points with the same inventory
+    why: str | None = None  # how the default earlier point was chosen (None: --from/--since)
 
     def count(self, status: str) -> int:
         return int((self.rows["status"] == status).sum())
@@ -85,6 +86,7 @@ class FluctuationsSettings:
     rank_by: str = "changes"
     # keep ranks 1..top (products tied at rank `top` are all kept) of the products that moved
     top: int | None = None
+    include_unchanged: bool = False  # list the products whose inventory never moved too
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class Fluctuations:
     rank_by: str
     products: int  # products with inventory history in the window, before --top
     products_changed: int  # of which changed inventory at least once
+    unchanged_left_out: int = 0  # products that never moved, not listed
 
 
 @dataclass(frozen=True)
@@ -259,15 +262,10 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
     import polars as pl
 
     before, after = _window(wh, settings.from_point, settings.to_point, settings.since)
+    why = None
     if before is None:
         with _sql_errors("inventory-changes"):
-            earlier = _runs(wh, "at_or_before", limit=2, moment=after.taken_at)
-        if len(earlier) < 2:
-            raise UsageError(
-                f"only one snapshot run ({after.label()}) at or before that point: inventory "
-                "changes need two; run `greenery snapshot` again after the inventory is updated"
-            )
-        before = earlier[1]
+            before, why = _last_difference(wh, after)
     if before.run_id == after.run_id:
         raise UsageError(
             f"both points are the state of {after.label()}; nothing to compare "
@@ -279,7 +277,31 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
             {"before": before.taken_at, "after": after.taken_at},
         )
     unchanged = int((rows["status"] == "unchanged").sum())
-    return InventoryChanges(rows.filter(pl.col("status") != "unchanged"), before, after, unchanged)
+    changed = rows.filter(pl.col("status") != "unchanged")
+    return InventoryChanges(changed, before, after, unchanged, why)
+
+
+def _last_difference(wh: Warehouse, after: SnapshotPoint) -> tuple[SnapshotPoint, str]:
+    """The last run before `after` whose inventory differs from it, and why it was chosen: a
+    cron job snapshotting every 15 minutes must not make the default answer empty."""
+    earlier = _runs(wh, "at_or_before", limit=2, moment=after.taken_at)
+    if len(earlier) < 2:
+        raise UsageError(
+            f"only one snapshot run ({after.label()}) at or before that point: inventory "
+            "changes need two; run `greenery snapshot` again after the inventory is updated"
+        )
+    found = wh.rows(render("reports/inventory_last_difference.sql"), {"to": after.taken_at})
+    if not found:
+        return earlier[1], (
+            f"no earlier run's inventory differs from run {after.run_id}, so this is the "
+            "previous run"
+        )
+    before = SnapshotPoint(int(found[0][0]), found[0][1])
+    between = len(_runs(wh, "window", start=before.taken_at, end=after.taken_at)) - 2
+    why = f"the last run before run {after.run_id} whose inventory differs"
+    if between:
+        why += f"; the {between} run(s) between recorded the same inventory as run {after.run_id}"
+    return before, why
 
 
 def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
@@ -298,13 +320,12 @@ def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
             {"start": start.taken_at, "end": end.taken_at},
         )
     changed = int((rows["changes"] > 0).sum())
-    # a product whose inventory never moved did not fluctuate: a top list leaves it out
-    shown = (
-        rows
-        if settings.top is None
-        else rows.filter((rows["rank"] <= settings.top) & (rows["changes"] > 0))
-    )
-    return Fluctuations(shown, start, end, runs, settings.rank_by, rows.height, changed)
+    # a product whose inventory never moved did not fluctuate: left out unless asked for
+    shown = rows if settings.include_unchanged else rows.filter(rows["changes"] > 0)
+    if settings.top is not None:
+        shown = shown.filter((shown["rank"] <= settings.top) & (shown["changes"] > 0))
+    left_out = 0 if settings.include_unchanged else rows.height - changed
+    return Fluctuations(shown, start, end, runs, settings.rank_by, rows.height, changed, left_out)
 
 
 def stockouts(wh: Warehouse, settings: StockoutsSettings) -> Stockouts:

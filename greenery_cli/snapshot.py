@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from greenery_cli.runlog import Run
 
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
-DEFAULT_CHECK_COLUMNS = ("inventory",)
 ALL_COLUMNS = "*"
 KEY = "product_id"
 # the snapshot's own columns, which a source column may not shadow
@@ -49,11 +48,24 @@ class SnapshotSettings:
     db: str | Path | None
     source: str | None = None  # a folder or postgresql:// URL; None = remembered source
     at: datetime | None = None  # the run's moment (tz-aware or naive=UTC); None = now
-    check_columns: tuple[str, ...] | None = None  # None = ("inventory",); ("*",) = all columns
-    missing: str = "new_record"  # ignore | invalidate | new_record
+    # None = the project's [snapshot] check_columns (the shop's: inventory); ("*",) = all columns
+    check_columns: tuple[str, ...] | None = None
+    missing: str | None = None  # ignore | invalidate | new_record; None = the project's
     dry_run: bool = False
     wait: float = DEFAULT_WAIT_SECONDS
     allow_shrink: bool = False  # accept marking more than [snapshot] max_deleted deleted
+    allow_rewind: bool = False  # let a source that looks like an older state through
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A source's products, staged: where, its columns, and where they came from."""
+
+    table: str
+    columns: dict[str, str]
+    kind: str
+    location: str
+    products: int
 
 
 @dataclass(frozen=True)
@@ -167,7 +179,9 @@ def _check_columns(
     """The columns compared, refusing any the source's products table does not have."""
     data = [c for c in source_columns if c != KEY]
     if requested is None:
-        requested = DEFAULT_CHECK_COLUMNS
+        from greenery_cli.project import current
+
+        requested = current().snapshot.check_columns
     if ALL_COLUMNS in requested or "all" in requested:
         return data
     if KEY in requested:
@@ -291,10 +305,13 @@ def _open(db: str | Path | None, wait: float, dry_run: bool) -> Iterator[Warehou
 def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     """Record the source's products as of one moment; see the module docstring."""
     from greenery_cli.progress import progress
+    from greenery_cli.project import current
     from greenery_cli.runlog import recorded_run
     from greenery_cli.sources import check_spec, redact_source
 
     check_spec(settings.source)
+    if settings.missing is None:
+        settings = replace(settings, missing=current().snapshot.missing)
     if settings.missing not in MISSING_POLICIES:
         raise UsageError(
             f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"
@@ -324,70 +341,93 @@ def _take(
     run: Run | None,
     advance: Callable[[str], None] = lambda _step: None,
 ) -> SnapshotResult:
-    run_id = run.run_id if run is not None else None
     advance("staging products")
     kind, location, products = _stage(wh, settings.source)
-    source_columns = _columns(wh, SCRATCH, "main", "products")
-    with _transaction(wh, commit=run_id is not None):
-        ensure_tables(wh)
-        database = str(wh.scalar("select current_database()"))
-        snapshot_columns = _columns(wh, database, "snapshots", "products_snapshot")
-        checked = _check_columns(settings.check_columns, source_columns, snapshot_columns, location)
-        _refuse_out_of_order(wh, taken_at, settings.at is not None)
-        added = _drift(wh, source_columns, snapshot_columns, run_id or 0)
-        added_by = {c: r for c, r in _added_by_run(wh).items() if c not in added}
-        compared = [
-            _Column(c, _quote(c), f"added_{i}" if c in added_by else None)
-            for i, c in enumerate(checked)
-            if c not in added
-        ]
-        params: dict[str, Any] = {
-            "taken_at": taken_at,
-            "run_id": run_id,
-            **{col.param: added_by[col.name] for col in compared if col.param},
-        }
-        advance("comparing")
-        context = {"staged": STAGED, "missing": settings.missing, "compared": compared}
-        _run_sql(wh, "snapshot/changes.sql", params, **context)
-        params["first_row_id"] = 1 + int(
-            wh.scalar("select coalesce(max(snapshot_row_id), 0) from snapshots.products_snapshot")
-        )
-        tombstone_columns = [_quote(c) for c in snapshot_columns if c not in META_COLUMNS]
-        _run_sql(wh, "snapshot/opened.sql", params, tombstone_columns=tombstone_columns, **context)
-        opened, closed, deleted = _rows(wh, "snapshot/counts.sql", {})[0]
-        result = SnapshotResult(
-            run_id=run_id,
-            taken_at=taken_at,
-            opened=int(opened),
-            closed=int(closed),
-            deleted=int(deleted),
-            dry_run=run_id is None,
-            source=location,
-            products=products,
-            added_columns=tuple(added),
-        )
-        if run is None:
-            return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
-        if not settings.allow_shrink:
-            _refuse_mass_deletion(wh, result.deleted, location)
-        advance("writing")
-        _run_sql(wh, "snapshot/close.sql", params)
-        _run_sql(wh, "snapshot/open.sql", params)
-        check_invariants(wh, "select product_id from snapshot_changes")
-        record = {
-            **params,
-            "opened": result.opened,
-            "closed": result.closed,
-            "deleted": result.deleted,
-            "source": location,
-            "check_columns": _describe_check_columns(settings.check_columns),
-            "missing": settings.missing,
-        }
-        _run_sql(wh, "snapshot/record_run.sql", record)
-        if settings.source and not wh.scalar("select count(*) from meta.source"):
-            wh.execute("insert into meta.source values (?, ?, current_timestamp)", [kind, location])
-        run.rows_affected = result.opened + result.closed + result.deleted
-        run.write_success(wh)  # in the transaction: a kill after the commit loses nothing
+    staged = Staged(STAGED, _columns(wh, SCRATCH, "main", "products"), kind, location, products)
+    with _transaction(wh, commit=run is not None):
+        return apply_run(wh, settings, taken_at, run, staged, advance)
+
+
+def apply_run(
+    wh: Warehouse,
+    settings: SnapshotSettings,
+    taken_at: datetime,
+    run: Run | None,
+    staged: Staged,
+    advance: Callable[[str], None] = lambda _step: None,
+) -> SnapshotResult:
+    """One run over staged products, inside the caller's open transaction (a dry run when
+    `run` is None: the change set is computed and returned, nothing is written)."""
+    run_id = run.run_id if run is not None else None
+    kind, location, products, source_columns = (
+        staged.kind,
+        staged.location,
+        staged.products,
+        staged.columns,
+    )
+    ensure_tables(wh)
+    database = str(wh.scalar("select current_database()"))
+    snapshot_columns = _columns(wh, database, "snapshots", "products_snapshot")
+    checked = _check_columns(settings.check_columns, source_columns, snapshot_columns, location)
+    _refuse_out_of_order(wh, taken_at, settings.at is not None)
+    added = _drift(wh, source_columns, snapshot_columns, run_id or 0)
+    added_by = {c: r for c, r in _added_by_run(wh).items() if c not in added}
+    compared = [
+        _Column(c, _quote(c), f"added_{i}" if c in added_by else None)
+        for i, c in enumerate(checked)
+        if c not in added
+    ]
+    params: dict[str, Any] = {
+        "taken_at": taken_at,
+        "run_id": run_id,
+        **{col.param: added_by[col.name] for col in compared if col.param},
+    }
+    advance("comparing")
+    context = {"staged": staged.table, "missing": settings.missing, "compared": compared}
+    _run_sql(wh, "snapshot/changes.sql", params, **context)
+    if not settings.allow_rewind:
+        from greenery_cli.snapshot_rewind import refuse_rewind
+
+        refuse_rewind(wh, compared, location, [c.name for c in compared])
+    params["first_row_id"] = 1 + int(
+        wh.scalar("select coalesce(max(snapshot_row_id), 0) from snapshots.products_snapshot")
+    )
+    tombstone_columns = [_quote(c) for c in snapshot_columns if c not in META_COLUMNS]
+    _run_sql(wh, "snapshot/opened.sql", params, tombstone_columns=tombstone_columns, **context)
+    opened, closed, deleted = _rows(wh, "snapshot/counts.sql", {})[0]
+    result = SnapshotResult(
+        run_id=run_id,
+        taken_at=taken_at,
+        opened=int(opened),
+        closed=int(closed),
+        deleted=int(deleted),
+        dry_run=run_id is None,
+        source=location,
+        products=products,
+        added_columns=tuple(added),
+    )
+    if run is None:
+        return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
+    if not settings.allow_shrink:
+        _refuse_mass_deletion(wh, result.deleted, location)
+    advance("writing")
+    _run_sql(wh, "snapshot/close.sql", params)
+    _run_sql(wh, "snapshot/open.sql", params)
+    check_invariants(wh, "select product_id from snapshot_changes")
+    record = {
+        **params,
+        "opened": result.opened,
+        "closed": result.closed,
+        "deleted": result.deleted,
+        "source": location,
+        "check_columns": _describe_check_columns(settings.check_columns),
+        "missing": settings.missing,
+    }
+    _run_sql(wh, "snapshot/record_run.sql", record)
+    if settings.source and not wh.scalar("select count(*) from meta.source"):
+        wh.execute("insert into meta.source values (?, ?, current_timestamp)", [kind, location])
+    run.rows_affected = result.opened + result.closed + result.deleted
+    run.write_success(wh)  # in the transaction: a kill after the commit loses nothing
     return result
 
 
@@ -421,7 +461,9 @@ def _rows(wh: Warehouse, template: str, params: dict[str, Any]) -> list[tuple[An
 
 def _describe_check_columns(columns: tuple[str, ...] | None) -> str:
     if columns is None:
-        return ",".join(DEFAULT_CHECK_COLUMNS)
+        from greenery_cli.project import current
+
+        return ",".join(current().snapshot.check_columns)
     if ALL_COLUMNS in columns or "all" in columns:
         return "all"
     return ",".join(dict.fromkeys(columns))

@@ -1,5 +1,5 @@
 """For the funnel tests: tiny warehouses built through `greenery load`, and a plain-Python
-reference funnel that follows the README's rules one event at a time (no SQL)."""
+reference funnel that follows docs/funnel.md one event at a time (no SQL)."""
 
 from __future__ import annotations
 
@@ -51,8 +51,11 @@ def write_exports(
     events: list[Event],
     order_items: dict[str, list[str]] | None = None,
     products: list[str] | None = None,
+    states: dict[str, str] | None = None,
+    orders: dict[str, tuple[str, datetime]] | None = None,
 ) -> Path:
-    """The seven raw CSV exports, with just enough rows for the events given."""
+    """The seven raw CSV exports, with just enough rows for the events given; `states` gives
+    users (user_id -> the state of their address), `orders` orders (order_id -> user, time)."""
     folder.mkdir(parents=True, exist_ok=True)
     order_items = order_items or {}
     products = sorted(
@@ -63,6 +66,28 @@ def write_exports(
     rows: dict[str, list[list[str]]] = {t.name: [] for t in RAW_TABLES}
     rows["products"] = [[p, f"Plant {p}", "10.0", "5"] for p in products]
     rows["order_items"] = [[o, p, "1"] for o, items in order_items.items() for p in items]
+    for user, state in (states or {}).items():
+        rows["addresses"].append([f"a-{user}", "1 Main St", "10001", state, "United States"])
+        created = _iso(BASE - timedelta(days=365))
+        rows["users"].append([user, "A", "B", f"{user}@x.com", "", created, created, f"a-{user}"])
+    for order, (user, placed) in (orders or {}).items():
+        rows["orders"].append(
+            [
+                order,
+                user,
+                "",
+                f"a-{user}",
+                _iso(placed),
+                "10",
+                "1",
+                "11",
+                "",
+                "",
+                "",
+                "",
+                "preparing",
+            ]
+        )
     rows["events"] = [
         [
             e.event_id,
@@ -97,6 +122,16 @@ def load_warehouse(folder: Path, events: list[Event], **exports: object) -> Path
 # --- the reference funnel ---
 
 
+@dataclass(frozen=True)
+class Exclusion:
+    """`--exclude EVENT_TYPE@first-last`: that event between steps first and last stops an
+    attempt."""
+
+    event_type: str
+    first: int
+    last: int
+
+
 def step_of(event_type: str) -> int | None:
     return STEPS.index(event_type) + 1 if event_type in STEPS else None
 
@@ -107,44 +142,55 @@ def tie_order(e: Event) -> tuple[datetime, float, str]:
     return (e.at, step if step is not None else float("inf"), e.event_id)
 
 
-def reached_times(
-    events: list[Event],
+def _blocked(
+    path: list[Event], after: int, before: int, stage: int, exclusions: tuple[Exclusion, ...]
+) -> bool:
+    """An excluded event strictly between path positions `after` and `before`, while the attempt
+    stands at step `stage` (so an exclusion first-last applies when first <= stage < last)."""
+    types = {x.event_type for x in exclusions if x.first <= stage < x.last}
+    return any(e.event_type in types for e in path[after + 1 : before])
+
+
+def attempt_times(
+    path: list[Event],
+    start: int,
     mode: str,
     window: timedelta,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[datetime] | None:
-    """The unit's time at each step it reached (index 0 = entering), or None if it never entered."""
-    path = sorted(events, key=tie_order)
-    entries = [
-        i
-        for i, e in enumerate(path)
-        if step_of(e.event_type) == 1
-        and (since is None or e.at >= since)
-        and (until is None or e.at < until)
-    ]
-    if not entries:
-        return None
-    start = entries[0]
+    exclusions: tuple[Exclusion, ...] = (),
+) -> list[datetime]:
+    """One attempt entering at path[start]: the time it reached each step (index 0 = entering)."""
     entered = path[start].at
     deadline = entered + window
     times = [entered]
     if mode == "any":
+        # each step's first event at or after entering, inside the window; a stage is complete
+        # at the latest of the events that completed it
+        completed_at = start
         for k in range(2, len(STEPS) + 1):
             found = [
-                e.at for e in path if step_of(e.event_type) == k and entered <= e.at <= deadline
+                i
+                for i, e in enumerate(path)
+                if step_of(e.event_type) == k and entered <= e.at <= deadline
             ]
             if not found:
                 break
-            times.append(min(found))
+            position = max(completed_at, found[0])
+            if _blocked(path, completed_at, position, k - 1, exclusions):
+                break
+            completed_at = position
+            times.append(path[found[0]].at)
     elif mode == "ordered":
+        position = start
         for k in range(2, len(STEPS) + 1):
             found = [
-                e.at for e in path if step_of(e.event_type) == k and times[-1] <= e.at <= deadline
+                i
+                for i, e in enumerate(path)
+                if step_of(e.event_type) == k and times[-1] <= e.at <= deadline
             ]
-            if not found:
+            if not found or _blocked(path, position, found[0], k - 1, exclusions):
                 break
-            times.append(min(found))
+            position = found[0]
+            times.append(path[position].at)
     elif mode == "strict":
         current = 1
         for e in path[start + 1 :]:
@@ -157,10 +203,55 @@ def reached_times(
                 if current == len(STEPS):
                     break
                 continue
-            break  # any other event breaks a strict funnel
+            break  # any other event (an excluded one too) breaks a strict funnel
     else:
         raise ValueError(mode)
     return times
+
+
+def reached_times(
+    events: list[Event],
+    mode: str,
+    window: timedelta,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    entry: str = "every",
+    exclusions: tuple[Exclusion, ...] = (),
+) -> list[datetime] | None:
+    """The unit's counted attempt: the one reaching the furthest step, the earliest of those
+    (Amplitude's "earliest, longest"); its time at each step, or None if it never entered."""
+    attempt = counted_attempt(events, mode, window, since, until, entry, exclusions)
+    return attempt[1] if attempt else None
+
+
+def counted_attempt(
+    events: list[Event],
+    mode: str,
+    window: timedelta,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    entry: str = "every",
+    exclusions: tuple[Exclusion, ...] = (),
+) -> tuple[Event, list[datetime]] | None:
+    """(entering event, step times) of the unit's counted attempt; None if it never entered.
+    entry "every": any step-1 event with since <= time < until starts an attempt; "first": only
+    the first of them does."""
+    path = sorted(events, key=tie_order)
+    starts = [
+        i
+        for i, e in enumerate(path)
+        if step_of(e.event_type) == 1
+        and (since is None or e.at >= since)
+        and (until is None or e.at < until)
+    ]
+    if entry == "first":
+        starts = starts[:1]
+    best: tuple[Event, list[datetime]] | None = None
+    for start in starts:  # in path order: a later attempt must go further to replace one
+        times = attempt_times(path, start, mode, window, exclusions)
+        if best is None or len(times) > len(best[1]):
+            best = (path[start], times)
+    return best
 
 
 def units_of(events: list[Event], unit: str) -> dict[str, list[Event]]:
@@ -177,23 +268,46 @@ def reference_counts(
     window: timedelta,
     since: datetime | None = None,
     until: datetime | None = None,
+    entry: str = "every",
+    exclusions: tuple[Exclusion, ...] = (),
 ) -> list[int]:
     """How many units reached each step."""
     counts = [0] * len(STEPS)
     for unit_events in units_of(events, unit).values():
-        times = reached_times(unit_events, mode, window, since, until)
+        times = reached_times(unit_events, mode, window, since, until, entry, exclusions)
         for k in range(len(times or [])):
             counts[k] += 1
     return counts
 
 
+def reference_attempts(
+    events: list[Event],
+    mode: str,
+    unit: str,
+    window: timedelta,
+    entry: str = "every",
+    exclusions: tuple[Exclusion, ...] = (),
+) -> dict[str, tuple[Event, list[datetime]]]:
+    """Per unit that entered: its counted attempt (entering event, step times)."""
+    found = {}
+    for name, unit_events in units_of(events, unit).items():
+        attempt = counted_attempt(unit_events, mode, window, None, None, entry, exclusions)
+        if attempt is not None:
+            found[name] = attempt
+    return found
+
+
 def product_events(events: list[Event], order_items: dict[str, list[str]]) -> list[Event]:
-    """One event per product it concerns: checkouts count for each product in their order."""
+    """One event per product it concerns: checkouts count for each product in their order;
+    events outside the funnel (which an exclusion may name) concern every product."""
+    products = sorted({e.product_id for e in events if step_of(e.event_type) == 1})
     expanded = []
     for e in events:
         if step_of(e.event_type) is None:
-            continue
-        for product in [e.product_id] if e.product_id else order_items.get(e.order_id, []):
+            concerned = products
+        else:
+            concerned = [e.product_id] if e.product_id else order_items.get(e.order_id, [])
+        for product in concerned:
             expanded.append(
                 Event(e.event_id, e.session_id, e.user_id, e.at, e.event_type, product, e.order_id)
             )
@@ -206,12 +320,17 @@ def reference_by_product(
     mode: str,
     unit: str,
     window: timedelta,
+    entry: str = "every",
+    exclusions: tuple[Exclusion, ...] = (),
 ) -> dict[str, list[int]]:
     """Per product: units reaching each step for that product."""
     per_product: dict[str, list[Event]] = defaultdict(list)
     for e in product_events(events, order_items):
         per_product[e.product_id].append(e)
     return {
-        product: reference_counts(product_evs, mode, unit, window)
+        product: reference_counts(
+            product_evs, mode, unit, window, entry=entry, exclusions=exclusions
+        )
         for product, product_evs in per_product.items()
+        if any(step_of(e.event_type) == 1 for e in product_evs)
     }

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REAL_DATA, REPO
+from conftest import REAL_DATA, REPO, run_cli
 
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -174,3 +174,48 @@ def test_results_replace_the_rows_measured_again_and_render(tmp_path: Path) -> N
     assert "stale figures" not in text and "| stockouts | 8.00 s [4.00 s - 12.00 s]" in text
     assert "| 4.00x (CPU 2.00x) |" in text
     assert "1. `python bench/run.py A`" in text and "2. `python bench/run.py B`" in text
+
+
+def test_handwritten_questions_answer_like_greenery_on_the_sample(tmp_path: Path) -> None:
+    """On generated data, whose snapshot history covers the sessions: greenery's defaults
+    (attempts, stock at entry, last differing run, movers only) against bench/handwritten/."""
+    import duckdb
+
+    out, db = tmp_path / "sample", tmp_path / "w.duckdb"
+    assert run_cli("generate", str(out), "--scale", "0.3").exit_code == 0
+    assert run_cli("--db", str(db), "load", "--source", str(out)).exit_code == 0
+    replayed = run_cli("--db", str(db), "snapshot", "--replay", str(out / "inventory-weeks"))
+    assert replayed.exit_code == 0, replayed.stderr
+
+    def greenery(*args: str) -> list[dict[str, object]]:
+        result = run_cli("--db", str(db), *args, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        rows: list[dict[str, object]] = json.loads(result.stdout)
+        return rows
+
+    with duckdb.connect(str(db), read_only=True) as con:
+
+        def hand(name: str) -> list[tuple[object, ...]]:
+            sql = (REPO / "bench" / "handwritten" / f"{name}.sql").read_text()
+            params = {"window_seconds": 86400} if "$window_seconds" in sql else None
+            return con.execute(sql, params).fetchall()
+
+        columns = (
+            "viewed", "added_to_cart", "checked_out", "viewed_out_of_stock",
+            "converted_out_of_stock", "viewed_in_stock", "converted_in_stock",
+            "viewed_stock_unknown",
+        )  # fmt: skip
+        got = {
+            r["product_id"]: tuple(r[c] for c in columns)
+            for r in greenery("funnel", "--by", "product")
+        }
+        assert got == {r[0]: r[2:] for r in hand("funnel_by_product")}
+        assert sum(v[3] for v in got.values()) > 0  # some views while out of stock
+        steps = [r["count"] for r in greenery("funnel", "--by-step")]
+        assert steps == [c for _, c in hand("funnel_by_step")]
+        changes = {r["product_id"]: r["change"] for r in greenery("inventory-changes")}
+        assert changes == {r[0]: r[4] for r in hand("inventory_changes")}
+        spread = {
+            r["product_id"]: (r["changes"], r["total_change"]) for r in greenery("fluctuations")
+        }
+        assert spread == {r[1]: (r[3], r[4]) for r in hand("fluctuations")}

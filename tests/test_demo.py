@@ -160,3 +160,19 @@ def test_a_reader_holding_the_warehouse_does_not_block_the_demo(cache: Path) -> 
     finally:
         out, _ = reader.communicate(input="\n", timeout=60)
     assert int(out) == runs  # the reader kept the warehouse it opened, whole
+
+
+def test_demo_shows_the_stock_aware_funnel(cache: Path) -> None:
+    # the sample's snapshot history covers its sessions, so views of out-of-stock products count
+    result = run_cli("demo")
+    assert result.exit_code == 0, result.stderr
+    assert "stock-aware funnel:" in result.stderr
+    rows = json.loads(run_cli("funnel", "--by", "product", "--format", "json").stdout)
+    out = sum(r["viewed_out_of_stock"] for r in rows)
+    assert out > 0 and sum(r["viewed_stock_unknown"] for r in rows) == 0
+    assert sum(r["viewed_out_of_stock"] + r["viewed_in_stock"] for r in rows) == sum(
+        r["viewed"] for r in rows
+    )
+    assert f"{out} session-product entries were views of a product" in " ".join(
+        result.stderr.split()
+    )

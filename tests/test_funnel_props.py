@@ -1,5 +1,6 @@
-"""Property: on random event logs, every funnel mode, unit, window and filter agrees with the
-plain-Python reference in funnel_reference.py (which walks each unit's events one by one)."""
+"""Property: on random event logs, every funnel mode, unit, window, filter, entry rule and
+exclusion agrees with the plain-Python reference in funnel_reference.py (which walks each unit's
+attempts event by event)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 from funnel_reference import (
     BASE,
+    STEPS,
     Event,
+    Exclusion,
     event,
     load_warehouse,
     reference_by_product,
@@ -18,6 +21,7 @@ from funnel_reference import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from greenery_cli.funnel import Exclusion as FunnelExclusion
 from greenery_cli.funnel import FunnelSettings, funnel_by_product, funnel_by_step
 from greenery_cli.warehouse import open_warehouse
 
@@ -48,6 +52,15 @@ def event_logs(draw: st.DrawFn) -> tuple[list[Event], dict[str, list[str]]]:
 
 windows = st.sampled_from([timedelta(seconds=s) for s in (15, 60, 150, 600, 86400)])
 bounds = st.one_of(st.none(), moment.map(lambda s: BASE + timedelta(seconds=s)))
+# package_shipped is the one event outside the funnel: excluded between some pair of steps
+ranges = [(i, j) for i in range(1, len(STEPS)) for j in range(i + 1, len(STEPS) + 1)]
+exclusion_sets = st.lists(st.sampled_from(ranges), max_size=2, unique=True).map(
+    lambda chosen: tuple(Exclusion("package_shipped", i, j) for i, j in chosen)
+)
+
+
+def as_settings(exclusions: tuple[Exclusion, ...]) -> tuple[FunnelExclusion, ...]:
+    return tuple(FunnelExclusion(x.event_type, x.first, x.last) for x in exclusions)
 
 
 @settings(
@@ -55,8 +68,8 @@ bounds = st.one_of(st.none(), moment.map(lambda s: BASE + timedelta(seconds=s)))
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(log=event_logs(), window=windows, since=bounds, until=bounds)
-def test_every_mode_agrees_with_the_reference(log, window, since, until) -> None:
+@given(log=event_logs(), window=windows, since=bounds, until=bounds, exclusions=exclusion_sets)
+def test_every_mode_agrees_with_the_reference(log, window, since, until, exclusions) -> None:
     events, order_items = log
     if since is not None and until is not None and since >= until:
         since, until = until - timedelta(seconds=15), since  # keep the range valid
@@ -65,25 +78,38 @@ def test_every_mode_agrees_with_the_reference(log, window, since, until) -> None
         with open_warehouse(db) as wh:
             for unit in ("session", "user"):
                 for order in ("any", "ordered", "strict"):
-                    chosen = FunnelSettings(
-                        order=order, window=window, unit=unit, since=since, until=until
-                    )
-                    got = funnel_by_step(wh, chosen).rows["count"].to_list()
-                    expected = reference_counts(events, order, unit, window, since, until)
-                    assert got == expected, (order, unit)
+                    for entry in ("every", "first"):
+                        for excluded in ((), exclusions):
+                            chosen = FunnelSettings(
+                                order=order,
+                                window=window,
+                                unit=unit,
+                                since=since,
+                                until=until,
+                                entry=entry,
+                                exclusions=as_settings(excluded),
+                            )
+                            got = funnel_by_step(wh, chosen).rows["count"].to_list()
+                            expected = reference_counts(
+                                events, order, unit, window, since, until, entry, excluded
+                            )
+                            assert got == expected, (order, unit, entry, excluded)
             for order in ("any", "ordered"):
-                chosen = FunnelSettings(order=order, window=window)
-                rows = funnel_by_product(wh, chosen).rows.to_dicts()
-                got_products = {
-                    r["product_id"]: [r["viewed"], r["added_to_cart"], r["checked_out"]]
-                    for r in rows
-                    if r["viewed"]
-                }
-                expected_products = {
-                    p: c
-                    for p, c in reference_by_product(
-                        events, order_items, order, "session", window
-                    ).items()
-                    if c[0]
-                }
-                assert got_products == expected_products, order
+                for excluded in ((), exclusions):
+                    chosen = FunnelSettings(
+                        order=order, window=window, exclusions=as_settings(excluded)
+                    )
+                    rows = funnel_by_product(wh, chosen).rows.to_dicts()
+                    got_products = {
+                        r["product_id"]: [r["viewed"], r["added_to_cart"], r["checked_out"]]
+                        for r in rows
+                        if r["viewed"]
+                    }
+                    expected_products = {
+                        p: c
+                        for p, c in reference_by_product(
+                            events, order_items, order, "session", window, exclusions=excluded
+                        ).items()
+                        if c[0]
+                    }
+                    assert got_products == expected_products, (order, excluded)

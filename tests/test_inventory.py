@@ -30,7 +30,7 @@ from greenery_cli.inventory import (
     parse_moment,
     stockouts,
 )
-from greenery_cli.views.inventory import sparkline
+from greenery_cli.views.inventory import fluctuations_answer, inventory_changes_title, sparkline
 from greenery_cli.warehouse import open_warehouse
 
 SNAPSHOT_DDL = """
@@ -241,10 +241,7 @@ def test_bad_points_are_usage_errors(shop: Path, settings: Any, message: str) ->
 
 
 def test_fluctuations_rank_ties_as_ties(shop: Path) -> None:
-    result = answer(shop, fluctuations, FluctuationsSettings())
-    rows = by_id(result.rows.to_dicts())
-    assert (result.start.run_id, result.end.run_id, result.runs) == (11, 14, 4)
-    assert {p: (r["rank"], r["changes"], r["total_change"]) for p, r in rows.items()} == {
+    moved = {
         "f": (1, 3, 15),
         "g": (1, 3, 15),
         "b": (3, 2, 35),
@@ -253,9 +250,24 @@ def test_fluctuations_rank_ties_as_ties(shop: Path) -> None:
         "i": (6, 1, 4),
         "e": (7, 1, 3),
         "d": (8, 1, 2),
+    }
+    default = answer(shop, fluctuations, FluctuationsSettings())
+    shown = by_id(default.rows.to_dicts())
+    # products that never moved are left out, and counted
+    assert {p: (r["rank"], r["changes"], r["total_change"]) for p, r in shown.items()} == moved
+    assert (default.unchanged_left_out, default.products, default.products_changed) == (2, 10, 8)
+    assert "The 2 products whose inventory never changed are not listed" in (
+        fluctuations_answer(default)
+    )
+    result = answer(shop, fluctuations, FluctuationsSettings(include_unchanged=True))
+    rows = by_id(result.rows.to_dicts())
+    assert (result.start.run_id, result.end.run_id, result.runs) == (11, 14, 4)
+    assert {p: (r["rank"], r["changes"], r["total_change"]) for p, r in rows.items()} == {
+        **moved,
         "c": (9, 0, 0),
         "j": (9, 0, 0),
     }
+    assert result.unchanged_left_out == 0
     assert rows["g"]["path"] == [12, 7, 12, 7]
     assert rows["c"]["path"] == [8]  # a price-only version is no new inventory state
     assert rows["g"]["stddev"] == pytest.approx(statistics.pstdev([12, 7, 12, 7]))
@@ -272,7 +284,7 @@ def test_fluctuations_top_keeps_ties_and_rank_by(shop: Path) -> None:
     top = answer(shop, fluctuations, FluctuationsSettings(top=1))
     assert sorted(top.rows["product_id"]) == ["f", "g"]
     # c and j never changed inventory: tied last, and left out of a top list however long
-    everyone = answer(shop, fluctuations, FluctuationsSettings())
+    everyone = answer(shop, fluctuations, FluctuationsSettings(include_unchanged=True))
     assert {"c", "j"} <= set(everyone.rows.filter(everyone.rows["changes"] == 0)["product_id"])
     long_top = answer(shop, fluctuations, FluctuationsSettings(top=100))
     assert set(long_top.rows["product_id"]) == set(
@@ -284,7 +296,7 @@ def test_fluctuations_top_keeps_ties_and_rank_by(shop: Path) -> None:
         ("b", 1, 20),
         ("f", 2, 15),
     ]
-    window = answer(shop, fluctuations, FluctuationsSettings(since="7d"))
+    window = answer(shop, fluctuations, FluctuationsSettings(since="7d", include_unchanged=True))
     rows = by_id(window.rows.to_dicts())
     assert (window.start.run_id, window.runs) == (13, 2)
     assert rows["b"]["path"] == [0, 15] and rows["j"]["path"] == [3]
@@ -321,7 +333,10 @@ def test_one_run_answers_stockouts_and_fluctuations_but_not_changes(tmp_path: Pa
     db = tmp_path / "one.duckdb"
     History(db).take(T[0], {"a": ("Aloe", 1.0, 0), "b": ("Basil", 1.0, 4)})
     assert answer(db, stockouts, StockoutsSettings()).rows["product_id"].to_list() == ["a"]
-    assert answer(db, fluctuations, FluctuationsSettings()).rows["changes"].to_list() == [0, 0]
+    alone = answer(db, fluctuations, FluctuationsSettings())
+    assert alone.rows.height == 0 and alone.unchanged_left_out == 2
+    everything = FluctuationsSettings(include_unchanged=True)
+    assert answer(db, fluctuations, everything).rows["changes"].to_list() == [0, 0]
     with pytest.raises(UsageError, match="only one snapshot run"):
         answer(db, inventory_changes, InventoryChangesSettings())
 
@@ -425,7 +440,9 @@ def test_cli_fluctuations_json_and_table(shop: Path) -> None:
     }
     assert rows[0]["path"] == [30, 25, 20, 15]
     assert all(isinstance(rows[0][k], int) for k in ("changes", "total_change", "range"))
-    assert "2 products" not in result.stderr and "8 products of 10 changed" in result.stderr
+    assert "8 products of 10 changed" in result.stderr
+    assert "The 2 products whose inventory never changed are not listed" in result.stderr
+    assert {r["product_id"] for r in rows}.isdisjoint({"c", "j"})
     table = run_cli("--db", str(shop), "fluctuations", "--rank-by", "total_change")
     text = " ".join(table.stdout.split())
     assert table.exit_code == 0, table.stderr
@@ -529,12 +546,18 @@ def test_real_fluctuations(real_history: Path, real_data: Path) -> None:
         expected[pid] = (len(moves), sum(moves), min(states), max(states), states)
     keys = {pid: (e[0], e[1]) for pid, e in expected.items()}
     ranks = {pid: 1 + sum(other > key for other in keys.values()) for pid, key in keys.items()}
-    result = answer(real_history, fluctuations, FluctuationsSettings())
+    result = answer(real_history, fluctuations, FluctuationsSettings(include_unchanged=True))
     got = {r["product_id"]: r for r in result.rows.to_dicts()}
     assert {
         p: (r["changes"], r["total_change"], r["min_inventory"], r["max_inventory"], r["path"])
         for p, r in got.items()
     } == expected
+    # by default only the products that moved, and how many did not
+    moved = answer(real_history, fluctuations, FluctuationsSettings())
+    assert {r["product_id"] for r in moved.rows.to_dicts()} == {
+        p for p, e in expected.items() if e[0] > 0
+    }
+    assert moved.unchanged_left_out == sum(1 for e in expected.values() if e[0] == 0) > 0
     assert {p: r["rank"] for p, r in got.items()} == ranks
     for pid, row in got.items():
         assert row["stddev"] == pytest.approx(statistics.pstdev(expected[pid][4]))
@@ -567,3 +590,68 @@ def test_real_stockouts_in_the_last_three_weeks(real_history: Path, real_data: P
     assert f"{out} products were out of stock in the last 3 weeks; {still_text} still out" in (
         " ".join(table.stdout.split())
     )
+
+
+# --- the default comparison: the last earlier run whose inventory differs ---------------------
+
+
+@pytest.mark.parametrize(
+    ("states", "expected_before", "changed"),
+    [
+        # a cron job: one change at run 2, then three runs that found nothing new
+        ([{"a": 10, "b": 5}, {"a": 8, "b": 5}, {"a": 8, "b": 5}, {"a": 8, "b": 5}], 1, {"a"}),
+        # a price-only version is no inventory difference
+        ([{"a": 10}, {"a": 8}, {"a": (8, 2.0)}], 1, {"a"}),
+        # b is gone at runs 2-3 and back at run 4 with its old inventory: run 3 differs
+        ([{"a": 1, "b": 5}, {"a": 1}, {"a": 1}, {"a": 1, "b": 5}], 3, {"b"}),
+        # b is new at the latest run
+        ([{"a": 1}, {"a": 1}, {"a": 1, "b": 2}], 2, {"b"}),
+        # every run holds the same inventory: the previous run, and nothing changed
+        ([{"a": 1}, {"a": 1}, {"a": 1}], 2, set()),
+    ],
+)
+def test_default_changes_compare_with_the_last_run_whose_inventory_differs(
+    tmp_path: Path, states: list[dict[str, Any]], expected_before: int, changed: set[str]
+) -> None:
+    history = History(tmp_path / "cron.duckdb")
+    inventories = []
+    for i, state in enumerate(states):
+        products = {}
+        for pid, value in state.items():
+            inventory, price = value if isinstance(value, tuple) else (value, 1.0)
+            products[pid] = (pid.upper(), price, inventory)
+        history.take(datetime(2024, 5, 1, tzinfo=UTC) + timedelta(minutes=15 * i), products)
+        inventories.append({p: v[2] for p, v in products.items()})
+    # the brute force: walk back from the latest run to the first whose inventory differs
+    latest = len(states)
+    brute = next(
+        (r for r in range(latest - 1, 0, -1) if inventories[r - 1] != inventories[-1]), None
+    )
+    assert (brute or latest - 1) == expected_before
+    result = answer(history.db, inventory_changes, InventoryChangesSettings())
+    assert (result.before.run_id, result.after.run_id) == (expected_before, latest)
+    assert set(result.rows["product_id"]) == changed
+    title = inventory_changes_title(result)
+    if brute is None:
+        assert "no earlier run's inventory differs from run" in title
+    else:
+        assert f"the last run before run {latest} whose inventory differs" in title
+        between = latest - expected_before - 1
+        assert (f"the {between} run(s) between" in title) == (between > 0)
+    # --from still compares exactly what it is told
+    told = answer(history.db, inventory_changes, InventoryChangesSettings(str(latest - 1)))
+    assert told.before.run_id == latest - 1 and told.why is None
+
+
+def test_cli_default_changes_title_says_which_runs_and_why(tmp_path: Path) -> None:
+    history = History(tmp_path / "cron.duckdb")
+    for i, inventory in enumerate((10, 8, 8, 8)):
+        history.take(
+            datetime(2024, 5, 1, tzinfo=UTC) + timedelta(minutes=15 * i),
+            {"a": ("A", 1.0, inventory)},
+        )
+    result = run_cli("--db", str(history.db), "inventory-changes", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["change"] for r in json.loads(result.stdout)] == [-2]
+    assert "from run 1 at 2024-05-01T00:00:00Z to run 4 at 2024-05-01T00:45:00Z" in result.stderr
+    assert "the 2 run(s) between recorded the same inventory as run 4" in result.stderr

@@ -225,3 +225,27 @@ def test_query_is_read_only_and_formats_json(cli, loaded_then_broken) -> None:
     write = cli("--db", str(db), "query", "delete from raw.products")
     assert write.exit_code == ExitCode.TOOL_ERROR
     assert "read-only" in write.stderr.lower()
+
+
+def test_load_accepts_the_dataset_root_and_what_generate_writes(
+    cli, real_data: Path, tmp_path: Path
+) -> None:
+    # the shared dataset's root: raw/ beside inventory-weeks/
+    db = tmp_path / "root.duckdb"
+    result = cli("--db", str(db), "load", "--source", str(real_data))
+    assert result.exit_code == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select location from meta.source").fetchall() == [
+            (str((real_data / "raw").resolve()),)
+        ]
+        assert con.execute("select count(*) from raw.events").fetchone() == (3553,)
+    # the folder `greenery generate` writes
+    out = tmp_path / "sample"
+    assert cli("generate", str(out), "--scale", "0.05").exit_code == 0
+    generated = cli("--db", str(tmp_path / "gen.duckdb"), "load", "--source", str(out))
+    assert generated.exit_code == 0, generated.stderr
+    assert str((out / "raw").resolve()) in generated.stderr
+    # a folder with neither exports nor raw/ still names what is missing
+    (tmp_path / "empty").mkdir()
+    empty = cli("--db", str(tmp_path / "e.duckdb"), "load", "--source", str(tmp_path / "empty"))
+    assert empty.exit_code == ExitCode.TOOL_ERROR and "missing raw table file(s)" in empty.stderr

@@ -460,3 +460,29 @@ def test_the_project_shows_its_shrink_and_deletion_limits(
     )
     orders = next(line for line in table.stdout.splitlines() if "│ orders " in line)
     assert "10%" in orders
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('source = "orders"', "greenery keeps the history of products by product_id only"),
+        ('unique_key = "name"', "greenery keeps the history of products by product_id only"),
+        ('missing = "drop"', "missing = 'drop': expected one of"),
+        ('check_columns = ["colour"]', "check_columns names undeclared column(s) colour"),
+    ],
+)
+def test_a_snapshot_config_greenery_cannot_follow_is_refused_by_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    root = init(tmp_path)
+    toml = root / "greenery.toml"
+    key = line.split(" = ")[0]
+    lines = toml.read_text().splitlines()
+    at = next(i for i, text in enumerate(lines) if text.startswith(f"{key} = "))
+    lines[at] = line
+    toml.write_text("\n".join(lines) + "\n")
+    result = run_cli("--project-dir", str(root), "project")
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert message in result.stderr and f"greenery.toml line {at + 1}:" in result.stderr, (
+        result.stderr
+    )

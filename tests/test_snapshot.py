@@ -251,6 +251,34 @@ def test_an_empty_source_tombstones_every_product_only_when_allowed(db: Path, sr
 # --- what counts as a change ---------------------------------------------------------------
 
 
+def test_the_projects_snapshot_config_is_the_default(db: Path, src: Path, tmp_path: Path) -> None:
+    """[snapshot] check_columns and missing in greenery.toml decide what a plain run compares
+    and does with a product gone from the source; options still override them."""
+    from greenery_cli.project import use_project_dir
+
+    root = tmp_path / "shop"
+    assert run_cli("init", str(root)).exit_code == 0
+    toml = root / "greenery.toml"
+    text = toml.read_text()
+    assert 'check_columns = ["inventory"]' in text and 'missing = "new_record"' in text
+    toml.write_text(
+        text.replace('check_columns = ["inventory"]', 'check_columns = ["price"]').replace(
+            'missing = "new_record"', 'missing = "invalidate"'
+        )
+    )
+    use_project_dir(root)
+    write_products(src, {"a": ("Aloe", 5.0, 10), "b": ("Basil", 3.0, 4)})
+    snap(db, src, T[0])
+    write_products(src, {"a": ("Aloe", 6.0, 10)})  # a's price changes; b is gone
+    second = snap(db, src, T[1])
+    assert (second.opened, second.closed, second.deleted) == (1, 2, 1)
+    assert versions(db)["b"] == [(4, T[0], T[1], False)]  # invalidated: no tombstone
+    write_products(src, {"a": ("Aloe", 6.0, 3)})  # inventory is not compared by this project
+    assert snap(db, src, T[2]).opened == 0
+    assert snap(db, src, T[3], check_columns=("inventory",)).opened == 1
+    assert list_runs(db)["missing_policy"].to_list()[-1] == "invalidate"
+
+
 def test_check_columns_choose_what_opens_a_version(db: Path, src: Path) -> None:
     write_products(src, {"a": ("Aloe", 5.0, 10)})
     snap(db, src, T[0])
@@ -775,6 +803,8 @@ def test_property_history_replays_every_table(
         options = {"missing": missing, "check_columns": check, "allow_shrink": True}
         last = step == len(steps) - 1
         before = contents(db) if last and db.exists() else None
+        # random tables return to old states often; the rewind guard has its own tests
+        options["allow_rewind"] = True
         dry = snap(db, src, moment, dry_run=True, **options)
         real = snap(db, src, moment, **options)
         # the dry run predicted exactly what the run wrote

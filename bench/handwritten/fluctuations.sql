@@ -1,6 +1,7 @@
 -- Hand-written fluctuations over all history: per product its inventory states (consecutive
 -- repeats merged, tombstones left out), number of changes, total absolute change, min, max,
--- stddev, first, last and path, ranked by changes then total change.
+-- stddev, first, last and path, ranked by changes then total change; products whose inventory
+-- never changed are left out (greenery's default).
 with versions as (
     select
         product_id, name, inventory, valid_from,
@@ -34,6 +35,7 @@ per_product as (
     group by product_id
 )
 
-select rank() over (order by changes desc, total_change desc) as rank, *
-from per_product
+select *
+from (select rank() over (order by changes desc, total_change desc) as rank, * from per_product)
+where changes > 0
 order by rank, name, product_id

@@ -57,4 +57,10 @@ def command(ctx: click.Context, force: bool, seed: int, scale: float, fmt: str, 
         highlight=False,
     )
     print_report(result.report, fmt)
+    if result.stock:
+        err.print(
+            f"stock-aware funnel: {result.stock} (`greenery funnel --by product` per product)",
+            markup=False,
+            highlight=False,
+        )
     return 0

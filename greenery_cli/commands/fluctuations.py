@@ -37,6 +37,12 @@ from greenery_cli.options import format_option, global_settings, wait_option
     help="Only ranks 1..N (products tied at rank N are all kept) of the products whose "
     "inventory changed.",
 )
+@click.option(
+    "--include-unchanged",
+    is_flag=True,
+    help="List the products whose inventory never changed in the window too (left out by "
+    "default, and counted in the answer line).",
+)
 @format_option
 @wait_option(10.0)
 @click.pass_context
@@ -47,6 +53,7 @@ def command(
     to_point: str | None,
     rank_by: str,
     top: int | None,
+    include_unchanged: bool,
     fmt: str,
     wait: float,
 ) -> int:
@@ -55,13 +62,19 @@ def command(
     Per product: the number of inventory changes, the total absolute change, lowest and
     highest inventory, range, standard deviation of its states (the distinct consecutive
     inventory values, population stddev), first and last value, and its path. Ties share a
-    rank. Exit 2 when there is no snapshot history.
+    rank. Products whose inventory never changed in the window are left out (the answer line
+    says how many) unless --include-unchanged. Exit 2 when there is no snapshot history.
     """
     from greenery_cli.inventory import FluctuationsSettings, ask, fluctuations
     from greenery_cli.views.inventory import show_fluctuations
 
     settings = FluctuationsSettings(
-        since=since, from_point=from_point, to_point=to_point, rank_by=rank_by, top=top
+        since=since,
+        from_point=from_point,
+        to_point=to_point,
+        rank_by=rank_by,
+        top=top,
+        include_unchanged=include_unchanged,
     )
     show_fluctuations(ask(global_settings(ctx).db, fluctuations, settings, wait), fmt)
     return 0

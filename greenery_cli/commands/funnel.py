@@ -13,8 +13,14 @@ checkout), and where they drop off. Reads the marts built by `greenery load`.
 Views (default: the summary):
   --by-step           one row per step: count, pct_of_first, conversion_from_previous,
                       drop_off, drop_off_rate, largest_drop_off_by_count/_by_rate
-  --by product        per product: viewed, added_to_cart, checked_out (an order containing it);
-                      --order any or ordered
+  --by product        per product: viewed, added_to_cart, checked_out (an order containing it),
+                      and from the snapshot history the views while out of stock / in stock
+                      and their conversion; --order any or ordered
+  --by PROPERTY       per value of a unit property (state, region, customer, weekday, hour):
+                      the --top N values (default 10) and an Other row; rows add up to the
+                      whole funnel
+  --list dropped@K    the units that reached step K-1 but not K (reached@K: that reached K):
+                      session_id, user_id, entered_at, furthest_step; --limit N (default 20)
   --trend day|week    one funnel per period of entry (UTC days; weeks start Monday);
                       periods whose window has not closed yet are flagged
   --time-to-convert   median and p90 seconds between consecutive steps
@@ -22,21 +28,28 @@ Views (default: the summary):
 \b
 Rules:
   unit      a session (default) or a user (all of the user's events, across sessions).
-  entering  the unit's FIRST step-1 event with --since <= time < --until; later
-            step-1 events do not restart the funnel. Trend periods are periods of entry.
-  window    every later step must happen within --window of the entering event (inclusive),
-            in every mode; later steps may fall after --until inside the window.
-  any       (default) a step counts if the unit has an event of it, and of every earlier
+  attempts  every step-1 event with --since <= time < --until starts an attempt; a unit
+            reaches step k if SOME attempt does (--entry every, the default, as PostHog,
+            Amplitude and ClickHouse's windowFunnel count). --entry first: only the unit's
+            first step-1 event in range starts one.
+  window    every later step must happen within --window of its attempt's entering event
+            (inclusive), in every mode; later steps may fall after --until.
+  any       (default) a step counts if the attempt has an event of it, and of every earlier
             step, in the window at or after entering; their order does not matter.
   ordered   each step's first event at or after the previous step's event (greedy).
   strict    as ordered, and no other event of the unit between consecutive steps, except
             repeats of the step just reached (viewing several products before a cart is fine).
+  exclude   --exclude EVENT[@i-j]: an attempt with that event after reaching step i and before
+            reaching step j stops (default: the whole funnel); repeat for several.
+  counted   a unit's counted attempt is the one that went furthest, the earliest of those;
+            trends, breakdowns, lists and times read it.
   ties      events in the same second are taken in step order (a tie never breaks the funnel),
             events outside the funnel after them.
   repeats   a unit counts once per step whatever it repeats; times use the first qualifying event.
 
-Rates are fractions in JSON/CSV and percentages on screen. Every output states its mode, window
-and unit (the table's caption; on stderr for json/csv)."""
+Rates are fractions in JSON/CSV and percentages on screen. Every output states its mode, window,
+unit, entry and exclusions (the table's caption; on stderr for json/csv). docs/funnel.md has the
+details."""
 
 
 def _window(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
@@ -53,7 +66,33 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 @click.command(help=HELP)
 @click.option("--by-step", is_flag=True, help="One row per step.")
-@click.option("--by", "by", type=click.Choice(["product"]), help="Per product.")
+@click.option(
+    "--by",
+    "by",
+    metavar="product|PROPERTY",
+    help="Per product, or per value of a unit property: state, region, customer, weekday, hour.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="--by: the N values with the most entries, the rest in one Other row "
+    "(default: 10 for a property, every product).",
+)
+@click.option(
+    "--list",
+    "listing",
+    metavar="dropped@K|reached@K",
+    help="The units that reached step K-1 but not K, or that reached K.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="--list: at most N units, oldest entry first.",
+)
 @click.option("--trend", type=click.Choice(["day", "week"]), help="One funnel per entry period.")
 @click.option("--time-to-convert", is_flag=True, help="Median and p90 seconds between steps.")
 @click.option(
@@ -62,6 +101,20 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     default="any",
     show_default=True,
     help="How later steps must follow the entering event (see Rules).",
+)
+@click.option(
+    "--entry",
+    type=click.Choice(["every", "first"]),
+    default="every",
+    show_default=True,
+    help="Which step-1 events start an attempt: every one, or only the unit's first.",
+)
+@click.option(
+    "--exclude",
+    "exclusions",
+    multiple=True,
+    metavar="EVENT[@i-j]",
+    help="An attempt with this event between steps i and j (default: all) cannot advance.",
 )
 @click.option(
     "--window",
@@ -93,9 +146,14 @@ def command(
     ctx: click.Context,
     by_step: bool,
     by: str | None,
+    top: int | None,
+    listing: str | None,
+    limit: int,
     trend: str | None,
     time_to_convert: bool,
     order: str,
+    entry: str,
+    exclusions: tuple[str, ...],
     window: timedelta,
     unit: str,
     since: datetime | None,
@@ -103,15 +161,20 @@ def command(
     fmt: str,
 ) -> int:
     from greenery_cli.errors import UsageError
-    from greenery_cli.funnel import FunnelSettings, answer
+    from greenery_cli.funnel import FunnelSettings, answer, parse_exclusion, parse_list
+    from greenery_cli.funnel.breakdown import check_property
     from greenery_cli.output import emit, stderr_console, stdout_console
     from greenery_cli.views.funnel import funnel_view, title
 
+    if by is not None and by != "product":
+        check_property(by)
     chosen = [
         q
         for q, on in (
             ("by-step", by_step),
             ("by-product", by == "product"),
+            ("breakdown", by not in (None, "product")),
+            ("units", listing is not None),
             ("trend", trend is not None),
             ("time-to-convert", time_to_convert),
         )
@@ -119,8 +182,20 @@ def command(
     ]
     if len(chosen) > 1:
         raise UsageError(f"choose one view at a time, not {' and '.join(chosen)}")
+    if top is not None and by is None:
+        raise UsageError("--top goes with --by")
     settings = FunnelSettings(
-        order=order, window=window, unit=unit, since=since, until=until, period=trend or "day"
+        order=order,
+        window=window,
+        unit=unit,
+        since=since,
+        until=until,
+        period=trend or "day",
+        entry=entry,
+        exclusions=tuple(parse_exclusion(x) for x in exclusions),
+        by=by if by != "product" else None,
+        top=top,
+        listing=parse_list(listing, limit) if listing is not None else None,
     )
     result = answer(global_settings(ctx).db, chosen[0] if chosen else "summary", settings)
     if fmt == "table":

@@ -15,7 +15,8 @@ POINT_HELP = (
     "--from",
     "from_point",
     metavar="POINT",
-    help=f"Compare from: {POINT_HELP}. Default: the run before --to.",
+    help=f"Compare from: {POINT_HELP}. Default: the last run before --to whose inventory "
+    "differs from it.",
 )
 @click.option(
     "--to",
@@ -41,8 +42,10 @@ def command(
 ) -> int:
     """Which products' inventory changed between two points of the snapshot history.
 
-    Default: the state at the previous snapshot run against the state at the latest run. A
-    point resolves to the latest snapshot run taken at or before it. Products that appear or
+    Default: the latest run against the last earlier run whose inventory differs (so runs
+    that recorded no change, e.g. from a cron job every 15 minutes, never make the answer
+    empty); the title names both runs and why. A point resolves to the latest snapshot run
+    taken at or before it. Products that appear or
     disappear (deleted = absent) between the points are listed with status new / removed.
     Rows are ordered by the size of the change. Exit 2 when there is no history or fewer
     than two runs to compare.

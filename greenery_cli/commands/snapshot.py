@@ -57,19 +57,33 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
 )
 @click.option("--list", "list_only", is_flag=True, help="List the snapshot runs, newest first.")
 @click.option(
+    "--replay",
+    metavar="DIR",
+    help="Replay a folder of dated exports: one products file per state and schedule.csv "
+    "(snapshot_at, file), oldest first, all or nothing; states already in the history are "
+    "skipped.",
+)
+@click.option(
+    "--allow-rewind",
+    is_flag=True,
+    help="Take the run even if the source looks like an older state of the history (every "
+    "product that changed since an earlier run back at that run's values).",
+)
+@click.option(
     "--check-columns",
     metavar="COLUMNS",
     multiple=True,
     help="The columns whose change opens a new version: comma-separated or repeated, or "
-    "`all` (every column). Default: inventory.",
+    "`all` (every column). Default: the project's [snapshot] check_columns (the shop's: "
+    "inventory).",
 )
 @click.option(
     "--missing",
     type=click.Choice(MISSING),
-    default="new_record",
-    show_default=True,
+    default=None,
     help="A product gone from the source: new_record opens a tombstone (is_deleted), "
-    "invalidate closes its version, ignore leaves it current.",
+    "invalidate closes its version, ignore leaves it current. Default: the project's "
+    "[snapshot] missing (the shop's: new_record).",
 )
 @allow_shrink_option
 @wait_option()
@@ -82,8 +96,10 @@ def command(
     dry_run: bool,
     revert_last: bool,
     list_only: bool,
+    replay: str | None,
+    allow_rewind: bool,
     check_columns: tuple[str, ...],
-    missing: str,
+    missing: str | None,
     allow_shrink: bool,
     wait: float,
     fmt: str,
@@ -97,9 +113,14 @@ def command(
     nothing, and a one-line summary on stderr. The tables' columns and the replay of old
     exports are described in the README, section "Snapshots".
 
+    A source that looks like an older state of the history (every product that changed
+    since an earlier run back at exactly that run's values, at least two of them) is refused,
+    naming the run it matches and the remembered source, unless --allow-rewind. docs/snapshots.md
+    has the details.
+
     Exit codes: 0 ok; 1 bad source data (a duplicate or empty product_id, a bad value, a
-    missing check column) or a broken invariant, nothing written; 2 usage, e.g. --at not
-    after the latest run; 3 busy past --wait.
+    missing check column, a source that looks like an older state) or a broken invariant,
+    nothing written; 2 usage, e.g. --at not after the latest run; 3 busy past --wait.
     """
     from greenery_cli.errors import UsageError
     from greenery_cli.snapshot import SnapshotSettings
@@ -107,18 +128,50 @@ def command(
 
     db = global_settings(ctx).db
     if list_only:
-        if revert_last or dry_run or at or source or check_columns:
+        if (
+            revert_last
+            or dry_run
+            or at
+            or source
+            or check_columns
+            or replay
+            or allow_rewind
+            or allow_shrink
+        ):
             raise UsageError("--list takes no other snapshot option")
         from greenery_cli.snapshot import list_runs
 
         show_runs(list_runs(db, wait=min(wait, 10.0)), fmt)
         return 0
     if revert_last:
-        if at or source or check_columns:
+        if at or source or check_columns or replay or allow_rewind or allow_shrink:
             raise UsageError("--revert-last takes only --dry-run, --wait and --format")
         from greenery_cli.snapshot import revert_last as revert
 
         show_result(revert(db, wait=wait, dry_run=dry_run), fmt, reverted=True)
+        return 0
+    if replay is not None:
+        if at or source or dry_run:
+            raise UsageError(
+                "--replay takes the moments from the folder's schedule.csv and its files: "
+                "not --at, --source or --dry-run"
+            )
+        from greenery_cli.snapshot_replay import ReplaySettings
+        from greenery_cli.snapshot_replay import replay as run_replay
+        from greenery_cli.views.snapshot import show_replay
+
+        replayed = run_replay(
+            ReplaySettings(
+                db=db,
+                folder=replay,
+                check_columns=parse_check_columns(check_columns),
+                missing=missing,
+                allow_rewind=allow_rewind,
+                allow_shrink=allow_shrink,
+                wait=wait,
+            )
+        )
+        show_replay(replayed, fmt)
         return 0
     from greenery_cli.snapshot import take_snapshot
 
@@ -131,6 +184,7 @@ def command(
         dry_run=dry_run,
         wait=wait,
         allow_shrink=allow_shrink,
+        allow_rewind=allow_rewind,
     )
     show_result(take_snapshot(settings), fmt)
     return 0

@@ -36,18 +36,38 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _has_exports(folder: Path) -> bool:
+    return any(folder.glob("*.csv")) or any(folder.glob("*.parquet"))
+
+
+def exports_folder(folder: Path) -> Path:
+    """The folder itself, or its raw/ subfolder when it holds no exports of its own but raw/
+    does: the layout `greenery generate` writes and the shared dataset has (raw/ beside
+    inventory-weeks/)."""
+    raw = folder / "raw"
+    if folder.is_dir() and not _has_exports(folder) and raw.is_dir() and _has_exports(raw):
+        return raw
+    return folder
+
+
 class FileSource:
     kind = "files"
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder).expanduser()
+    def __init__(self, folder: str | Path, files: dict[str, Path] | None = None) -> None:
+        self.folder = exports_folder(Path(folder).expanduser())
+        self.files = dict(files or {})  # table -> a file of another name (a replayed state)
 
     @property
     def location(self) -> str:
+        if len(self.files) == 1:
+            return str(next(iter(self.files.values())).resolve())
         return str(self.folder.resolve())
 
     def files_for(self, table: RawTable) -> list[Path]:
-        """The table's export: one whole-table file, or every batch file of its folder."""
+        """The table's export: one whole-table file (or the file named for it, a replayed
+        state), or every batch file of its folder."""
+        if table.name in self.files:
+            return [self.files[table.name]]
         candidates = [self.folder / f"{table.name}.{ext}" for ext in ("parquet", "csv")]
         present = [p for p in candidates if p.is_file()]
         batches = self.folder / table.name
@@ -83,12 +103,18 @@ class FileSource:
         return (self.folder / table.name).is_dir()
 
     def check(self, tables: tuple[RawTable, ...]) -> None:
+        for table, path in self.files.items():
+            if not path.is_file():
+                raise SourceError(f"{path} does not exist (the {table} file to read)")
+        if all(t.name in self.files for t in tables):
+            return
         if not self.folder.is_dir():
             raise SourceError(f"source folder {self.folder} does not exist")
         missing = [
             t.name
             for t in tables
-            if not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
+            if t.name not in self.files
+            and not any((self.folder / f"{t.name}.{e}").is_file() for e in ("csv", "parquet"))
             and not (self.folder / t.name).is_dir()
         ]
         if missing:
@@ -198,8 +224,9 @@ class FileSource:
             selects.append(self._file_select(wh, table, path, header))
         return "\nunion all by name\n".join(selects), extras_of[1] if extras_of else []
 
-    def stage(self, wh: Warehouse, table: RawTable, target: str) -> int:
-        return self.stage_files(wh, table, self.files_for(table), target)
+    def stage(self, wh: Warehouse, table: RawTable, target: str, *, temporary: bool = False) -> int:
+        """`temporary`: a temp table, which a transaction writing the warehouse may create."""
+        return self.stage_files(wh, table, self.files_for(table), target, temporary)
 
     def stage_files(
         self,

@@ -33,8 +33,12 @@ class FileStat:
     @classmethod
     def of(cls, folder: Path, path: Path) -> FileStat:
         st = os.stat(path)
+        try:
+            name = path.relative_to(folder).as_posix()
+        except ValueError:  # a file named for the table from elsewhere (a replayed state)
+            name = path.resolve().as_posix()
         return cls(
-            path.relative_to(folder).as_posix(),
+            name,
             path,
             st.st_size,
             st.st_mtime_ns,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from greenery_cli.funnel import FunnelResult
+from greenery_cli.output import iso_utc
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -104,7 +105,7 @@ def by_step_view(result: FunnelResult) -> RenderableType:
             percent(row["drop_off_rate"]),
             ", ".join(largest),
         )
-    return Group(table, Text(largest_drop_off(result)))
+    return _with_notes(result, Group(table, Text(largest_drop_off(result))))
 
 
 def summary_view(result: FunnelResult) -> RenderableType:
@@ -137,33 +138,102 @@ def summary_view(result: FunnelResult) -> RenderableType:
             f"({percent(row['largest_drop_off_rate'])} lost)."
         )
     lines.append(counted(result))
+    lines += [f"note: {n}" for n in result.notes]
     return Group(Text(title(result, "summary"), style="italic"), *(Text(t) for t in lines))
 
 
 def by_product_view(result: FunnelResult) -> RenderableType:
-    from greenery_cli.funnel import product_column
+    """Counts per step and the overall conversion (the step rates are in JSON/CSV), then the
+    views while out of stock and in stock, each with its conversion."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from greenery_cli.funnel import product_column, stock_summary
 
     table = _table(result, "by product")
-    table.add_column("product")
+    table.add_column("product", ratio=1, min_width=10)
     counts = [product_column(s) for s in result.steps]
-    rates = [c for c in result.rows.columns if c.endswith("_rate") or c == "conversion"]
+    headers = {"viewed": "viewed", "added_to_cart": "carted", "checked_out": "bought"}
     for name in counts:
-        table.add_column(name.replace("_", " "), justify="right")
+        table.add_column(headers.get(name, name), justify="right", no_wrap=True)
+    has_conversion = "conversion" in result.rows.columns
+    if has_conversion:
+        table.add_column("conv", justify="right", no_wrap=True)
+    stock = (
+        "viewed_out_of_stock" in result.rows.columns
+        and result.rows["viewed_out_of_stock"].null_count() < result.rows.height
+    )
+    if stock:
+        # views while the history shows the product out of stock / in stock
+        for name in ("out", "conv", "in", "conv"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.title = f"{table.title}; views while out of stock (out) and in stock (in)"
+    for row in result.rows.iter_rows(named=True):
+        # printed literally: the console reads no markup
+        cells = [row["name"] or row["product_id"] or "", *(f"{row[c]:,}" for c in counts)]
+        if has_conversion:
+            cells.append(percent(row["conversion"]))
+        if stock:
+            cells += [
+                _count(row["viewed_out_of_stock"]),
+                percent(row["conversion_out_of_stock"]),
+                _count(row["viewed_in_stock"]),
+                percent(row["conversion_in_stock"]),
+            ]
+        table.add_row(*cells)
+    summary = stock_summary(result)
+    lines = [Text(summary)] if summary else []
+    return _with_notes(result, Group(table, *lines))
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _with_notes(result: FunnelResult, body: RenderableType) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    notes = [Text(f"note: {n}") for n in result.notes]
+    return Group(body, *notes) if notes else body
+
+
+def breakdown_view(result: FunnelResult) -> RenderableType:
+    table = _table(result, f"by {result.settings.by}")
+    table.add_column(result.settings.by or "value")
+    names = [s.event_type for s in result.steps]
+    rates = [c for c in result.rows.columns if c.endswith("_rate") or c == "conversion"]
+    for name in names:
+        table.add_column(name, justify="right")
     for name in rates:
         table.add_column(name.removesuffix("_rate").replace("_", " ") + " %", justify="right")
     for row in result.rows.iter_rows(named=True):
         table.add_row(
-            row["name"] or row["product_id"],  # printed literally: the console reads no markup
-            *(f"{row[c]:,}" for c in counts),
+            str(row["value"]),  # printed literally: the console reads no markup
+            *(f"{row[n]:,}" for n in names),
             *(percent(row[r]) for r in rates),
         )
-    return table
+    return _with_notes(result, table)
+
+
+def units_view(result: FunnelResult) -> RenderableType:
+    listing = result.settings.listing
+    what = f"{listing.kind} at step {listing.step}" if listing else "units"
+    table = _table(result, f"{result.total or 0:,} {result.settings.unit}s {what}")
+    for name in ("session", "user", "entered at", "furthest step"):
+        table.add_column(name, no_wrap=True)
+    types = {s.step: s.event_type for s in result.steps}
+    for row in result.rows.iter_rows(named=True):
+        table.add_row(
+            row["session_id"] or "",  # printed literally: the console reads no markup
+            row["user_id"] or "",
+            iso_utc(row["entered_at"]),
+            f"{row['furthest_step']}. {types.get(row['furthest_step'], '')}",
+        )
+    return _with_notes(result, table)
 
 
 def trend_view(result: FunnelResult) -> RenderableType:
-    from rich.console import Group
-    from rich.text import Text
-
     table = _table(result, f"trend per {result.settings.period} of entry")
     table.add_column("period", no_wrap=True)
     for step in result.steps:
@@ -177,8 +247,7 @@ def trend_view(result: FunnelResult) -> RenderableType:
             percent(row["conversion"]),
             "closed" if row["window_closed"] else "OPEN",
         )
-    notes = [Text(f"note: {n}") for n in result.notes]
-    return Group(table, *notes) if notes else table
+    return _with_notes(result, table)
 
 
 def time_to_convert_view(result: FunnelResult) -> RenderableType:
@@ -194,13 +263,15 @@ def time_to_convert_view(result: FunnelResult) -> RenderableType:
             seconds(row["median_seconds"]),
             seconds(row["p90_seconds"]),
         )
-    return table
+    return _with_notes(result, table)
 
 
 VIEWS = {
     "summary": summary_view,
     "by-step": by_step_view,
     "by-product": by_product_view,
+    "breakdown": breakdown_view,
+    "units": units_view,
     "trend": trend_view,
     "time-to-convert": time_to_convert_view,
 }

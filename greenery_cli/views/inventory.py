@@ -93,7 +93,8 @@ def _line(text: str) -> RenderableType:
 
 
 def inventory_changes_title(result: InventoryChanges) -> str:
-    return f"Inventory changes from {result.before.label()} to {result.after.label()}"
+    title = f"Inventory changes from {result.before.label()} to {result.after.label()}"
+    return f"{title} ({result.why})" if result.why else title
 
 
 def inventory_changes_answer(result: InventoryChanges) -> str:
@@ -160,10 +161,16 @@ def fluctuations_answer(result: Fluctuations) -> str:
     names = ", ".join(str(n) for n in leaders["name"].to_list())
     first = leaders.row(0, named=True)
     tied = " (tied)" if leaders.height > 1 else ""
+    left_out = (
+        f" The {_plural(result.unchanged_left_out, 'product')} whose inventory never changed "
+        "are not listed (--include-unchanged lists them)."
+        if result.unchanged_left_out
+        else ""
+    )
     return (
         f"{_plural(result.products_changed, 'product')} of {result.products} changed inventory; "
         f"most by {result.rank_by}: {names}{tied} with {_plural(first['changes'], 'change')}, "
-        f"{first['total_change']} units in total."
+        f"{first['total_change']} units in total.{left_out}"
     )
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from greenery_cli.snapshot import SnapshotResult
+    from greenery_cli.snapshot_replay import ReplayResult
 
 
 def _say(line: str) -> None:
@@ -64,3 +65,41 @@ def show_runs(runs: pl.DataFrame, fmt: str) -> None:
     emit(runs, fmt, title="Snapshot runs, newest first")
     if runs.is_empty():
         _say("no snapshot runs yet: `greenery snapshot` takes the first")
+
+
+def replay_summary(result: ReplayResult) -> str:
+    taken, skipped = result.taken, len(result.states) - len(result.taken)
+    runs = (
+        f"runs {taken[0].run_id}-{taken[-1].run_id}"
+        if len(taken) > 1
+        else f"run {taken[0].run_id}"
+        if taken
+        else "no new run"
+    )
+    counts = (
+        f"{sum(s.opened for s in taken)} opened, {sum(s.closed for s in taken)} closed, "
+        f"{sum(s.deleted for s in taken)} deleted"
+    )
+    already = f"; {skipped} already in the history, skipped" if skipped else ""
+    return (
+        f"replayed {len(taken)} of {len(result.states)} states from {result.folder} "
+        f"({runs}: {counts}){already}"
+    )
+
+
+def show_replay(result: ReplayResult, fmt: str) -> None:
+    from greenery_cli.snapshot_replay import describe
+
+    if fmt == "json":
+        sys.stdout.write(to_json(describe(result)) + "\n")
+    for state in result.states:
+        what = (
+            f"already in the history (run {state.run_id}), skipped"
+            if state.skipped
+            else f"run {state.run_id}: {state.opened} opened, {state.closed} closed, "
+            f"{state.deleted} deleted"
+        )
+        _say(f"  {iso_utc(state.moment)} {state.file}: {what}")
+    _say(replay_summary(result))
+    if result.note:
+        _say(f"note: {result.note}")

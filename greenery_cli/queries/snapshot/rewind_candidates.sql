@@ -1,0 +1,67 @@
+-- The rewind guard, first and cheap: the earlier snapshot runs at which at least $min_products of
+-- the products this run changes (snapshot_changes) held exactly the state the source now gives them
+-- (present or not, and the check columns), while the latest run holds another. Counted by a sweep
+-- over those products' stretches of history, so the cost does not grow with runs x products.
+-- Context: compared (the check columns). Values: $min_products. Newest first.
+-- Open ends are the years 1 and 9999 (the range greenery accepts), not +-infinity: Spark has none.
+{%- macro state(row) -%}
+{% if compared %}{{ '{' }}{% for column in compared %}'c{{ loop.index }}': {{ row }}.{{ column.quoted }}{{ ', ' if not loop.last }}{% endfor %}{{ '}' }}{% else %}null{% endif %}
+{%- endmacro %}
+with source_states as (
+    select product_id, change <> 'gone' as present, {{ state('c.source_row') }} as state
+    from snapshot_changes as c
+),
+versions as (
+    select
+        p.product_id, p.valid_from, p.valid_to, not p.is_deleted as present,
+        {{ state('p') }} as state,
+        lead(p.valid_from) over (partition by p.product_id order by p.valid_from, p.snapshot_row_id)
+            as next_from
+    from snapshots.products_snapshot as p
+    semi join source_states as s on s.product_id = p.product_id
+),
+-- every stretch of a changed product's history: its versions, the time before its first version
+-- and any gap after a version closed with no successor (both absent)
+stretches as (
+    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends, present, state
+    from versions
+    union all
+    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), false, null
+    from versions
+    group by product_id
+    union all
+    select product_id, valid_to, coalesce(next_from, '9999-12-31 00:00:00+00'::timestamptz), false, null
+    from versions
+    where valid_to is not null and (next_from is null or valid_to < next_from)
+),
+now_states as (
+    select product_id, present, state from stretches where ends = '9999-12-31 00:00:00+00'::timestamptz
+),
+-- the stretches in which a changed product held its source state, unlike now
+returned as (
+    select t.starts, t.ends
+    from stretches as t
+    join source_states as s using (product_id)
+    join now_states as n using (product_id)
+    where t.present = s.present and (not s.present or t.state is not distinct from s.state)
+        and not (n.present = s.present and (not s.present or n.state is not distinct from s.state))
+),
+deltas as (
+    select moment, sum(delta) as delta
+    from (
+        select starts as moment, 1 as delta from returned
+        union all
+        select ends, -1 from returned
+    )
+    group by moment
+),
+coverage as (
+    select moment, sum(delta) over (order by moment rows unbounded preceding) as products
+    from deltas
+)
+select r.snapshot_run_id, r.taken_at, c.products
+from snapshots.snapshot_runs as r
+asof join coverage as c on c.moment <= r.taken_at
+where c.products >= $min_products
+    and r.taken_at < (select max(taken_at) from snapshots.snapshot_runs)
+order by r.taken_at desc, r.snapshot_run_id desc
