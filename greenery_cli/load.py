@@ -205,11 +205,12 @@ def nothing_to_load(
     raw_tables: tuple[RawTable, ...],
     seeds: list[Seed],
 ) -> bool:
-    """Whether a load would find nothing changed, judged read-only and cheaply (no file is
-    hashed: a file whose stat moved counts as changed): every raw table a folder's files exactly
-    as recorded, every seed as recorded, every model up to date. Then the load writes only its
-    bookkeeping, and may do so in place rather than on a copy of the warehouse. Any doubt
-    (an error, a database source) answers False and the load takes the ordinary path."""
+    """Whether a load would find nothing changed, judged without writing and cheaply (no file
+    is hashed: a file whose stat moved counts as changed): every raw table's export files exactly
+    as meta.raw_files recorded them, every seed as recorded, every model up to date. Then the
+    load writes only its bookkeeping, and may do so in place rather than on a copy of the
+    warehouse. Any doubt (an error, a database source, --full-refresh) answers False and the
+    load takes the ordinary path."""
     from greenery_cli.engine.run import decide
     from greenery_cli.raw_load import seed_digest
     from greenery_cli.sources import source_kind
