@@ -302,6 +302,21 @@ def _open(db: str | Path | None, wait: float, dry_run: bool) -> Iterator[Warehou
         wh.close()
 
 
+def supported_config() -> None:
+    """Refuse a project whose [snapshot] names another table or key: the snapshot engine's SQL
+    is written for products by product_id (a project may declare no products at all)."""
+    from greenery_cli.project import SnapshotConfig, current
+
+    project, default = current(), SnapshotConfig()
+    config = project.snapshot
+    if (config.source, config.unique_key) != (default.source, default.unique_key):
+        raise UsageError(
+            f"{project.root / 'greenery.toml'}: [snapshot] source = {config.source!r}, "
+            f"unique_key = {config.unique_key!r}: greenery keeps the history of "
+            f"{default.source} by {default.unique_key} only, for now"
+        )
+
+
 def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     """Record the source's products as of one moment; see the module docstring."""
     from greenery_cli.progress import progress
@@ -310,6 +325,7 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     from greenery_cli.sources import check_spec, redact_source
 
     check_spec(settings.source)
+    supported_config()
     if settings.missing is None:
         settings = replace(settings, missing=current().snapshot.missing)
     if settings.missing not in MISSING_POLICIES:

@@ -35,6 +35,7 @@ from greenery_cli.snapshot import (
     _transaction,
     apply_run,
     ensure_tables,
+    supported_config,
 )
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
 
@@ -139,6 +140,7 @@ def replay(settings: ReplaySettings) -> ReplayResult:
     from greenery_cli.project import current
     from greenery_cli.runlog import recorded_run
 
+    supported_config()
     if settings.missing is None:
         settings = replace(settings, missing=current().snapshot.missing)
     folder = Path(settings.folder).expanduser()

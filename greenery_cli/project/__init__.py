@@ -209,16 +209,11 @@ def _snapshot(
             f"[snapshot] source = {source_name!r} is not declared in {SOURCES_FILE}",
             key="source",
         )
-    only = f"greenery keeps the history of {default.source} by {default.unique_key} only, for now"
-    if source_name != default.source:  # the snapshot engine's SQL is written for products
-        file.fail(f"[snapshot] source = {source_name!r}: {only}", key="source")
     key = spec.get("unique_key", table.primary_key[0] if table.primary_key else None)
     if not isinstance(key, str) or key not in table.columns:
         file.fail(
             f"[snapshot] unique_key {key!r} is not a column of {source_name}", key="unique_key"
         )
-    if key != default.unique_key:
-        file.fail(f"[snapshot] unique_key = {key!r}: {only}", key="unique_key")
     checks = string_list(
         file,
         spec.get("check_columns", list(default.check_columns)),
