@@ -7,7 +7,7 @@ the median seconds per side, the ratio, and whether DuckDB plans both with the s
 
     python bench/portable_rewrites.py --db W.duckdb --history H.duckdb [--before main] [--runs 7]
 
-W: a loaded warehouse (e.g. `greenery generate OUT --scale 100 --format parquet`, then
+W: a loaded warehouse (e.g. `greenery generate OUT --scale 100 --file-format parquet`, then
 `greenery --db W load --source OUT/raw`); H: one with snapshot history (the weekly products
 files of a generate run with a large --products, replayed with `greenery snapshot --at`).
 """

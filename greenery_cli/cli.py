@@ -14,7 +14,7 @@ import click
 
 from greenery_cli import __version__
 from greenery_cli.errors import ExitCode, GreeneryError
-from greenery_cli.options import GlobalSettings
+from greenery_cli.options import shared_params
 
 # command name -> module in greenery_cli.commands exposing `command`
 COMMANDS: dict[str, str] = {
@@ -66,38 +66,20 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     epilog=ExitCode.help_text(),
+    params=shared_params(root=True),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.option(
-    "--db",
-    envvar="GREENERY_DB",
-    metavar="PATH",
-    default=None,
-    help="The warehouse file [env GREENERY_DB; default ./greenery.duckdb].",
-)
-@click.option(
-    "--project-dir",
-    metavar="DIR",
-    default=None,
-    help="The project (a folder with greenery.toml) [env GREENERY_PROJECT_DIR; default: the "
-    "nearest greenery.toml from the working folder up, else the shop's project built in].",
 )
 @click.version_option(__version__, prog_name="greenery")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, project_dir: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """greenery: load the plant shop's data into a DuckDB warehouse, snapshot its inventory,
     and answer the team's weekly questions.
 
-    stdout carries data; progress, warnings and errors go to stderr. Times are UTC.
+    stdout carries data; progress, warnings and errors go to stderr. Times are UTC. The global
+    options (--db, --project-dir, --wait, --format) go before or after the command's name.
     """
-    from greenery_cli import project
-
-    project.use_project_dir(project_dir)
-    ctx.obj = GlobalSettings(db=db)
-    if ctx.invoked_subcommand != "init":
-        used = project.current()  # a malformed project is refused before any command runs
-        if not used.builtin:
-            click.echo(f"greenery: using project {used.name} at {used.root} ({used.how})", err=True)
+    # the project is found and checked by the command itself (options.prepare), once every
+    # option, also those after the command's name, has been read
 
 
 def report_error(message: str) -> None:
@@ -155,6 +137,11 @@ def _failed(exc: BaseException) -> int:
     if isinstance(exc, click.exceptions.Abort):
         report_error("aborted")
         return 130
+    if isinstance(exc, click.UsageError):
+        # one line, as for every other refusal; the help is one command away
+        where = exc.ctx.command_path if exc.ctx is not None else "greenery"
+        report_error(f"{exc.format_message()} (see `{where} --help`)")
+        return ExitCode.TOOL_ERROR
     if isinstance(exc, click.ClickException):
         exc.show()
         return ExitCode.TOOL_ERROR

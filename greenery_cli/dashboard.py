@@ -177,7 +177,7 @@ def _funnel(result: FunnelResult) -> dict[str, Any]:
     from greenery_cli import charts
 
     labels = {step.step: step.label for step in result.steps}
-    bars = charts.funnel_bars(result.rows.sort("step").to_dicts(), labels)
+    bars = charts.funnel_bars(sorted(result.rows.to_dicts(), key=lambda r: r["step"]), labels)
     return {
         "bars": bars,
         "result": result,

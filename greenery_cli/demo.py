@@ -23,6 +23,7 @@ from pathlib import Path
 from greenery_cli import __version__, interrupts
 from greenery_cli.errors import GreeneryError, UsageError, WarehouseBusy
 from greenery_cli.report import WeeklyReport
+from greenery_cli.resources import cache_root
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, resolve_db_path
 
 DEMO_SEED = 1
@@ -58,16 +59,6 @@ class DemoResult:
     snapshots: list[tuple[int, datetime]] = field(default_factory=list)  # (week, taken_at)
     report: WeeklyReport = field(default_factory=WeeklyReport)
     stock: str | None = None  # the stock-aware funnel in one sentence
-
-
-def cache_root() -> Path:
-    """Where samples are cached: GREENERY_CACHE_DIR, XDG_CACHE_HOME/greenery, ~/.cache/greenery."""
-    explicit = os.environ.get("GREENERY_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "greenery"
 
 
 def generator_fingerprint() -> str:

@@ -40,6 +40,13 @@ def command_reference() -> str:
         command = cli.get_command(root, name)
         assert command is not None
         parts += ["", f"## greenery {name}", "", "```text", _help(command, name, root), "```"]
+        if isinstance(command, click.Group):  # `snapshot list`, `schedule check`
+            group = _context(command, name, root)
+            for sub in command.list_commands(group):
+                subcommand = command.get_command(group, sub)
+                assert subcommand is not None
+                parts += ["", f"### greenery {name} {sub}", "", "```text"]
+                parts += [_help(subcommand, sub, group), "```"]
     return "\n".join(parts)
 
 

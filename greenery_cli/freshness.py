@@ -10,7 +10,6 @@ Models and the snapshot are listed too, with their last build, so a stale model 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,16 +23,12 @@ if TYPE_CHECKING:
 
 STATUS_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2}
 
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
-
 
 def parse_duration(text: str) -> float:
-    """Seconds in a duration written like `12h`, `2d`, `1d12h`, `90m`, `1w`."""
-    compact = re.sub(r"\s+", "", text.lower())
-    if not compact or _DURATION.sub("", compact):
-        raise ValueError(f"{text!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)")
-    return sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
+    """Seconds in a duration written like `12h`, `2d`, `1d12h`, `90m`, `1w` (parsing.py's)."""
+    from greenery_cli.parsing import parse_duration as duration
+
+    return duration(text).total_seconds()
 
 
 def as_utc(value: datetime | None) -> datetime | None:

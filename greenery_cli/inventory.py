@@ -1,33 +1,33 @@
 """The week-4 inventory questions, answered from the snapshot history.
 
 Each question takes an OPEN warehouse and a settings object and returns a small result: the
-rows (a polars DataFrame) and the snapshot runs that label what was compared, so one
-connection can answer all three (`greenery report`, the dashboard). `ask(db, question,
-settings)` opens the warehouse read-only for a single question.
+rows (`Rows`, plain Python rows: greenery_cli/rows.py) and the snapshot runs that label what
+was compared, so one connection can answer all three (`greenery report`, the dashboard).
+`ask(db, question, settings)` opens the warehouse read-only for a single question.
 
-Points of history: a snapshot run id (`3`), an ISO datetime (`2024-10-22T06:00:00Z`, naive =
-UTC), or a bare date (`2024-10-22`) meaning the state at the END of that UTC day. Every point
-resolves to the latest snapshot run taken at or before it, because the history only changes
-at run times.
+Points of history (parsed by greenery_cli.parsing, docs/options.md): a snapshot run id (`3`),
+an ISO datetime (`2024-10-22T06:00:00Z`, naive = UTC), a bare date (`2024-10-22`, 00:00 UTC as
+everywhere), or a duration before the latest run (`7d`). Every point resolves to the latest
+snapshot run taken at or before it, because the history only changes at run times.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenery_cli.errors import UsageError, WarehouseError
 from greenery_cli.output import iso_utc
+from greenery_cli.parsing import Before, Point, parse_point
 from greenery_cli.sql import render
 from greenery_cli.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
-    import polars as pl
+    from greenery_cli.rows import Rows
 
 SNAPSHOT_TABLES = ("products_snapshot", "snapshot_runs")
 RANK_BY = ("changes", "total_change", "range", "stddev")
@@ -38,9 +38,6 @@ _RANK_COLUMNS = {
     "range": ('"range"',),
     "stddev": ("stddev",),
 }
-_DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_DURATION = re.compile(r"(\d+)\s*([wdhms])")
-_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Result = TypeVar("Result")
 Settings = TypeVar("Settings")
@@ -61,28 +58,28 @@ class SnapshotPoint:
 
 @dataclass(frozen=True)
 class InventoryChangesSettings:
-    from_point: str | None = None  # run id, ISO date or datetime; None: the previous run
-    to_point: str | None = None  # None: the latest run
-    since: str | None = None  # a duration back from the latest run, e.g. 7d
+    from_point: Point | str | None = None  # see parsing.parse_point; None: the previous run
+    to_point: Point | str | None = None  # None: the latest run
+    since: Point | str | None = None  # as --from, but a moment before the history is its start
 
 
 @dataclass(frozen=True)
 class InventoryChanges:
-    rows: pl.DataFrame  # product_id, name, status, inventory_before, inventory_after, change
+    rows: Rows  # product_id, name, status, inventory_before, inventory_after, change
     before: SnapshotPoint
     after: SnapshotPoint
     unchanged: int  # products present at both points with the same inventory
     why: str | None = None  # how the default earlier point was chosen (None: --from/--since)
 
     def count(self, status: str) -> int:
-        return int((self.rows["status"] == status).sum())
+        return sum(1 for s in self.rows["status"] if s == status)
 
 
 @dataclass(frozen=True)
 class FluctuationsSettings:
-    since: str | None = None  # a duration back from the latest run; None: all history
-    from_point: str | None = None
-    to_point: str | None = None
+    since: Point | str | None = None  # as from_point, lenient before history; None: all history
+    from_point: Point | str | None = None
+    to_point: Point | str | None = None
     rank_by: str = "changes"
     # keep ranks 1..top (products tied at rank `top` are all kept) of the products that moved
     top: int | None = None
@@ -91,7 +88,7 @@ class FluctuationsSettings:
 
 @dataclass(frozen=True)
 class Fluctuations:
-    rows: pl.DataFrame  # rank, product_id, name, changes, total_change, ..., path
+    rows: Rows  # rank, product_id, name, changes, total_change, ..., path
     start: SnapshotPoint
     end: SnapshotPoint
     runs: int  # snapshot runs taken within the window
@@ -109,7 +106,7 @@ class StockoutsSettings:
 
 @dataclass(frozen=True)
 class Stockouts:
-    rows: pl.DataFrame  # product_id, name, out_since, restocked_at, restocked_inventory, ...
+    rows: Rows  # product_id, name, out_since, restocked_at, restocked_inventory, ...
     window_start: datetime
     end: SnapshotPoint
     first_run: SnapshotPoint | None  # the earliest run inside the window
@@ -118,48 +115,12 @@ class Stockouts:
 
     @property
     def products_out(self) -> int:
-        return int(self.rows["product_id"].n_unique())
+        return len(set(self.rows["product_id"]))
 
     @property
     def still_out(self) -> int:
-        return int(self.rows.filter(self.rows["status"] == "still out")["product_id"].n_unique())
-
-
-def parse_duration(text: str) -> timedelta:
-    """'7d', '12h', '2w', '1d12h', '90m' -> a timedelta; anything else is a usage error."""
-    compact = text.strip().lower()
-    parts = _DURATION.findall(compact)
-    if not parts or _DURATION.sub("", compact).strip():
-        raise UsageError(
-            f"cannot read duration {text!r}: use a number and a unit w, d, h, m or s (e.g. 7d, 12h)"
-        )
-    total = timedelta()
-    for amount, unit in parts:
-        total += timedelta(**{_DURATION_UNITS[unit]: int(amount)})
-    if total <= timedelta():
-        raise UsageError(f"duration {text!r} must be longer than zero")
-    return total
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO date or datetime as a UTC moment; a bare date is the last instant of that UTC day."""
-    value = text.strip()
-    if _BARE_DATE.fullmatch(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError as exc:
-            raise UsageError(f"cannot read date {text!r}: {exc}") from None
-        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
-            days=1, microseconds=-1
-        )
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"cannot read {text!r} as a point of history: give a snapshot run id (e.g. 3), "
-            "a date (2024-10-22) or a datetime (2024-10-22T06:00:00Z)"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        rows = self.rows.iter_rows(named=True)
+        return len({r["product_id"] for r in rows if r["status"] == "still out"})
 
 
 @contextmanager
@@ -203,16 +164,27 @@ def require_history(wh: Warehouse) -> SnapshotPoint:
     return latest[0]
 
 
-def resolve_point(wh: Warehouse, text: str) -> SnapshotPoint:
-    """A run id or an ISO date/datetime -> the snapshot run whose state holds then."""
-    value = text.strip()
-    if value.isdigit():
-        found = _runs(wh, "id", run_id=int(value))
+def resolve_point(
+    wh: Warehouse, point: Point | str, latest: SnapshotPoint | None = None
+) -> SnapshotPoint:
+    """A run id, a moment or a duration before the latest run -> the run whose state holds then."""
+    point = parse_point(point) if isinstance(point, str) else point
+    if isinstance(point, int):
+        found = _runs(wh, "id", run_id=point)
         if not found:
-            raise UsageError(f"no snapshot run {value} in snapshots.snapshot_runs")
+            raise UsageError(f"no snapshot run {point} in snapshots.snapshot_runs")
         return found[0]
-    asked = f"end of {value} UTC" if _BARE_DATE.fullmatch(value) else value
-    return _run_at(wh, parse_moment(value), asked)
+    moment, asked = _moment(wh, point, latest)
+    return _run_at(wh, moment, asked)
+
+
+def _moment(
+    wh: Warehouse, point: datetime | Before, latest: SnapshotPoint | None
+) -> tuple[datetime, str]:
+    if isinstance(point, Before):
+        latest = latest or require_history(wh)
+        return point.resolve(latest.taken_at), f"{point.text} before the latest run"
+    return point, iso_utc(point)
 
 
 def _run_at(wh: Warehouse, moment: datetime, asked: str) -> SnapshotPoint:
@@ -226,11 +198,13 @@ def _run_at(wh: Warehouse, moment: datetime, asked: str) -> SnapshotPoint:
     return SnapshotPoint(found[0].run_id, found[0].taken_at, asked)
 
 
-def _since(wh: Warehouse, latest: SnapshotPoint, since: str) -> SnapshotPoint:
-    """The run holding at (latest run - duration); a window reaching before history starts at it."""
-    moment = latest.taken_at - parse_duration(since)
+def _since(wh: Warehouse, latest: SnapshotPoint, since: Point | str) -> SnapshotPoint:
+    """As --from, but a moment before the history starts at its first run (a window)."""
+    since = parse_point(since) if isinstance(since, str) else since
+    if isinstance(since, int):
+        return resolve_point(wh, since)
+    moment, asked = _moment(wh, since, latest)
     found = _runs(wh, "at_or_before", moment=moment)
-    asked = f"{since} before the latest run"
     if found:
         return SnapshotPoint(found[0].run_id, found[0].taken_at, asked)
     first = _runs(wh, "all", oldest_first=True)[0]
@@ -238,20 +212,21 @@ def _since(wh: Warehouse, latest: SnapshotPoint, since: str) -> SnapshotPoint:
 
 
 def _window(
-    wh: Warehouse, from_point: str | None, to_point: str | None, since: str | None
+    wh: Warehouse,
+    from_point: Point | str | None,
+    to_point: Point | str | None,
+    since: Point | str | None,
 ) -> tuple[SnapshotPoint | None, SnapshotPoint]:
     """(from, to) as asked; from is None when not given (each question picks its own default)."""
     latest = require_history(wh)
-    if since and (from_point or to_point):
-        raise UsageError(
-            "--since counts back from the latest run; give it or --from/--to, not both"
-        )
+    if since is not None and from_point is not None:
+        raise UsageError("--since and --from both name the start: give one of them")
     with _sql_errors("the inventory questions"):
-        end = resolve_point(wh, to_point) if to_point else latest
-        if since:
+        end = resolve_point(wh, to_point, latest) if to_point is not None else latest
+        if since is not None:
             start: SnapshotPoint | None = _since(wh, latest, since)
         else:
-            start = resolve_point(wh, from_point) if from_point else None
+            start = resolve_point(wh, from_point, latest) if from_point is not None else None
     if start is not None and start.taken_at > end.taken_at:
         raise UsageError(f"--from ({start.label()}) is after --to ({end.label()})")
     return start, end
@@ -259,8 +234,6 @@ def _window(
 
 def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> InventoryChanges:
     """Products whose inventory differs between two points (default: previous run -> latest)."""
-    import polars as pl
-
     before, after = _window(wh, settings.from_point, settings.to_point, settings.since)
     why = None
     if before is None:
@@ -269,15 +242,16 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
     if before.run_id == after.run_id:
         raise UsageError(
             f"both points are the state of {after.label()}; nothing to compare "
-            "(see `greenery snapshot --list` for the runs)"
+            "(see `greenery snapshot list` for the runs)"
         )
     with _sql_errors("inventory-changes"):
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/inventory_changes.sql"),
             {"before": before.taken_at, "after": after.taken_at},
         )
-    unchanged = int((rows["status"] == "unchanged").sum())
-    changed = rows.filter(pl.col("status") != "unchanged")
+    statuses = rows["status"]
+    unchanged = sum(1 for s in statuses if s == "unchanged")
+    changed = rows.where([s != "unchanged" for s in statuses])
     return InventoryChanges(changed, before, after, unchanged, why)
 
 
@@ -315,15 +289,19 @@ def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
         if start is None:
             start = _runs(wh, "all", oldest_first=True)[0]
         runs = len(_runs(wh, "window", start=start.taken_at, end=end.taken_at))
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/fluctuations.sql", rank_columns=_RANK_COLUMNS[settings.rank_by]),
             {"start": start.taken_at, "end": end.taken_at},
         )
-    changed = int((rows["changes"] > 0).sum())
+    moved = [c > 0 for c in rows["changes"]]
+    changed = sum(moved)
     # a product whose inventory never moved did not fluctuate: left out unless asked for
-    shown = rows if settings.include_unchanged else rows.filter(rows["changes"] > 0)
+    shown = rows if settings.include_unchanged else rows.where(moved)
     if settings.top is not None:
-        shown = shown.filter((shown["rank"] <= settings.top) & (shown["changes"] > 0))
+        top = settings.top
+        shown = shown.where(
+            [r <= top and c > 0 for r, c in zip(shown["rank"], shown["changes"], strict=True)]
+        )
     left_out = 0 if settings.include_unchanged else rows.height - changed
     return Fluctuations(shown, start, end, runs, settings.rank_by, rows.height, changed, left_out)
 
@@ -336,7 +314,7 @@ def stockouts(wh: Warehouse, settings: StockoutsSettings) -> Stockouts:
     window_start = end.taken_at - timedelta(weeks=settings.weeks)
     with _sql_errors("stockouts"):
         inside = _runs(wh, "window", start=window_start, end=end.taken_at)
-        rows = wh.frame(
+        rows = wh.fetch(
             render("reports/stockouts.sql"),
             {"start": window_start, "end": end.taken_at, "threshold": settings.threshold},
         )

@@ -423,8 +423,8 @@ def select(
     return select_models(models, selectors, modified)
 
 
-def catalogue(db: str | Path | None) -> pl.DataFrame:
+def catalogue(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
     """Every model: layer, materialisation, inputs, latest build and its last run's verdict."""
     from greenery_cli.engine.catalogue import catalogue as model_catalogue
 
-    return model_catalogue(db)
+    return model_catalogue(db, wait=wait)

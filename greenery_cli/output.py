@@ -8,14 +8,21 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
+
+    from greenery_cli.rows import Rows
+    from greenery_cli.tables import Layout
+
+    # what emit and the tables take: a question's plain rows, or a polars DataFrame
+    Frame = Rows | pl.DataFrame
 
 FORMATS = ("table", "json", "csv", "markdown")
 # What must never reach a terminal raw: C0 and C1 controls (ESC among them), DEL, and the
@@ -57,6 +64,8 @@ def plain(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, UUID):  # DuckDB's UUID as Python rows carry it (polars: a string)
+        return str(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):
@@ -71,9 +80,14 @@ _MICROSECONDS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
 _DAYS = (-719_162, 2_932_896)
 
 
-def check_printable(df: pl.DataFrame) -> None:
+def check_printable(df: Frame) -> None:
     """Refuse a moment no Python, polars row or terminal can show (a query's own, say year
-    294000 or infinity) with one line, instead of the panic converting it would raise."""
+    294000 or infinity) with one line, instead of the panic converting it would raise. Rows
+    need no check: DuckDB's own Python values are always printable."""
+    from greenery_cli.rows import Rows
+
+    if isinstance(df, Rows):
+        return
     import polars as pl
 
     from greenery_cli.errors import UsageError
@@ -97,7 +111,7 @@ def check_printable(df: pl.DataFrame) -> None:
             )
 
 
-def records(df: pl.DataFrame) -> list[dict[str, Any]]:
+def records(df: Frame) -> list[dict[str, Any]]:
     check_printable(df)
     return [plain(row) for row in df.to_dicts()]
 
@@ -119,7 +133,7 @@ def text_cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(df: pl.DataFrame) -> str:
+def to_csv(df: Frame) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(df.columns)
@@ -128,13 +142,33 @@ def to_csv(df: pl.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(df: pl.DataFrame) -> str:
+def to_markdown(df: Frame) -> str:
     def cell(value: Any) -> str:
         return visible(text_cell(value).replace("|", "\\|").replace("\n", " "))
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.iter_rows()]
     return "\n".join(lines) + "\n"
+
+
+# Output that is not a terminal (a pipe, a cron log) is laid out this wide: every column is
+# shown and no line wraps, so each row stays one line a log reader can grep.
+PLAIN_WIDTH = 10_000
+
+
+def terminal_width() -> int | None:
+    """The width tables are fitted to: GREENERY_WIDTH if set, else the terminal's (Rich's
+    reading: $COLUMNS, then the tty), else None (stdout is not a terminal: plain lines)."""
+    import os
+
+    forced = os.environ.get("GREENERY_WIDTH", "")
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        return Console().width
+    return None
 
 
 def _safe_console(**options: Any) -> Console:
@@ -158,44 +192,48 @@ def _safe_console(**options: Any) -> Console:
 
 
 def stdout_console() -> Console:
-    return _safe_console(soft_wrap=False)
+    width = terminal_width()
+    if width is None:
+        return _safe_console(soft_wrap=True, width=PLAIN_WIDTH)
+    return _safe_console(soft_wrap=False, width=width)
+
+
+def note(text: str) -> None:
+    """One line on stderr as it is (beside machine output: no Rich to import, no markup, no
+    emoji codes, never wrapped), control characters shown as escapes."""
+    sys.stderr.write(visible(text) + "\n")
+    sys.stderr.flush()
 
 
 def stderr_console() -> Console:
-    return _safe_console(stderr=True)
+    # a cron log keeps each message on one line; a terminal wraps at its width
+    return _safe_console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
-def rich_table(
-    df: pl.DataFrame,
-    title: str | None = None,
-    caption: str | None = None,
-    cell_styles: dict[str, Callable[[Any], str]] | None = None,
-) -> Any:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    numeric = {name for name, dtype in df.schema.items() if dtype.is_numeric()}
-    for name in df.columns:
-        table.add_column(name, justify="right" if name in numeric else "left")
-    for row in df.iter_rows(named=True):
-        cells = []
-        for name, value in row.items():
-            style = cell_styles.get(name) if cell_styles else None
-            cells.append(Text(visible(text_cell(value)), style=style(value) if style else ""))
-        table.add_row(*cells)
-    return table
+def print_lines(console: Console, *renderables: Any) -> None:
+    """Print to stdout without the spaces Rich pads lines with (goldens, logs, diffs)."""
+    if console.is_terminal and console.color_system is not None:
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    with console.capture() as capture:
+        for renderable in renderables:
+            console.print(renderable)
+    text = "\n".join(line.rstrip() for line in capture.get().split("\n"))
+    sys.stdout.write(text)
 
 
 def emit(
-    df: pl.DataFrame,
+    df: Frame,
     fmt: str,
     *,
     title: str | None = None,
     caption: str | None = None,
     extra: Sequence[Any] = (),
+    layout: Layout | None = None,
 ) -> None:
-    """Write rows to stdout in the chosen format; `extra` renderables follow a table view only."""
+    """Write rows to stdout in the chosen format; `extra` renderables follow a table view only.
+    The table view fits the terminal by `layout` (greenery_cli/tables.py)."""
     check_printable(df)
     if fmt == "json":
         sys.stdout.write(to_json(records(df)) + "\n")
@@ -208,7 +246,7 @@ def emit(
         if caption:
             sys.stdout.write(f"\n{caption}\n")
     else:
+        from greenery_cli.tables import fitted
+
         console = stdout_console()
-        console.print(rich_table(df, title=title, caption=caption))
-        for renderable in extra:
-            console.print(renderable)
+        print_lines(console, fitted(df, layout, title=title, caption=caption), *extra)

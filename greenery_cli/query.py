@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from greenery_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    import polars as pl
+    from greenery_cli.rows import Rows
 
 
-def run_query(db: str | Path | None, sql: str) -> pl.DataFrame:
+def run_query(db: str | Path | None, sql: str, *, wait: float = 10.0) -> Rows:
     import duckdb
 
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(db) as wh:
+    with open_warehouse(db, wait=wait) as wh:
         try:
-            return wh.frame(sql)
+            return wh.fetch(sql)
         except duckdb.Error as exc:
             raise UsageError(f"query failed: {str(exc).splitlines()[0]}") from None

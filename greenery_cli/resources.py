@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ENGINE_QUERIES = Path(__file__).resolve().parent / "queries"
@@ -24,3 +25,14 @@ def seeds_dir() -> Path:
     from greenery_cli.project import current
 
     return current().seeds
+
+
+def cache_root() -> Path:
+    """greenery's cache (samples, rendered SQL): GREENERY_CACHE_DIR, XDG_CACHE_HOME/greenery,
+    ~/.cache/greenery."""
+    explicit = os.environ.get("GREENERY_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "greenery"

@@ -44,13 +44,14 @@ class RunsSettings:
     db: str | Path | None
     limit: int | None = 20
     command: str | None = None
+    wait: float = 10.0
 
 
 def list_runs(settings: RunsSettings) -> pl.DataFrame:
     """Runs, newest first: command, args, status, start, completion, elapsed time, rows."""
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(settings.db) as wh:
+    with open_warehouse(settings.db, wait=settings.wait) as wh:
         return _runs(wh, settings)
 
 
@@ -70,7 +71,7 @@ def run_results(settings: RunsSettings) -> list[dict[str, Any]]:
     from greenery_cli.sql import render
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(settings.db) as wh:
+    with open_warehouse(settings.db, wait=settings.wait) as wh:
         runs = records(_runs(wh, settings))
         present = {
             table: wh.table_exists("meta", table)

@@ -90,7 +90,7 @@ def check_line(settings: ScheduleSettings) -> str:
     """A crontab line for the overdue check: silent on stdout unless something is overdue, so
     cron mails (MAILTO) only then; its summary goes to a log."""
     exe, db, log_dir = _paths(settings)
-    command = shlex.join([exe, "--db", str(db), "schedule", "--check"])
+    command = shlex.join([exe, "--db", str(db), "schedule", "check"])
     log = shlex.quote(str(log_dir / "greenery-check.log"))
     return _crontab_escape(f"59 * * * * {command} 2>> {log}")
 
@@ -218,12 +218,16 @@ def overdue_nodes(checked: pl.DataFrame) -> pl.DataFrame:
 
 
 def check_overdue(
-    db: str | Path | None, now: datetime | None = None, matrix: list[Node] | None = None
+    db: str | Path | None,
+    now: datetime | None = None,
+    matrix: list[Node] | None = None,
+    *,
+    wait: float = 10.0,
 ) -> pl.DataFrame:
     """Each node of the matrix with its last run, its age and ok | overdue | never."""
     from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(db) as wh:
+    with open_warehouse(db, wait=wait) as wh:
         return node_ages(wh, now, matrix)
 
 

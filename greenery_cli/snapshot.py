@@ -230,7 +230,7 @@ def _refuse_out_of_order(wh: Warehouse, taken_at: datetime, asked: bool) -> None
     last = f"the latest snapshot run {run_id} at {iso_utc(run_at)}" if run_at else "the history"
     raise UsageError(
         f"{what} is not after {last}: history is append-only in time, so take runs in order "
-        "(replay old exports oldest first; `greenery snapshot --revert-last` undoes a run)"
+        "(replay old exports oldest first; `greenery snapshot revert` undoes a run)"
     )
 
 

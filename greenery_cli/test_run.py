@@ -191,8 +191,9 @@ def as_records(results: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def for_people(results: pl.DataFrame, width: int = 80) -> pl.DataFrame:
-    """The table view: examples as short `column=value` lines, the reason or message as a note."""
+def for_people(results: pl.DataFrame, width: int = 240) -> pl.DataFrame:
+    """The table view: examples as `column=value` lines (each at most `width` characters; the
+    table wraps them), the reason or message as a note."""
     import polars as pl
 
     def shorten(examples: str | None) -> str:

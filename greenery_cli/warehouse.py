@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,8 @@ from greenery_cli.working_copy import WorkingCopy
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
+
+    from greenery_cli.rows import Rows
 
 DEFAULT_DB = "greenery.duckdb"
 SCHEMA_VERSION = 2
@@ -119,6 +121,10 @@ class Warehouse:
     path: Path
     con: duckdb.DuckDBPyConnection
     read_only: bool
+    # a read-only connection's tables and views for table_exists, read once: no other process
+    # can create or drop one under it, and each information_schema look-up costs milliseconds
+    # (a question makes several, the report dozens)
+    _catalogue: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement and drain its result (DuckDB 2 keeps the connection until drained)."""
@@ -134,10 +140,25 @@ class Warehouse:
         return result[0][0] if result else None
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """A query's rows as a polars DataFrame."""
+        """A query's rows as a polars DataFrame (imports polars and pyarrow: for big results
+        that polars works on; a question's answer is `fetch`)."""
         return self.con.sql(sql, params=params).pl()
 
+    def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Rows:
+        """A query's rows as plain Python rows with their column names and types."""
+        from greenery_cli.rows import Rows
+
+        return Rows.from_cursor(self.con.execute(sql, params))
+
     def table_exists(self, schema: str, table: str) -> bool:
+        if self.read_only:
+            if not self._catalogue:
+                self._catalogue[""] = ""  # read once, even for an empty warehouse
+                for found_schema, name in self.rows(
+                    "select table_schema, table_name from information_schema.tables"
+                ):
+                    self._catalogue[f"{found_schema}.{name}"] = name
+            return f"{schema}.{table}" in self._catalogue
         return bool(
             self.scalar(
                 "select count(*) from information_schema.tables "

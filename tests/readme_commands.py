@@ -4,8 +4,8 @@ folder and must exit 0; in a `show` block, the lines under a command are its std
 exactly (so the README's outputs are real outputs of the working tree).
 
 Contexts: `real` is a folder whose ./greenery.duckdb holds the real dataset with its four weekly
-states replayed; `empty` is an empty folder. Outputs are rendered as a pipe would get them, at
-80 columns, with the environment the tests pin (TZ far from UTC, no colour).
+states replayed; `empty` is an empty folder. Outputs are rendered as an 80-column terminal
+shows them (GREENERY_WIDTH=80), with the environment the tests pin (TZ far from UTC, no colour).
 
 Regenerate the shown outputs after a change: python tests/readme_commands.py --write
 """
@@ -73,6 +73,7 @@ def environment(home: Path) -> dict[str, str]:
     env.update(
         TZ="Pacific/Kiritimati",
         COLUMNS="80",
+        GREENERY_WIDTH="80",  # a pipe gets unwrapped plain lines; the README shows a terminal's
         NO_COLOR="1",
         TERM="dumb",
         HOME=str(home),

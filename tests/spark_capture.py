@@ -64,8 +64,8 @@ def replayed_warehouse(real_data: Path, folder: Path) -> Path:
     """The real raw exports loaded, then the four weekly products files snapshotted in order."""
     import csv
 
-    from greenery_cli.inventory import parse_moment
     from greenery_cli.load import LoadSettings, load
+    from greenery_cli.parsing import parse_moment
     from greenery_cli.snapshot import SnapshotSettings, take_snapshot
 
     db = folder / "replayed.duckdb"
@@ -203,7 +203,7 @@ def snapshot_statements() -> list[Captured]:
         ],
     }
     statements: dict[tuple[str, str], Captured] = {}
-    for path in sorted((ENGINE_QUERIES / "snapshot").glob("*.sql")):
+    for path in sorted((ENGINE_QUERIES / "snapshot").glob("[!_]*.sql")):  # _x.sql: fragments
         for missing, (shape, compared) in itertools.product(MISSING_POLICIES, shapes.items()):
             sql = render(
                 f"snapshot/{path.name}",

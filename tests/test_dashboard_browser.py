@@ -304,8 +304,8 @@ def test_a_warehouse_loaded_longer_ago_than_error_after_says_stale_at_the_top(
         assert red > green + 15 and red > blue + 15
         assert banner["bottom"] < PHONE_HEIGHT
         assert [row[-1]["text"].split(" ")[1] for row in seen["sources"]] == ["error"] * 7
-    # the schedule column agrees with `greenery schedule --check`: everything is overdue
-    overdue = {(r["node_type"], r["node"]) for r in json_of(db, "schedule", "--check")}
+    # the schedule column agrees with `greenery schedule check`: everything is overdue
+    overdue = {(r["node_type"], r["node"]) for r in json_of(db, "schedule", "check")}
     late = {
         row[0]["text"].split(".", 1)[1]
         for row in seen["builds"]

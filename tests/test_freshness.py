@@ -61,7 +61,7 @@ def test_durations_read_as_written(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "12", "h", "2 days", "-1d", "1d x"])
 def test_bad_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
+    with pytest.raises(UsageError, match="not a duration"):
         parse_duration(text)
 
 

@@ -31,7 +31,6 @@ from greenery_cli.funnel import (
     funnel_trend,
     funnel_units,
     parse_exclusion,
-    parse_window,
     stock_summary,
     time_to_convert,
 )
@@ -474,16 +473,6 @@ def test_by_product_counts_checkouts_through_order_items(shop_db: Path) -> None:
 def test_by_product_refuses_strict(shop_db: Path) -> None:
     with open_warehouse(shop_db) as wh, pytest.raises(UsageError, match="strict"):
         funnel_by_product(wh, FunnelSettings(order="strict"))
-
-
-def test_parse_window() -> None:
-    assert parse_window("1h") == HOUR
-    assert parse_window("30m") == timedelta(minutes=30)
-    assert parse_window("1h30m") == timedelta(minutes=90)
-    assert parse_window("2d") == timedelta(days=2)
-    for bad in ("", "1x", "h", "0s", "-1h"):
-        with pytest.raises(UsageError):
-            parse_window(bad)
 
 
 # --- the command ---

@@ -383,7 +383,7 @@ def test_an_interrupted_run_leaves_the_earlier_files(
         (["--scale", "0"], "--scale"),
         (["--weeks", "0"], "--weeks"),
         (["--products", "0"], "--products"),
-        (["--format", "json"], "--format"),
+        (["--file-format", "json"], "--file-format"),
     ],
 )
 def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

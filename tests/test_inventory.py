@@ -26,10 +26,9 @@ from greenery_cli.inventory import (
     StockoutsSettings,
     fluctuations,
     inventory_changes,
-    parse_duration,
-    parse_moment,
     stockouts,
 )
+from greenery_cli.parsing import parse_moment
 from greenery_cli.views.inventory import fluctuations_answer, inventory_changes_title, sparkline
 from greenery_cli.warehouse import open_warehouse
 
@@ -208,8 +207,13 @@ def test_changes_show_new_and_removed_and_ignore_tombstones(shop: Path) -> None:
 
 
 def test_points_by_date_datetime_and_since(shop: Path) -> None:
-    # a bare date is the state at the END of that UTC day: run 13 was taken on Jan 15 06:00
-    by_date = answer(shop, inventory_changes, InventoryChangesSettings("2024-01-15", "2024-01-22"))
+    # a bare date is its 00:00 UTC (as in every option): run 13 was taken on Jan 15 06:00, so
+    # the 15th's midnight still finds run 12 and the 16th's finds run 13
+    on_the_day = answer(
+        shop, inventory_changes, InventoryChangesSettings("2024-01-15", "2024-01-22")
+    )
+    assert (on_the_day.before.run_id, on_the_day.after.run_id) == (12, 13)
+    by_date = answer(shop, inventory_changes, InventoryChangesSettings("2024-01-16", "2024-01-23"))
     assert (by_date.before.run_id, by_date.after.run_id) == (13, 14)
     # a datetime resolves to the latest run at or before it
     moment = answer(
@@ -230,9 +234,9 @@ def test_points_by_date_datetime_and_since(shop: Path) -> None:
         (InventoryChangesSettings("99"), "no snapshot run 99"),
         (InventoryChangesSettings("14", "13"), "is after --to"),
         (InventoryChangesSettings("14", "14"), "nothing to compare"),
-        (InventoryChangesSettings("11", since="7d"), "not both"),
-        (InventoryChangesSettings(since="soon"), "cannot read duration"),
-        (InventoryChangesSettings("yesterday"), "cannot read 'yesterday'"),
+        (InventoryChangesSettings("11", since="7d"), "both name the start"),
+        (InventoryChangesSettings(since="soon"), "'soon' is not a point of history"),
+        (InventoryChangesSettings("yesterday"), "'yesterday' is not a point of history"),
     ],
 )
 def test_bad_points_are_usage_errors(shop: Path, settings: Any, message: str) -> None:
@@ -285,11 +289,10 @@ def test_fluctuations_top_keeps_ties_and_rank_by(shop: Path) -> None:
     assert sorted(top.rows["product_id"]) == ["f", "g"]
     # c and j never changed inventory: tied last, and left out of a top list however long
     everyone = answer(shop, fluctuations, FluctuationsSettings(include_unchanged=True))
-    assert {"c", "j"} <= set(everyone.rows.filter(everyone.rows["changes"] == 0)["product_id"])
+    rows = everyone.rows.to_dicts()
+    assert {"c", "j"} <= {r["product_id"] for r in rows if r["changes"] == 0}
     long_top = answer(shop, fluctuations, FluctuationsSettings(top=100))
-    assert set(long_top.rows["product_id"]) == set(
-        everyone.rows.filter(everyone.rows["changes"] > 0)["product_id"]
-    )
+    assert set(long_top.rows["product_id"]) == {r["product_id"] for r in rows if r["changes"] > 0}
     assert long_top.products == everyone.products
     by_range = answer(shop, fluctuations, FluctuationsSettings(rank_by="range", top=2))
     assert by_range.rows.select("product_id", "rank", "range").rows() == [
@@ -376,12 +379,7 @@ def test_no_history_is_a_clear_usage_error(tmp_path: Path) -> None:
         assert result.stdout == "" and "Traceback" not in result.stderr
 
 
-def test_parsers() -> None:
-    assert parse_duration("1d12h") == timedelta(days=1, hours=12)
-    assert parse_duration("2w") == timedelta(weeks=2)
-    assert parse_moment("2024-10-22") == datetime(2024, 10, 22, 23, 59, 59, 999999, tzinfo=UTC)
-    assert parse_moment("2024-10-22T08:00:00+02:00") == datetime(2024, 10, 22, 6, tzinfo=UTC)
-    assert parse_moment("2024-10-22T06:00") == datetime(2024, 10, 22, 6, tzinfo=UTC)
+def test_sparkline() -> None:
     assert sparkline([40, 20, 0, 20]) == "█▅▁▅"
     assert sparkline(list(range(30)))[0] == "…"
 
@@ -402,10 +400,11 @@ def test_cli_inventory_changes_json_and_table(shop: Path) -> None:
         "change",
     ]
     assert "run 13 at 2024-01-15T06:00:00Z" in result.stderr
-    table = run_cli("--db", str(shop), "inventory-changes", "--from", "2024-01-08")
+    # a bare date is its 00:00 UTC, as everywhere: the 9th's midnight finds the 8th's run
+    table = run_cli("--db", str(shop), "inventory-changes", "--from", "2024-01-09")
     assert table.exit_code == 0, table.stderr
     assert (
-        "Inventory changes from run 12 at 2024-01-08T06:00:00Z (as of end of 2024-01-08 UTC) "
+        "Inventory changes from run 12 at 2024-01-08T06:00:00Z (as of 2024-01-09T00:00:00Z) "
         "to run 14 at 2024-01-22T06:00:00Z" in " ".join(table.stdout.split())
     )
     assert "Basil" in table.stdout and "removed" in table.stdout and "new" in table.stdout
@@ -521,7 +520,8 @@ def test_real_week3_to_week4_changes(real_history: Path, real_data: Path) -> Non
     times, names, levels = weekly_levels(real_data)
     expected = {pid: v[3] - v[2] for pid, v in levels.items() if v[3] != v[2]}
     assert expected  # the weekly files do move
-    week3, week4 = (f"{t:%Y-%m-%d}" for t in times[2:4])
+    # a date is its 00:00 UTC: the state after a day's run is asked for as the next day
+    week3, week4 = (f"{t + timedelta(days=1):%Y-%m-%d}" for t in times[2:4])
     for settings in (
         InventoryChangesSettings(),
         InventoryChangesSettings(week3, week4),

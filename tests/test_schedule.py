@@ -202,7 +202,7 @@ def test_crontab_lines_parse_and_run_the_exact_greenery_command(tmp_path) -> Non
     assert sum(" snapshot --wait" in line for line in lines) == 1
     assert sum(" load --wait" in line for line in lines) == 1
     assert "mkdir -p" in result.stderr
-    offered = [line for line in result.stdout.splitlines() if "schedule --check" in line]
+    offered = [line for line in result.stdout.splitlines() if "schedule check" in line]
     assert len(offered) == 1 and offered[0].startswith("# ")
     check = offered[0].removeprefix("# ").split()
     assert all(valid_cron_field(f, *r) for f, r in zip(check[:5], FIELD_RANGES, strict=True))
@@ -359,13 +359,13 @@ def test_check_exit_codes_follow_the_verdict(tmp_path, monkeypatch) -> None:
     now = datetime.now(UTC)
     fresh = {m: now - timedelta(minutes=1) for m in TINY_MODELS}
     record_runs(db, {**fresh, "int_stock": now - timedelta(days=9)}, loaded=now, snapshot=now)
-    result = run_cli("--db", str(db), "schedule", "--check", "--format", "json")
+    result = run_cli("--db", str(db), "schedule", "check", "--format", "json")
     assert result.exit_code == ExitCode.WORK_FAILED
     overdue = json.loads(result.stdout)
     assert [(r["node"], r["status"]) for r in overdue] == [("int_stock", "overdue")]
     assert "1 of" in result.stderr
     assert run_cli("--db", str(db), "build").exit_code == 0  # rebuilds every model now
-    result = run_cli("--db", str(db), "schedule", "--check")
+    result = run_cli("--db", str(db), "schedule", "check")
     assert result.exit_code == ExitCode.OK, result.stdout
     assert result.stdout == ""  # nothing for cron to mail
     assert "0 of" in result.stderr
@@ -379,11 +379,11 @@ def test_check_without_snapshot_table_reports_the_snapshot_as_never_run(tmp_path
 
 
 def test_check_rejects_schedule_only_formats(tmp_path) -> None:
-    result = run_cli(
-        "--db", str(tmp_path / "w.duckdb"), "schedule", "--check", "--format", "airflow"
-    )
+    result = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "check", "--format", "airflow")
     assert result.exit_code == ExitCode.TOOL_ERROR
-    assert "--check" in result.stderr
+    assert "--format" in result.stderr and "airflow" in result.stderr
+    old = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "--check", "--format", "airflow")
+    assert old.exit_code == ExitCode.TOOL_ERROR and "not airflow" in old.stderr
 
 
 def test_matrix_file_errors_name_the_file(tmp_path, monkeypatch) -> None:

@@ -254,7 +254,7 @@ def test_replay_options_that_do_not_combine(tmp_path: Path) -> None:
             "--db", str(tmp_path / "w.duckdb"), "snapshot", "--replay", str(folder), *extra
         )
         assert result.exit_code == ExitCode.TOOL_ERROR and "--replay" in result.stderr
-    listed = run_cli("--db", str(tmp_path / "w.duckdb"), "snapshot", "--list", "--allow-rewind")
+    listed = run_cli("--db", str(tmp_path / "w.duckdb"), "snapshot", "--allow-rewind", "list")
     assert listed.exit_code == ExitCode.TOOL_ERROR
 
 

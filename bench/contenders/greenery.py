@@ -96,7 +96,7 @@ class Greenery:
 
     def generate(self, out: Path, scale: int, fmt: str) -> Step:
         return self.step(
-            None, "generate", str(out), "--scale", str(scale), "--seed", "0", "--format", fmt
+            None, "generate", str(out), "--scale", str(scale), "--seed", "0", "--file-format", fmt
         )
 
     # --- work ----------------------------------------------------------------------------------

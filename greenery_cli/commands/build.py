@@ -4,6 +4,7 @@ import click
 
 from greenery_cli.matrix import BUSINESS_LINES, FREQUENCIES
 from greenery_cli.options import (
+    GreeneryCommand,
     format_option,
     full_refresh_option,
     global_settings,
@@ -12,7 +13,7 @@ from greenery_cli.options import (
 )
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @select_option
 @click.option(
     "--frequency",
@@ -49,6 +50,7 @@ def command(
     """
     from greenery_cli.build import BuildSettings, build_models, summary
     from greenery_cli.output import emit, stderr_console
+    from greenery_cli.views.listings import BUILD
 
     result = build_models(
         BuildSettings(
@@ -60,6 +62,6 @@ def command(
             full_refresh=full_refresh,
         )
     )
-    emit(result.frame(), fmt, title="Models, in build order")
+    emit(result.frame(), fmt, title="Models, in build order", layout=BUILD)
     stderr_console().print(f"models: {summary(result.models)} (run {result.run_id})")
     return 0

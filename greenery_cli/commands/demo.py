@@ -3,10 +3,10 @@ from __future__ import annotations
 import click
 
 from greenery_cli.demo import DEMO_SEED
-from greenery_cli.options import global_settings, report_format_option, wait_option
+from greenery_cli.options import GreeneryCommand, format_option, global_settings, wait_option
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @click.option(
     "--force",
     is_flag=True,
@@ -28,7 +28,7 @@ from greenery_cli.options import global_settings, report_format_option, wait_opt
     metavar="K",
     help="The sample data's size (1 = the real shop's).",
 )
-@report_format_option
+@format_option
 @wait_option()
 @click.pass_context
 def command(ctx: click.Context, force: bool, seed: int, scale: float, fmt: str, wait: float) -> int:

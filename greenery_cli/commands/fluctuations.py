@@ -1,24 +1,35 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from greenery_cli.commands.inventory_changes import POINT_HELP
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import POINT, GreeneryCommand, format_option, global_settings, wait_option
+
+if TYPE_CHECKING:
+    from greenery_cli.parsing import Point
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @click.option(
     "--since",
-    metavar="DURATION",
-    help="Only the window (latest run - DURATION) to the latest run, e.g. 7d, 2w; "
-    "default: all history.",
+    type=POINT,
+    metavar="POINT",
+    help="Window start, as --from, but a moment before the history starts means its first run "
+    "(--since 2w: the last two weeks). Default: all history.",
 )
 @click.option(
-    "--from", "from_point", metavar="POINT", help=f"Window start: {POINT_HELP}. Default: first run."
+    "--from",
+    "from_point",
+    type=POINT,
+    metavar="POINT",
+    help=f"Window start: {POINT_HELP}. Default: first run.",
 )
 @click.option(
     "--to",
     "to_point",
+    type=POINT,
     metavar="POINT",
     help="Window end, a POINT as for --from. Default: latest run.",
 )
@@ -48,9 +59,9 @@ from greenery_cli.options import format_option, global_settings, wait_option
 @click.pass_context
 def command(
     ctx: click.Context,
-    since: str | None,
-    from_point: str | None,
-    to_point: str | None,
+    since: Point | None,
+    from_point: Point | None,
+    to_point: Point | None,
     rank_by: str,
     top: int | None,
     include_unchanged: bool,

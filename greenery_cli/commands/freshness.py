@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import GreeneryCommand, format_option, global_settings, wait_option
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @format_option
 @wait_option()
 @click.pass_context
@@ -18,10 +18,11 @@ def command(ctx: click.Context, fmt: str, wait: float) -> int:
     """
     from greenery_cli.freshness import FreshnessSettings, check_freshness, for_people
     from greenery_cli.output import emit, stderr_console
+    from greenery_cli.views.listings import FRESHNESS
 
     report = check_freshness(FreshnessSettings(db=global_settings(ctx).db, wait=wait))
     checks = for_people(report.checks) if fmt == "table" else report.checks
-    emit(checks, fmt, title="Freshness (stale = strictly older than the limit)")
+    emit(checks, fmt, title="Freshness (stale = strictly older than the limit)", layout=FRESHNESS)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
     stderr_console().print(f"freshness: {counts} (run {report.run_id})")
     return 1 if report.failed else 0

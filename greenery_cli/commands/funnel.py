@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from greenery_cli.options import format_option, global_settings
+from greenery_cli.options import (
+    DURATION,
+    MOMENT,
+    GreeneryCommand,
+    format_option,
+    global_settings,
+    wait_option,
+)
+
+if TYPE_CHECKING:
+    from greenery_cli.parsing import When
 
 HELP = """How units move through the funnel in seeds/funnel_steps.csv (page_view -> add_to_cart ->
 checkout), and where they drop off. Reads the marts built by `greenery load`.
@@ -52,19 +63,7 @@ unit, entry and exclusions (the table's caption; on stderr for json/csv). docs/f
 details."""
 
 
-def _window(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    from greenery_cli.funnel import parse_window
-
-    return parse_window(value)
-
-
-def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    from greenery_cli.funnel import parse_time
-
-    return parse_time(value, f"--{param.name}") if value else None
-
-
-@click.command(help=HELP)
+@click.command(cls=GreeneryCommand, help=HELP)
 @click.option("--by-step", is_flag=True, help="One row per step.")
 @click.option(
     "--by",
@@ -118,11 +117,11 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 )
 @click.option(
     "--window",
+    type=DURATION,
     default="24h",
     show_default=True,
     metavar="DURATION",
-    callback=_window,
-    help="Later steps must fall within this long after entering: 1h, 30m, 90s, 2d, 1h30m.",
+    help="Later steps must fall within this long after entering: 90s, 30m, 2h, 1d12h, 1w.",
 )
 @click.option(
     "--unit",
@@ -133,14 +132,19 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 )
 @click.option(
     "--since",
-    metavar="TIME",
-    callback=_time,
-    help="Entering events at or after this UTC date/time.",
+    type=MOMENT,
+    metavar="MOMENT",
+    help="Entering events at or after this moment: 2021-02-10 (00:00 UTC), "
+    "2021-02-10T12:00:00Z, or 7d (7 days before the latest event).",
 )
 @click.option(
-    "--until", metavar="TIME", callback=_time, help="Entering events before this UTC date/time."
+    "--until",
+    type=MOMENT,
+    metavar="MOMENT",
+    help="Entering events before this moment (as for --since).",
 )
 @format_option
+@wait_option(10.0)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -156,14 +160,15 @@ def command(
     exclusions: tuple[str, ...],
     window: timedelta,
     unit: str,
-    since: datetime | None,
-    until: datetime | None,
+    since: When | None,
+    until: When | None,
     fmt: str,
+    wait: float,
 ) -> int:
     from greenery_cli.errors import UsageError
     from greenery_cli.funnel import FunnelSettings, answer, parse_exclusion, parse_list
     from greenery_cli.funnel.breakdown import check_property
-    from greenery_cli.output import emit, stderr_console, stdout_console
+    from greenery_cli.output import emit, note, print_lines, stdout_console
     from greenery_cli.views.funnel import funnel_view, title
 
     if by is not None and by != "product":
@@ -197,14 +202,15 @@ def command(
         top=top,
         listing=parse_list(listing, limit) if listing is not None else None,
     )
-    result = answer(global_settings(ctx).db, chosen[0] if chosen else "summary", settings)
+    result = answer(
+        global_settings(ctx).db, chosen[0] if chosen else "summary", settings, wait=wait
+    )
     if fmt == "table":
-        stdout_console().print(funnel_view(result))
+        print_lines(stdout_console(), funnel_view(result))
         return 0
     emit(result.rows, fmt, title=title(result, result.question), caption=result.counted)
-    err = stderr_console()
     if fmt != "markdown":  # markdown carries it in its caption
-        err.print(result.counted, markup=False)
-    for note in result.notes:
-        err.print(f"note: {note}", markup=False)
+        note(result.counted)
+    for text in result.notes:
+        note(f"note: {text}")
     return 0

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import click
 
+from greenery_cli.options import GreeneryCommand
 
-@click.command()
+
+@click.command(cls=GreeneryCommand)
 @click.argument("out", type=click.Path(file_okay=False, writable=True), metavar="OUT")
 @click.option(
     "--scale",
@@ -27,7 +29,7 @@ import click
     type=click.IntRange(min=1),
     default=4,
     show_default=True,
-    metavar="W",
+    metavar="N",
     help="How many weekly product states to write to OUT/inventory-weeks.",
 )
 @click.option(
@@ -38,17 +40,31 @@ import click
     help="Catalogue size, independent of --scale [default: 30].",
 )
 @click.option(
-    "--format",
-    "fmt",
+    "--file-format",
+    "file_format",
     type=click.Choice(["csv", "parquet"]),
-    default="csv",
-    show_default=True,
-    help="File format of OUT/raw (the weekly product states are always CSV).",
+    default=None,
+    help="File format of OUT/raw (the weekly product states are always CSV) [default: csv].",
 )
-def command(out: str, scale: float, seed: int, weeks: int, products: int | None, fmt: str) -> int:
+@click.option(
+    "--format",
+    "old_fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="Deprecated spelling of --file-format (kept for one release).",
+)
+def command(
+    out: str,
+    scale: float,
+    seed: int,
+    weeks: int,
+    products: int | None,
+    file_format: str | None,
+    old_fmt: str | None,
+) -> int:
     """Write greenery-shaped sample data: OUT/raw/<table>.csv|.parquet (the seven raw tables,
     exactly the raw contract `greenery load` reads) and OUT/inventory-weeks/ (products_week1.csv
-    .. products_weekW.csv and schedule.csv, one snapshot moment a week).
+    .. products_weekN.csv (N = --weeks) and schedule.csv, one snapshot moment a week).
 
     Sessions view several products, add some to cart and check out at the real shop's rates;
     every checkout is an order whose items are the carted products; package_shipped only for
@@ -59,8 +75,12 @@ def command(out: str, scale: float, seed: int, weeks: int, products: int | None,
     from pathlib import Path
 
     from greenery_cli.generate import GenerateSettings, generate
+    from greenery_cli.options import deprecated
     from greenery_cli.output import stderr_console
 
+    if old_fmt is not None:
+        deprecated("generate --format", "generate --file-format")
+    fmt = file_format or old_fmt or "csv"
     result = generate(
         GenerateSettings(
             out=Path(out), scale=scale, seed=seed, weeks=weeks, fmt=fmt, products=products

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import click
 
+from greenery_cli.options import GreeneryCommand
 
-@click.command()
+
+@click.command(cls=GreeneryCommand)
 @click.argument("directory", metavar="DIR")
 def command(directory: str) -> int:
     """Write a new greenery project into DIR: the shop's models, seeds, tests, sources, schedule

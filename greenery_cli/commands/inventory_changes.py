@@ -1,19 +1,25 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import POINT, GreeneryCommand, format_option, global_settings, wait_option
+
+if TYPE_CHECKING:
+    from greenery_cli.parsing import Point
 
 POINT_HELP = (
-    "a snapshot run id (e.g. 3), a datetime (2024-10-22T06:00:00Z; no offset = UTC) or a date "
-    "(2024-10-22 = the state at the END of that UTC day)"
+    "a snapshot run id (3), a moment (2024-10-22T06:00:00Z, no offset = UTC; a date "
+    "2024-10-22 = 00:00 UTC) or a duration before the latest run (7d)"
 )
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @click.option(
     "--from",
     "from_point",
+    type=POINT,
     metavar="POINT",
     help=f"Compare from: {POINT_HELP}. Default: the last run before --to whose inventory "
     "differs from it.",
@@ -21,22 +27,25 @@ POINT_HELP = (
 @click.option(
     "--to",
     "to_point",
+    type=POINT,
     metavar="POINT",
     help="Compare to: a POINT as for --from. Default: latest run.",
 )
 @click.option(
     "--since",
-    metavar="DURATION",
-    help="Compare (latest run - DURATION) with the latest run, e.g. 7d, 12h, 2w, 1d12h.",
+    type=POINT,
+    metavar="POINT",
+    help="As --from, but a moment before the history starts means its first run: e.g. "
+    "--since 7d compares the run 7 days before the latest with the latest.",
 )
 @format_option
 @wait_option(10.0)
 @click.pass_context
 def command(
     ctx: click.Context,
-    from_point: str | None,
-    to_point: str | None,
-    since: str | None,
+    from_point: Point | None,
+    to_point: Point | None,
+    since: Point | None,
     fmt: str,
     wait: float,
 ) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from greenery_cli.options import (
+    GreeneryCommand,
     allow_shrink_option,
     full_refresh_option,
     global_settings,
@@ -12,7 +13,7 @@ from greenery_cli.options import (
 )
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @source_option
 @select_option
 @full_refresh_option

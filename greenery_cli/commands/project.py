@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import format_option
+from greenery_cli.options import GreeneryCommand, format_option
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @format_option
 def command(fmt: str) -> int:
     """Which project is in use, where it was found, and what it declares: its sources (columns,

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import global_settings, report_format_option, wait_option
+from greenery_cli.options import GreeneryCommand, format_option, global_settings, wait_option
 
 
-@click.command()
-@report_format_option
+@click.command(cls=GreeneryCommand)
+@format_option
 @click.option(
     "--html",
     "html",

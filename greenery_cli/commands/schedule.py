@@ -3,23 +3,29 @@ from __future__ import annotations
 import click
 
 from greenery_cli.errors import ExitCode, UsageError
-from greenery_cli.options import global_settings
+from greenery_cli.options import (
+    ROW_FORMATS,
+    GreeneryGroup,
+    deprecated,
+    format_choice_option,
+    format_option,
+    global_settings,
+    wait_option,
+)
+
+SCHEDULE_FORMATS = ("crontab", "airflow", *ROW_FORMATS)
 
 
-@click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["crontab", "json", "airflow", "table"]),
-    default=None,
-    help="crontab (default): lines for `crontab FILE`; json: the same as data; airflow: a DAG "
-    "file; table: for people (the default with --check).",
+@click.group(cls=GreeneryGroup, invoke_without_command=True)
+@format_choice_option(
+    SCHEDULE_FORMATS,
+    None,
+    "crontab (the default), airflow, or the cells as rows: table, json, csv, markdown.",
 )
 @click.option(
     "--check",
     is_flag=True,
-    help="List the nodes whose last build, snapshot or load is older than their frequency "
-    "allows (exit 1 when any are), so cron itself can alert.",
+    help="Deprecated spelling of `greenery schedule check` (kept for one release).",
 )
 @click.option(
     "--log-dir",
@@ -27,12 +33,18 @@ from greenery_cli.options import global_settings
     default=None,
     help="Where scheduled runs append their output [default: logs/ beside the warehouse].",
 )
+@wait_option(10.0)
 @click.pass_context
-def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | None) -> int:
+def command(
+    ctx: click.Context, fmt: str | None, check: bool, log_dir: str | None, wait: float
+) -> int:
     """Turn the update-frequency matrix (seeds/schedule.csv) into a schedule: one task per cell.
 
     A cell of models runs `greenery build --frequency F --business-line B`, the snapshot's
-    cell runs `greenery snapshot` and the source cell `greenery load`.
+    cell runs `greenery snapshot` and the source cell `greenery load`. --format crontab (the
+    default): lines for `crontab FILE`, with an hourly `greenery schedule check`; airflow: a
+    DAG file; table, json, csv, markdown: the cells as rows. `schedule check` says which nodes
+    are overdue.
     """
     from dataclasses import asdict
 
@@ -42,34 +54,65 @@ def command(ctx: click.Context, fmt: str | None, check: bool, log_dir: str | Non
         airflow_dag,
         cells_frame,
         check_line,
-        check_overdue,
         crontab,
         missing_log_dirs,
-        overdue_nodes,
         plan,
     )
+    from greenery_cli.views.listings import SCHEDULE
 
+    if ctx.invoked_subcommand is not None:
+        if check or log_dir:
+            raise UsageError(
+                f"`schedule {ctx.invoked_subcommand}` takes its options after its name"
+            )
+        return 0
     db = global_settings(ctx).db
     if check:
-        if fmt in ("crontab", "airflow"):
-            raise UsageError(f"--check reports as table or json, not {fmt}")
-        nodes = check_overdue(db)
-        overdue = overdue_nodes(nodes)
-        if overdue.height or fmt == "json":  # silence when all is well: cron mails any output
-            emit(overdue, fmt or "table", title="Overdue against the matrix")
-        stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
-        return ExitCode.WORK_FAILED if overdue.height else ExitCode.OK
+        deprecated("schedule --check", "schedule check")
+        if log_dir:
+            raise UsageError("--check takes no --log-dir")
+        return _check(db, fmt, wait)
     settings = ScheduleSettings(db=db, log_dir=log_dir)
     cells = plan(settings)
     if fmt == "json":
         click.echo(to_json([asdict(cell) for cell in cells]))
     elif fmt == "airflow":
         click.echo(airflow_dag(cells), nl=False)
-    elif fmt == "table":
-        emit(cells_frame(cells), "table", title="The schedule, one task per matrix cell")
+    elif fmt in ROW_FORMATS:
+        emit(
+            cells_frame(cells),
+            fmt,
+            title="The schedule, one task per matrix cell",
+            layout=SCHEDULE,
+        )
     else:
         click.echo(crontab(cells, check_line(settings)), nl=False)
     missing = missing_log_dirs(cells)
     if missing and fmt != "airflow":
         stderr_console().print(f"note: create the log folder first: mkdir -p {' '.join(missing)}")
     return 0
+
+
+def _check(db: str | None, fmt: str | None, wait: float) -> int:
+    from greenery_cli.output import emit, stderr_console
+    from greenery_cli.schedule import check_overdue, overdue_nodes
+    from greenery_cli.views.listings import OVERDUE
+
+    if fmt in ("crontab", "airflow"):
+        raise UsageError(f"`schedule check` reports as table, json, csv or markdown, not {fmt}")
+    nodes = check_overdue(db, wait=wait)
+    overdue = overdue_nodes(nodes)
+    if overdue.height or fmt not in (None, "table"):  # silence when all is well: cron mails
+        emit(overdue, fmt or "table", title="Overdue against the matrix", layout=OVERDUE)
+    stderr_console().print(f"{overdue.height} of {nodes.height} nodes overdue")
+    return ExitCode.WORK_FAILED if overdue.height else ExitCode.OK
+
+
+@command.command("check")
+@format_option
+@wait_option(10.0)
+@click.pass_context
+def check_command(ctx: click.Context, fmt: str, wait: float) -> int:
+    """List the nodes whose last build, snapshot or load is older than their frequency allows
+    (exit 1 when any are, silent on stdout when none are), so cron itself can alert."""
+    return _check(global_settings(ctx).db, fmt, wait)

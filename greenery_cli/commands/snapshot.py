@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from greenery_cli.options import (
+    EXACT_MOMENT,
+    GreeneryGroup,
     allow_shrink_option,
+    deprecated,
     format_option,
     global_settings,
     source_option,
@@ -13,19 +16,6 @@ from greenery_cli.options import (
 )
 
 MISSING = ("ignore", "invalidate", "new_record")
-
-
-def parse_at(value: str) -> datetime:
-    """An ISO datetime (a trailing Z or an offset; none = UTC) or a date (= 00:00 UTC)."""
-    from greenery_cli.errors import UsageError
-
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"--at {value!r}: expected an ISO datetime such as 2024-10-22T06:00:00Z"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -36,10 +26,11 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return ("*",) if any(n in ("*", "all") for n in names) else names
 
 
-@click.command()
+@click.group(cls=GreeneryGroup, invoke_without_command=True)
 @source_option
 @click.option(
     "--at",
+    type=EXACT_MOMENT,
     metavar="MOMENT",
     help="Take the run as of this moment (2024-10-22T06:00:00Z; no offset = UTC), to replay an "
     "old export; it must be after the latest run. Default: now.",
@@ -47,15 +38,19 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the versions the run would close and open (or, with --revert-last, delete "
-    "and re-open); write nothing.",
+    help="Print the versions the run would close and open; write nothing.",
 )
 @click.option(
     "--revert-last",
     is_flag=True,
-    help="Undo the latest run exactly: delete the versions it opened, re-open those it closed.",
+    help="Deprecated spelling of `greenery snapshot revert` (kept for one release).",
 )
-@click.option("--list", "list_only", is_flag=True, help="List the snapshot runs, newest first.")
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Deprecated spelling of `greenery snapshot list` (kept for one release).",
+)
 @click.option(
     "--replay",
     metavar="DIR",
@@ -92,7 +87,7 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
 def command(
     ctx: click.Context,
     source: str | None,
-    at: str | None,
+    at: datetime | None,
     dry_run: bool,
     revert_last: bool,
     list_only: bool,
@@ -104,14 +99,15 @@ def command(
     wait: float,
     fmt: str,
 ) -> int:
-    """Record the products' changes in their type-2 history (snapshots.products_snapshot).
+    """Record the products' changes in their type-2 history (snapshots.products_snapshot);
+    `snapshot list` lists the runs, `snapshot revert` undoes the latest.
 
     A product's current version (valid_to null) is closed at the run's moment when a check
     column changed, and a new version opened; a product new to the source opens its first
     version. Each run, with or without changes, is a row of snapshots.snapshot_runs. Safe
     under cron: one writer at a time (the later one waits --wait, then exits 3), all or
     nothing, and a one-line summary on stderr. The tables' columns and the replay of old
-    exports are described in the README, section "Snapshots".
+    exports are described in docs/snapshots.md.
 
     A source that looks like an older state of the history (every product that changed
     since an earlier run back at exactly that run's values, at least two of them) is refused,
@@ -124,31 +120,36 @@ def command(
     """
     from greenery_cli.errors import UsageError
     from greenery_cli.snapshot import SnapshotSettings
-    from greenery_cli.views.snapshot import show_result, show_runs
+    from greenery_cli.views.snapshot import show_result
 
+    taking = (
+        at
+        or source
+        or check_columns
+        or replay
+        or allow_rewind
+        or allow_shrink
+        or missing is not None
+    )
+    if ctx.invoked_subcommand is not None:
+        if taking or dry_run or list_only or revert_last:
+            raise UsageError(
+                f"`snapshot {ctx.invoked_subcommand}` takes its own options after its name; "
+                "--source, --at, --replay, --dry-run... are for taking a snapshot"
+            )
+        return 0
     db = global_settings(ctx).db
     if list_only:
-        if (
-            revert_last
-            or dry_run
-            or at
-            or source
-            or check_columns
-            or replay
-            or allow_rewind
-            or allow_shrink
-        ):
+        deprecated("snapshot --list", "snapshot list")
+        if revert_last or dry_run or taking:
             raise UsageError("--list takes no other snapshot option")
-        from greenery_cli.snapshot import list_runs
-
-        show_runs(list_runs(db, wait=min(wait, 10.0)), fmt)
+        _list(db, wait, fmt)
         return 0
     if revert_last:
-        if at or source or check_columns or replay or allow_rewind or allow_shrink:
+        deprecated("snapshot --revert-last", "snapshot revert")
+        if taking:
             raise UsageError("--revert-last takes only --dry-run, --wait and --format")
-        from greenery_cli.snapshot import revert_last as revert
-
-        show_result(revert(db, wait=wait, dry_run=dry_run), fmt, reverted=True)
+        _revert(db, wait, fmt, dry_run)
         return 0
     if replay is not None:
         if at or source or dry_run:
@@ -178,7 +179,7 @@ def command(
     settings = SnapshotSettings(
         db=db,
         source=source,
-        at=parse_at(at) if at else None,
+        at=at,
         check_columns=parse_check_columns(check_columns),
         missing=missing,
         dry_run=dry_run,
@@ -187,4 +188,44 @@ def command(
         allow_rewind=allow_rewind,
     )
     show_result(take_snapshot(settings), fmt)
+    return 0
+
+
+def _list(db: str | None, wait: float, fmt: str) -> None:
+    from greenery_cli.snapshot import list_runs
+    from greenery_cli.views.snapshot import show_runs
+
+    show_runs(list_runs(db, wait=wait), fmt)
+
+
+def _revert(db: str | None, wait: float, fmt: str, dry_run: bool) -> None:
+    from greenery_cli.snapshot import revert_last
+    from greenery_cli.views.snapshot import show_result
+
+    show_result(revert_last(db, wait=wait, dry_run=dry_run), fmt, reverted=True)
+
+
+@command.command("list")
+@format_option
+@wait_option(10.0)
+@click.pass_context
+def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
+    """The snapshot runs, newest first: id, moment, source, versions closed and opened."""
+    _list(global_settings(ctx).db, wait, fmt)
+    return 0
+
+
+@command.command("revert")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the versions the revert would delete and re-open; write nothing.",
+)
+@format_option
+@wait_option()
+@click.pass_context
+def revert_command(ctx: click.Context, dry_run: bool, fmt: str, wait: float) -> int:
+    """Undo the latest snapshot run exactly: delete the versions it opened, re-open those it
+    closed, and drop the run. Exit 3 when the warehouse stays busy past --wait."""
+    _revert(global_settings(ctx).db, wait, fmt, dry_run)
     return 0

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import GreeneryCommand, format_option, global_settings, wait_option
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @click.option(
     "--weeks",
     type=click.IntRange(min=1),

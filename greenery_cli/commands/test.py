@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import click
 
-from greenery_cli.options import format_option, global_settings, wait_option
+from greenery_cli.options import GreeneryCommand, format_option, global_settings, wait_option
 
 
-@click.command()
+@click.command(cls=GreeneryCommand)
 @click.option(
     "--select",
     "-s",
@@ -27,6 +27,7 @@ def command(ctx: click.Context, selectors: tuple[str, ...], fmt: str, wait: floa
     """
     from greenery_cli.output import emit, stderr_console, to_json
     from greenery_cli.test_run import TestSettings, as_records, for_people, run_tests, summary
+    from greenery_cli.views.listings import TESTS
 
     report = run_tests(TestSettings(db=global_settings(ctx).db, select=selectors, wait=wait))
     if fmt == "json":
@@ -36,6 +37,7 @@ def command(ctx: click.Context, selectors: tuple[str, ...], fmt: str, wait: floa
             for_people(report.results) if fmt == "table" else report.results,
             fmt,
             title="Data tests",
+            layout=TESTS,
         )
     stderr_console().print(f"tests: {summary(report.counts)} (run {report.run_id})")
     return 1 if report.failed else 0

@@ -25,7 +25,7 @@ COLUMNS = (
 )
 
 
-def catalogue(db: str | Path | None) -> pl.DataFrame:
+def catalogue(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
     import polars as pl
 
     from greenery_cli.engine.state import BuildState
@@ -37,7 +37,7 @@ def catalogue(db: str | Path | None) -> pl.DataFrame:
     models = discover()
     exposures = discover_exposures(models)
     last_seen: dict[str, tuple[Any, ...]] = {}
-    with open_warehouse(db) as wh:
+    with open_warehouse(db, wait=wait) as wh:
         state = BuildState.read(wh)
         if "meta.changes" in state.relations:  # else a warehouse from before the build engine
             for model, action, reason in wh.rows(render("build/last_decisions.sql")):

@@ -10,10 +10,11 @@ queries/reports/funnel_*.sql.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from greenery_cli.errors import UsageError
 from greenery_cli.funnel.breakdown import funnel_breakdown, properties
-from greenery_cli.funnel.engine import data_ends_at, funnel_steps
+from greenery_cli.funnel.engine import data_ends_at, funnel_steps, require_marts
 from greenery_cli.funnel.products import (
     PRODUCT_COLUMNS,
     STOCK_COLUMNS,
@@ -43,10 +44,11 @@ from greenery_cli.funnel.settings import (
     format_window,
     parse_exclusion,
     parse_list,
-    parse_time,
-    parse_window,
 )
 from greenery_cli.funnel.units import funnel_units
+
+if TYPE_CHECKING:
+    from greenery_cli.warehouse import Warehouse
 
 QUESTION_FUNCTIONS = {
     "summary": funnel_summary,
@@ -87,8 +89,6 @@ __all__ = [
     "funnel_units",
     "parse_exclusion",
     "parse_list",
-    "parse_time",
-    "parse_window",
     "product_column",
     "properties",
     "step_rows",
@@ -97,11 +97,33 @@ __all__ = [
 ]
 
 
-def answer(db: str | Path | None, question: str, settings: FunnelSettings) -> FunnelResult:
+def answer(
+    db: str | Path | None, question: str, settings: FunnelSettings, *, wait: float = 10.0
+) -> FunnelResult:
     """Open the warehouse read-only and answer one funnel question (what the CLI calls)."""
     from greenery_cli.warehouse import open_warehouse
 
     if question not in QUESTION_FUNCTIONS:
         raise UsageError(f"unknown funnel question {question!r}")
-    with open_warehouse(db) as wh:
-        return QUESTION_FUNCTIONS[question](wh, settings)
+    with open_warehouse(db, wait=wait) as wh:
+        return QUESTION_FUNCTIONS[question](wh, resolved(wh, settings))
+
+
+def resolved(wh: Warehouse, settings: FunnelSettings) -> FunnelSettings:
+    """--since/--until written as durations (`7d`) count back from the latest event."""
+    from dataclasses import replace
+
+    from greenery_cli.parsing import Before
+
+    if not isinstance(settings.since, Before) and not isinstance(settings.until, Before):
+        return settings
+    require_marts(wh)
+    latest = data_ends_at(wh)
+    if latest is None:
+        raise UsageError("--since/--until count back from the latest event, and there is none")
+    since, until = settings.since, settings.until
+    return replace(
+        settings,
+        since=since.resolve(latest) if isinstance(since, Before) else since,
+        until=until.resolve(latest) if isinstance(until, Before) else until,
+    )

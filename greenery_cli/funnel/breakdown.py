@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 from greenery_cli.errors import UsageError
 from greenery_cli.funnel.engine import data_ends_at, exclusion_notes, frame, funnel_steps
 from greenery_cli.funnel.settings import DEFAULT_TOP, FunnelResult, FunnelSettings
+from greenery_cli.rows import Rows
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from greenery_cli.warehouse import Warehouse
 
 OTHER = "Other"
@@ -57,7 +56,12 @@ def funnel_breakdown(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
         context={"property": settings.by},
     )
     names = [s.event_type for s in steps]
-    counts = counts.rename({f"step_{s.step}": s.event_type for s in steps})
+    renamed = {f"step_{s.step}": s.event_type for s in steps}
+    counts = Rows(
+        [renamed.get(c, c) for c in counts.columns],
+        counts.rows(),
+        [t.name for t in counts.schema.values()],
+    )
     rows, folded = fold_top(counts, names, settings.top or DEFAULT_TOP)
     if folded:
         notes.append(
@@ -66,29 +70,26 @@ def funnel_breakdown(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     return FunnelResult("breakdown", rows, settings, steps, data_ends_at(wh), notes)
 
 
-def fold_top(counts: pl.DataFrame, names: list[str], top: int) -> tuple[pl.DataFrame, int]:
+def fold_top(counts: Rows, names: list[str], top: int) -> tuple[Rows, int]:
     """The `top` values with the most entries, then one "Other" row summing the rest; rates per
     row. Returns the rows and how many values were folded into "Other"."""
-    import polars as pl
-
-    counts = counts.sort([names[0], "value"], descending=[True, False], nulls_last=True)
-    counts = counts.with_columns(pl.col("value").fill_null(NONE))
-    kept, rest = counts.head(top), counts.slice(top)
-    if rest.height:
-        other = rest.select(pl.lit(OTHER).alias("value"), *(pl.col(n).sum() for n in names))
-        kept = pl.concat([kept, other.cast(kept.schema)])
-    rates = [
-        pl.when(pl.col(prev) > 0)
-        .then(pl.col(name) / pl.col(prev))
-        .otherwise(None)
-        .alias(f"{name}_rate")
-        for prev, name in zip(names, names[1:], strict=False)
-    ]
+    records = sorted(
+        counts.to_dicts(), key=lambda r: (-r[names[0]], r["value"] is None, r["value"] or "")
+    )
+    for r in records:
+        if r["value"] is None:
+            r["value"] = NONE
+    kept, rest = records[:top], records[top:]
+    if rest:
+        kept.append({"value": OTHER, **{n: sum(r[n] for r in rest) for n in names}})
+    for r in kept:
+        for prev, name in zip(names, names[1:], strict=False):
+            r[f"{name}_rate"] = r[name] / r[prev] if r[prev] > 0 else None
+        if len(names) > 1:
+            r["conversion"] = r[names[-1]] / r[names[0]] if r[names[0]] > 0 else None
+    given = counts.schema
+    schema = {"value": "VARCHAR", **{n: given[n].name for n in names}}
+    schema.update({f"{n}_rate": "DOUBLE" for n in names[1:]})
     if len(names) > 1:
-        rates.append(
-            pl.when(pl.col(names[0]) > 0)
-            .then(pl.col(names[-1]) / pl.col(names[0]))
-            .otherwise(None)
-            .alias("conversion")
-        )
-    return kept.with_columns(rates), rest.height
+        schema["conversion"] = "DOUBLE"
+    return Rows.from_dicts(kept, schema), len(rest)

@@ -11,8 +11,7 @@ from greenery_cli.errors import DataError, UsageError, WarehouseError
 from greenery_cli.funnel.settings import FunnelSettings, FunnelStep
 
 if TYPE_CHECKING:
-    import polars as pl
-
+    from greenery_cli.rows import Rows
     from greenery_cli.warehouse import Warehouse
 
 MARTS = ("fct_funnel_events", "fct_event_path", "fct_product_funnel_events", "dim_products")
@@ -121,8 +120,9 @@ def frame(
     by_product: bool = False,
     context: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
-) -> pl.DataFrame:
-    """Render one funnel report over the settings' attempts and run it."""
+) -> Rows:
+    """Render one funnel report over the settings' attempts and run it (plain rows: every
+    funnel answer is small)."""
     import duckdb
 
     from greenery_cli.sql import render
@@ -157,7 +157,7 @@ def frame(
         values["until"] = settings.until
     used = {k: v for k, v in values.items() if re.search(rf"\${k}\b", sql)}  # no unused ones
     try:
-        return wh.frame(sql, used)
+        return wh.fetch(sql, used)
     except duckdb.Error as exc:
         raise WarehouseError(
             f"funnel query queries/{template} failed: {str(exc).splitlines()[0]}"

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.errors import UsageError
 from greenery_cli.funnel.engine import data_ends_at, exclusion_notes, frame, funnel_steps
 from greenery_cli.funnel.settings import FunnelResult, FunnelSettings, FunnelStep, iso
+from greenery_cli.rows import Rows
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from greenery_cli.warehouse import Warehouse
 
 # by-product column names for the team's event types; any other step keeps its event type
@@ -67,7 +66,8 @@ def funnel_by_product(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
         context={"with_stock": with_stock},
     )
     names = [product_column(s) for s in steps]
-    raw = raw.rename({f"step_{s.step}": name for s, name in zip(steps, names, strict=True)})
+    renamed = {f"step_{s.step}": name for s, name in zip(steps, names, strict=True)}
+    raw = Rows([renamed.get(c, c) for c in raw.columns], raw.rows(), _types(raw))
     notes += _stock_notes(raw, starts)
     covered = bool(with_stock and _covered(raw))
     if settings.top is not None and raw.height > settings.top:
@@ -77,34 +77,34 @@ def funnel_by_product(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     return FunnelResult("by-product", rows, settings, steps, data_ends_at(wh), notes)
 
 
-def _fold_products(raw: pl.DataFrame, top: int) -> pl.DataFrame:
+def _types(rows: Rows) -> list[str]:
+    return [t.name for t in rows.schema.values()]
+
+
+def _fold_products(raw: Rows, top: int) -> Rows:
     """The `top` most viewed products, then one Other row summing the rest."""
-    import polars as pl
-
-    rest = raw.slice(top)
-    counts = [c for c, t in raw.schema.items() if t.is_integer()]
-    other = rest.select(
-        pl.lit(None, dtype=pl.String).alias("product_id"),
-        pl.lit(f"Other ({rest.height} products)").alias("name"),
-        *(pl.col(c).sum() for c in counts),
-        *(
-            getattr(pl.col(c), how)()
-            for c, how in (("first_entry", "min"), ("last_entry", "max"))
-            if c in raw.columns
-        ),
-    )
-    return pl.concat([raw.head(top), other.select(raw.columns).cast(raw.schema)])
+    rest = raw.to_dicts()[top:]
+    other: dict[str, Any] = {"product_id": None, "name": f"Other ({len(rest)} products)"}
+    for column, dtype in raw.schema.items():
+        if dtype.is_integer():
+            other[column] = sum(r[column] or 0 for r in rest)
+    for column, pick in (("first_entry", min), ("last_entry", max)):
+        if column in raw.columns:
+            known = [r[column] for r in rest if r[column] is not None]
+            other[column] = pick(known) if known else None
+    kept = raw.rows()[:top]
+    return Rows(raw.columns, [*kept, tuple(other.get(c) for c in raw.columns)], _types(raw))
 
 
-def _covered(raw: pl.DataFrame) -> int:
+def _covered(raw: Rows) -> int:
     return _sum(raw, "viewed_out_of_stock") + _sum(raw, "viewed_in_stock")
 
 
-def _sum(frame: pl.DataFrame, column: str) -> int:
-    return int(frame[column].fill_null(0).sum())
+def _sum(frame: Rows, column: str) -> int:
+    return int(sum(v for v in frame[column] if v is not None))
 
 
-def _stock_notes(raw: pl.DataFrame, starts: datetime | None) -> list[str]:
+def _stock_notes(raw: Rows, starts: datetime | None) -> list[str]:
     if starts is None:
         return [
             "no snapshot history in the warehouse: stock at entry is unknown, so the stock "
@@ -114,7 +114,9 @@ def _stock_notes(raw: pl.DataFrame, starts: datetime | None) -> list[str]:
     entries = unknown + _covered(raw)
     if not unknown:
         return []
-    first, last = raw["first_entry"].drop_nulls().min(), raw["last_entry"].drop_nulls().max()
+    firsts = [v for v in raw["first_entry"] if v is not None]
+    lasts = [v for v in raw["last_entry"] if v is not None]
+    first, last = min(firsts, default=None), max(lasts, default=None)
     span = (
         f"{iso(first)} to {iso(last)}"
         if isinstance(first, datetime) and isinstance(last, datetime)
@@ -131,39 +133,36 @@ def _stock_notes(raw: pl.DataFrame, starts: datetime | None) -> list[str]:
     ]
 
 
-def with_stock_columns(raw: pl.DataFrame, names: list[str], *, covered: bool) -> pl.DataFrame:
+def _rate(numerator: int | None, denominator: int | None) -> float | None:
+    return numerator / denominator if denominator and numerator is not None else None
+
+
+def with_stock_columns(raw: Rows, names: list[str], *, covered: bool) -> Rows:
     """The rates and the stock columns (null where the history says nothing)."""
-    import polars as pl
-
-    rates = [
-        pl.when(pl.col(prev) > 0)
-        .then(pl.col(name) / pl.col(prev))
-        .otherwise(None)
-        .alias(f"{name}_rate")
-        for prev, name in zip(names, names[1:], strict=False)
-    ]
-    if len(names) > 1:
-        rates.append(
-            pl.when(pl.col(names[0]) > 0)
-            .then(pl.col(names[-1]) / pl.col(names[0]))
-            .otherwise(None)
-            .alias("conversion")
-        )
-    out = raw.with_columns(rates)
-    if not covered:
-        nulls: dict[str, Any] = {c: pl.lit(None, dtype=pl.Int64) for c in STOCK_COLUMNS}
-        nulls["conversion_out_of_stock"] = pl.lit(None, dtype=pl.Float64)
-        nulls["conversion_in_stock"] = pl.lit(None, dtype=pl.Float64)
-        return out.with_columns(**nulls).select(_order(names, len(names) > 1))
-
-    def rate(converted: str, viewed: str) -> pl.Expr:
-        return pl.when(pl.col(viewed) > 0).then(pl.col(converted) / pl.col(viewed)).otherwise(None)
-
-    out = out.with_columns(
-        conversion_out_of_stock=rate("converted_out_of_stock", "viewed_out_of_stock"),
-        conversion_in_stock=rate("converted_in_stock", "viewed_in_stock"),
-    )
-    return out.select(_order(names, len(names) > 1))
+    with_conversion = len(names) > 1
+    records = []
+    for row in raw.iter_rows(named=True):
+        for prev, name in zip(names, names[1:], strict=False):
+            row[f"{name}_rate"] = _rate(row[name], row[prev])
+        if with_conversion:
+            row["conversion"] = _rate(row[names[-1]], row[names[0]])
+        if covered:
+            row["conversion_out_of_stock"] = _rate(
+                row["converted_out_of_stock"], row["viewed_out_of_stock"]
+            )
+            row["conversion_in_stock"] = _rate(row["converted_in_stock"], row["viewed_in_stock"])
+        else:
+            row.update(dict.fromkeys(STOCK_COLUMNS))
+        records.append(row)
+    given = raw.schema
+    columns = _order(names, with_conversion)
+    schema = {
+        c: given[c].name
+        if c in given and (covered or c not in STOCK_COLUMNS)
+        else ("DOUBLE" if c.endswith("_rate") or c.startswith("conversion") else "BIGINT")
+        for c in columns
+    }
+    return Rows.from_dicts(records, schema)
 
 
 def _order(names: list[str], with_conversion: bool) -> list[str]:

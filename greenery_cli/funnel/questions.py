@@ -7,11 +7,36 @@ from typing import TYPE_CHECKING, Any
 
 from greenery_cli.funnel.engine import data_ends_at, exclusion_notes, frame, funnel_steps
 from greenery_cli.funnel.settings import FunnelResult, FunnelSettings, FunnelStep, iso
+from greenery_cli.rows import Rows
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from greenery_cli.warehouse import Warehouse
+
+STEP_SCHEMA = {
+    "step": "BIGINT",
+    "event_type": "VARCHAR",
+    "count": "BIGINT",
+    "pct_of_first": "DOUBLE",
+    "conversion_from_previous": "DOUBLE",
+    "drop_off": "BIGINT",
+    "drop_off_rate": "DOUBLE",
+    "largest_drop_off_by_count": "BOOLEAN",
+    "largest_drop_off_by_rate": "BOOLEAN",
+}
+SUMMARY_SCHEMA = {
+    "unit": "VARCHAR",
+    "mode": "VARCHAR",
+    "window_seconds": "BIGINT",
+    "entered": "BIGINT",
+    "converted": "BIGINT",
+    "conversion": "DOUBLE",
+    "largest_drop_off_by_count_step": "BIGINT",
+    "largest_drop_off_by_count_event_type": "VARCHAR",
+    "largest_drop_off_count": "BIGINT",
+    "largest_drop_off_by_rate_step": "BIGINT",
+    "largest_drop_off_by_rate_event_type": "VARCHAR",
+    "largest_drop_off_rate": "DOUBLE",
+}
 
 
 def funnel_by_step(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
@@ -24,10 +49,8 @@ def funnel_by_step(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     return FunnelResult("by-step", rows, settings, steps, data_ends_at(wh), notes)
 
 
-def step_rows(counts: list[int], steps: tuple[FunnelStep, ...]) -> pl.DataFrame:
+def step_rows(counts: list[int], steps: tuple[FunnelStep, ...]) -> Rows:
     """The by-step rows from the count reaching each step (rates are fractions)."""
-    import polars as pl
-
     first = counts[0] if counts else 0
     records: list[dict[str, Any]] = []
     for i, (step, count) in enumerate(zip(steps, counts, strict=True)):
@@ -48,20 +71,7 @@ def step_rows(counts: list[int], steps: tuple[FunnelStep, ...]) -> pl.DataFrame:
     for record in records:
         record["largest_drop_off_by_count"] = record["step"] == by_count
         record["largest_drop_off_by_rate"] = record["step"] == by_rate
-    return pl.DataFrame(
-        records,
-        schema={
-            "step": pl.Int64,
-            "event_type": pl.String,
-            "count": pl.Int64,
-            "pct_of_first": pl.Float64,
-            "conversion_from_previous": pl.Float64,
-            "drop_off": pl.Int64,
-            "drop_off_rate": pl.Float64,
-            "largest_drop_off_by_count": pl.Boolean,
-            "largest_drop_off_by_rate": pl.Boolean,
-        },
-    )
+    return Rows.from_dicts(records, STEP_SCHEMA)
 
 
 def _largest(records: list[dict[str, Any]], key: str) -> int | None:
@@ -76,58 +86,45 @@ def _largest(records: list[dict[str, Any]], key: str) -> int | None:
 
 def funnel_summary(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     """One row: units in, units through, overall conversion, largest drop-off by count and rate."""
-    import polars as pl
-
     by_step = funnel_by_step(wh, settings)
-    rows = by_step.rows
-    counts = rows["count"].to_list()
+    records = by_step.rows.to_dicts()
+    counts = [r["count"] for r in records]
     entered, converted = (counts[0], counts[-1]) if counts else (0, 0)
 
     def flagged(flag: str) -> dict[str, Any]:
-        hit = rows.filter(pl.col(flag))
-        return hit.row(0, named=True) if hit.height else {}
+        return next((r for r in records if r[flag]), {})
 
     by_count, by_rate = flagged("largest_drop_off_by_count"), flagged("largest_drop_off_by_rate")
-    summary = pl.DataFrame(
-        [
-            {
-                "unit": settings.unit,
-                "mode": settings.order,
-                "window_seconds": int(settings.window.total_seconds()),
-                "entered": entered,
-                "converted": converted,
-                "conversion": converted / entered if entered else None,
-                "largest_drop_off_by_count_step": by_count.get("step"),
-                "largest_drop_off_by_count_event_type": by_count.get("event_type"),
-                "largest_drop_off_count": by_count.get("drop_off"),
-                "largest_drop_off_by_rate_step": by_rate.get("step"),
-                "largest_drop_off_by_rate_event_type": by_rate.get("event_type"),
-                "largest_drop_off_rate": by_rate.get("drop_off_rate"),
-            }
-        ],
-        schema_overrides={
-            "conversion": pl.Float64,
-            "largest_drop_off_by_count_step": pl.Int64,
-            "largest_drop_off_by_count_event_type": pl.String,
-            "largest_drop_off_count": pl.Int64,
-            "largest_drop_off_by_rate_step": pl.Int64,
-            "largest_drop_off_by_rate_event_type": pl.String,
-            "largest_drop_off_rate": pl.Float64,
-        },
-    )
+    summary = {
+        "unit": settings.unit,
+        "mode": settings.order,
+        "window_seconds": int(settings.window.total_seconds()),
+        "entered": entered,
+        "converted": converted,
+        "conversion": converted / entered if entered else None,
+        "largest_drop_off_by_count_step": by_count.get("step"),
+        "largest_drop_off_by_count_event_type": by_count.get("event_type"),
+        "largest_drop_off_count": by_count.get("drop_off"),
+        "largest_drop_off_by_rate_step": by_rate.get("step"),
+        "largest_drop_off_by_rate_event_type": by_rate.get("event_type"),
+        "largest_drop_off_rate": by_rate.get("drop_off_rate"),
+    }
     return FunnelResult(
-        "summary", summary, settings, by_step.steps, by_step.data_ends_at, by_step.notes
+        "summary",
+        Rows.from_dicts([summary], SUMMARY_SCHEMA),
+        settings,
+        by_step.steps,
+        by_step.data_ends_at,
+        by_step.notes,
     )
 
 
 def funnel_trend(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     """The funnel per period of entry; a period whose window has not closed yet is flagged."""
-    import polars as pl
-
     steps = funnel_steps(wh)
     notes = exclusion_notes(wh, settings, steps)
     ends = data_ends_at(wh)
-    frame_ = frame(
+    counts = frame(
         wh,
         "reports/funnel_trend.sql",
         settings,
@@ -136,46 +133,58 @@ def funnel_trend(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
         params={"period": settings.period},
     )
     length = timedelta(days=7 if settings.period == "week" else 1)
-    frame_ = frame_.rename({f"step_{s.step}": s.event_type for s in steps})
-    first, last = steps[0].event_type, steps[-1].event_type
-    frame_ = frame_.with_columns(
-        period_end=pl.col("period_start") + length,
-        conversion=pl.when(pl.col(first) > 0).then(pl.col(last) / pl.col(first)).otherwise(None),
-    ).with_columns(
-        # open: an entry late in the period could still convert after the data's last event
-        window_closed=(pl.col("period_end") + settings.window <= ends)
-        if ends is not None
-        else pl.lit(False)
-    )
-    order = ["period_start", "period_end", *(s.event_type for s in steps)]
-    frame_ = frame_.select(*order, "conversion", "window_closed")
-    open_periods = frame_.filter(~pl.col("window_closed")).height
+    first, last = f"step_{steps[0].step}", f"step_{steps[-1].step}"
+    records = []
+    for row in counts.iter_rows(named=True):
+        period_end = row["period_start"] + length
+        records.append(
+            {
+                "period_start": row["period_start"],
+                "period_end": period_end,
+                **{s.event_type: row[f"step_{s.step}"] for s in steps},
+                "conversion": row[last] / row[first] if row[first] else None,
+                # open: an entry late in the period could still convert after the data's last
+                # event
+                "window_closed": ends is not None and period_end + settings.window <= ends,
+            }
+        )
+    types = counts.schema
+    schema = {
+        "period_start": types["period_start"].name,
+        "period_end": types["period_start"].name,
+        **{s.event_type: types[f"step_{s.step}"].name for s in steps},
+        "conversion": "DOUBLE",
+        "window_closed": "BOOLEAN",
+    }
+    rows = Rows.from_dicts(records, schema)
+    open_periods = sum(1 for r in records if not r["window_closed"])
     if open_periods and ends is not None:
         notes.append(
             f"{open_periods} period(s) not closed: their window runs past the data's last event "
             f"({iso(ends)}), so later steps may still arrive"
         )
-    return FunnelResult("trend", frame_, settings, steps, ends, notes)
+    return FunnelResult("trend", rows, settings, steps, ends, notes)
 
 
 def time_to_convert(wh: Warehouse, settings: FunnelSettings) -> FunnelResult:
     """Per consecutive step pair: median and p90 seconds in the units' counted attempts."""
-    import polars as pl
-
     steps = funnel_steps(wh)
     notes = exclusion_notes(wh, settings, steps)
-    frame_ = frame(wh, "reports/funnel_time_to_convert.sql", settings, steps, need="times")
+    times = frame(wh, "reports/funnel_time_to_convert.sql", settings, steps, need="times")
     types = {s.step: s.event_type for s in steps}
-    frame_ = frame_.with_columns(
-        from_event_type=pl.col("from_step").replace_strict(types, return_dtype=pl.String),
-        to_event_type=pl.col("to_step").replace_strict(types, return_dtype=pl.String),
-    ).select(
-        "from_step",
-        "from_event_type",
-        "to_step",
-        "to_event_type",
-        "units",
-        "median_seconds",
-        "p90_seconds",
-    )
-    return FunnelResult("time-to-convert", frame_, settings, steps, data_ends_at(wh), notes)
+    records = [
+        {**r, "from_event_type": types[r["from_step"]], "to_event_type": types[r["to_step"]]}
+        for r in times.iter_rows(named=True)
+    ]
+    given = times.schema
+    schema = {
+        "from_step": given["from_step"].name,
+        "from_event_type": "VARCHAR",
+        "to_step": given["to_step"].name,
+        "to_event_type": "VARCHAR",
+        "units": given["units"].name,
+        "median_seconds": given["median_seconds"].name,
+        "p90_seconds": given["p90_seconds"].name,
+    }
+    rows = Rows.from_dicts(records, schema)
+    return FunnelResult("time-to-convert", rows, settings, steps, data_ends_at(wh), notes)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from greenery_cli.errors import UsageError
+from greenery_cli.parsing import Before
 
 if TYPE_CHECKING:
-    import polars as pl
+    from greenery_cli.rows import Rows
 
 ORDERS = ("any", "ordered", "strict")
 UNITS = ("session", "user")
@@ -49,8 +50,10 @@ class FunnelSettings:
     order: str = "any"  # any | ordered | strict
     window: timedelta = DEFAULT_WINDOW  # from the attempt's entering event, in every mode
     unit: str = "session"  # session | user
-    since: datetime | None = None  # entering events at or after (UTC)
-    until: datetime | None = None  # entering events before (UTC)
+    # entering events at or after / before (UTC); a Before (`--since 7d`) counts back from the
+    # latest event and is resolved by `resolved()` once the warehouse is open
+    since: datetime | Before | None = None
+    until: datetime | Before | None = None
     period: str = "day"  # --trend: day | week
     entry: str = "every"  # every: any step-1 event starts an attempt; first: only the first
     exclusions: tuple[Exclusion, ...] = ()
@@ -69,7 +72,8 @@ class FunnelSettings:
             raise UsageError(f"--trend {self.period}: choose one of {', '.join(PERIODS)}")
         if self.window <= timedelta(0):
             raise UsageError("--window must be longer than zero")
-        if self.since and self.until and self.since >= self.until:
+        since, until = self.since, self.until
+        if isinstance(since, datetime) and isinstance(until, datetime) and since >= until:
             raise UsageError("--since must be before --until")
         if self.top is not None and self.top < 1:
             raise UsageError("--top must be at least 1")
@@ -87,7 +91,7 @@ class FunnelResult:
     """Rows of one funnel question and what was counted to get them."""
 
     question: str
-    rows: pl.DataFrame
+    rows: Rows
     settings: FunnelSettings
     steps: tuple[FunnelStep, ...]
     data_ends_at: datetime | None = None  # the latest event in the warehouse
@@ -106,30 +110,15 @@ class FunnelResult:
             f"entry {s.entry} step-1 event",  # the step's label is the reader's, not ours
         ]
         parts += [f"excluding {x.label(len(self.steps))}" for x in s.exclusions]
-        if s.since:
+        if isinstance(s.since, datetime):
             parts.append(f"entering from {iso(s.since)}")
-        if s.until:
+        if isinstance(s.until, datetime):
             parts.append(f"entering before {iso(s.until)}")
         return "counted: " + ", ".join(parts)
 
 
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_WINDOW_PART = re.compile(r"(\d+)([dhms])")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_window(text: str) -> timedelta:
-    """'1h', '30m', '90s', '2d', '1h30m' -> a timedelta."""
-    compact = text.strip().lower().replace(" ", "")
-    if not compact or _WINDOW_PART.sub("", compact):
-        raise UsageError(f"--window {text!r}: write a duration like 1h, 30m, 90s, 2d or 1h30m")
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _WINDOW_PART.findall(compact))
-    if seconds <= 0:
-        raise UsageError(f"--window {text!r} must be longer than zero")
-    return timedelta(seconds=seconds)
 
 
 def format_window(window: timedelta) -> str:
@@ -140,18 +129,6 @@ def format_window(window: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0s"
-
-
-def parse_time(text: str, option: str) -> datetime:
-    """An ISO-8601 date or date-time; without an offset it is UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{option} {text!r}: write an ISO-8601 date or time, e.g. 2021-02-10 or "
-            "2021-02-10T12:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _EXCLUSION = re.compile(r"([A-Za-z0-9_.:-]+)(?:@(\d+)-(\d+))?")

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenery_cli.errors import UsageError
-from greenery_cli.project.model_config import parse_layer_defaults
-from greenery_cli.project.sources import Freshness, RawTable, fraction, parse_sources
-from greenery_cli.project.toml import TomlFile, check_keys, identifier, string_list
+
+if TYPE_CHECKING:
+    from greenery_cli.project.sources import Freshness, RawTable
+    from greenery_cli.project.toml import TomlFile
 
 CONFIG_FILE = "greenery.toml"
 SOURCES_FILE = "queries/sources.toml"
@@ -145,8 +146,64 @@ def current() -> Project:
     return project
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the CLI says of the project in use before any command runs (it was accepted)."""
+
+    root: Path
+    how: str
+    builtin: bool
+    name: str
+
+
+def verdict() -> Verdict:
+    """The project in use, checked as `current()` checks it, without reading it again when its
+    declarations and this greenery's project code are what an earlier run accepted: every
+    command starts here, and parsing the TOML costs more than a small question's query."""
+    import hashlib
+    import json
+
+    from greenery_cli import __version__
+    from greenery_cli.resources import cache_root
+
+    root, how = locate()
+    digest = hashlib.sha256(repr((__version__, str(root), how)).encode())
+    try:
+        for path in (root / CONFIG_FILE, root / SOURCES_FILE):
+            digest.update(path.read_bytes() if path.is_file() else b"\0missing")
+        for code in sorted(Path(__file__).parent.glob("*.py")):
+            info = code.stat()
+            digest.update(f"{code.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    except OSError:
+        digest.update(os.urandom(8))  # unreadable: read_project says why, below
+    disabled = os.environ.get("GREENERY_STARTUP_CACHE", "").strip().lower() == "off"
+    entry = cache_root() / "project" / f"{digest.hexdigest()}.json"
+    if not disabled:
+        try:
+            known = json.loads(entry.read_text(encoding="utf-8"))
+            return Verdict(root, how, bool(known["builtin"]), str(known["name"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    project = current()  # refuses a malformed project: nothing is remembered then
+    if not disabled:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            partial = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+            partial.write_text(
+                json.dumps({"builtin": project.builtin, "name": project.name}), encoding="utf-8"
+            )
+            os.replace(partial, entry)
+        except OSError:
+            pass
+    return Verdict(project.root, project.how, project.builtin, project.name)
+
+
 def read_project(root: Path, how: str = "given") -> Project:
     """Read and check a project's greenery.toml and sources; refuse it, naming file and line."""
+    from greenery_cli.project.model_config import parse_layer_defaults
+    from greenery_cli.project.sources import Freshness, parse_sources
+    from greenery_cli.project.toml import TomlFile, check_keys, identifier
+
     if not root.is_dir():
         raise UsageError(f"project folder {root} does not exist ({how})")
     if not (root / CONFIG_FILE).is_file():
@@ -191,6 +248,8 @@ def read_project(root: Path, how: str = "given") -> Project:
 
 
 def _table(file: TomlFile, data: dict[str, Any], name: str, known: set[str]) -> dict[str, Any]:
+    from greenery_cli.project.toml import check_keys
+
     spec = data.get(name, {})
     if not isinstance(spec, dict):
         file.fail(f"{name} must be a [{name}] table", key=name)
@@ -201,6 +260,9 @@ def _table(file: TomlFile, data: dict[str, Any], name: str, known: set[str]) -> 
 def _snapshot(
     file: TomlFile, spec: dict[str, Any], sources: tuple[RawTable, ...]
 ) -> SnapshotConfig:
+    from greenery_cli.project.sources import fraction
+    from greenery_cli.project.toml import string_list
+
     default = SnapshotConfig()
     source_name = spec.get("source", default.source)
     table = next((t for t in sources if t.name == source_name), None)

@@ -7,7 +7,6 @@ else is refused with a message naming file, column and row.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,6 @@ _TABLE_KEYS = {
 # A load may remove at most this fraction of a raw table's rows unless --allow-shrink: a
 # truncated or header-only export must not silently wipe what the warehouse holds.
 DEFAULT_MAX_SHRINK = 0.5
-_DURATION = re.compile(r"(\d+(?:\.\d+)?[wdhms])+")
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,11 @@ class RawTable:
 
 
 def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
-    if not isinstance(value, str) or not _DURATION.fullmatch(value.replace(" ", "").lower()):
+    from greenery_cli.errors import UsageError
+
+    try:
+        _seconds(value if isinstance(value, str) else "")
+    except UsageError:
         file.fail(
             f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
         )
@@ -78,9 +80,9 @@ def fraction(file: TomlFile, value: Any, where: str, key: str) -> float:
 
 
 def _seconds(duration: str) -> float:
-    units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+(?:\.\d+)?)([wdhms])", duration.replace(" ", "").lower())
-    return sum(float(n) * units[u] for n, u in parts)
+    from greenery_cli.parsing import parse_duration
+
+    return parse_duration(duration).total_seconds()
 
 
 def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:

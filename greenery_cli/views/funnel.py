@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from greenery_cli.funnel import FunnelResult
 from greenery_cli.output import iso_utc
+from greenery_cli.tables import Col, Layout, fitted
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
-    from rich.table import Table
 
 BAR_WIDTH = 12
 
@@ -40,20 +40,6 @@ def counted(result: FunnelResult) -> str:
     return result.counted
 
 
-def _table(result: FunnelResult, what: str) -> Table:
-    from rich import box
-    from rich.table import Table
-
-    return Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        title=title(result, what),
-        caption=counted(result),
-        title_justify="left",
-        caption_justify="left",
-    )
-
-
 def largest_drop_off(result: FunnelResult) -> str:
     """Name the largest drop-off; when count and rate disagree, say which is which."""
     rows = result.rows.to_dicts()
@@ -75,17 +61,27 @@ def largest_drop_off(result: FunnelResult) -> str:
     )
 
 
+BY_STEP = Layout(
+    (
+        Col("step"),
+        Col("count", numeric=True),
+        Col("bar"),
+        Col("%first", numeric=True),
+        Col("%prev", numeric=True),
+        Col("lost", numeric=True),
+        Col("lost%", numeric=True),
+        Col("largest"),
+    ),
+    drops=("largest", "bar", "%first"),
+    simple=True,
+)
+
+
 def by_step_view(result: FunnelResult) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
-    table = _table(result, "by step")
-    table.add_column("step", no_wrap=True, min_width=14)
-    table.add_column("count", justify="right", no_wrap=True, min_width=5)
-    table.add_column("", no_wrap=True, overflow="crop", max_width=BAR_WIDTH)
-    for name in ("%first", "%prev", "lost", "lost%"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("largest", no_wrap=True, min_width=8)
+    rows = []
     for row in result.rows.iter_rows(named=True):
         largest = [
             flag
@@ -95,16 +91,25 @@ def by_step_view(result: FunnelResult) -> RenderableType:
             )
             if on
         ]
-        table.add_row(
-            f"{row['step']}. {row['event_type']}",
-            f"{row['count']:,}",
-            bar(row["pct_of_first"]),
-            percent(row["pct_of_first"]),
-            percent(row["conversion_from_previous"]),
-            "" if row["drop_off"] is None else f"{row['drop_off']:,}",
-            percent(row["drop_off_rate"]),
-            ", ".join(largest),
+        rows.append(
+            {
+                "step": f"{row['step']}. {row['event_type']}",
+                "count": f"{row['count']:,}",
+                "bar": bar(row["pct_of_first"]),
+                "%first": percent(row["pct_of_first"]),
+                "%prev": percent(row["conversion_from_previous"]),
+                "lost": "" if row["drop_off"] is None else f"{row['drop_off']:,}",
+                "lost%": percent(row["drop_off_rate"]),
+                "largest": ", ".join(largest),
+            }
         )
+    table = fitted(
+        rows,
+        BY_STEP,
+        title=title(result, "by step"),
+        caption=counted(result),
+        legends={"bar": f"the step's share of step 1, {'█' * BAR_WIDTH} = 100%"},
+    )
     return _with_notes(result, Group(table, Text(largest_drop_off(result))))
 
 
@@ -142,6 +147,21 @@ def summary_view(result: FunnelResult) -> RenderableType:
     return Group(Text(title(result, "summary"), style="italic"), *(Text(t) for t in lines))
 
 
+def by_product_layout(counts: list[str], conversion: bool, stock: bool) -> Layout:
+    """Products by step counts; the stock columns give way first, the conversions before the
+    view counts."""
+    columns = [Col("product", wrap=True, min_width=20), *(Col(n, numeric=True) for n in counts)]
+    columns += [Col("conv", numeric=True)] if conversion else []
+    stocked = ("out", "out conv", "in", "in conv") if stock else ()
+    columns += [Col(name, numeric=True) for name in stocked]
+    return Layout(
+        tuple(columns), drops=("out conv", "in conv", "out", "in") if stock else (), simple=True
+    )
+
+
+BY_PRODUCT = by_product_layout(["viewed", "carted", "bought"], conversion=True, stock=True)
+
+
 def by_product_view(result: FunnelResult) -> RenderableType:
     """Counts per step and the overall conversion (the step rates are in JSON/CSV), then the
     views while out of stock and in stock, each with its conversion."""
@@ -150,37 +170,30 @@ def by_product_view(result: FunnelResult) -> RenderableType:
 
     from greenery_cli.funnel import product_column, stock_summary
 
-    table = _table(result, "by product")
-    table.add_column("product", ratio=1, min_width=10)
     counts = [product_column(s) for s in result.steps]
     headers = {"viewed": "viewed", "added_to_cart": "carted", "checked_out": "bought"}
-    for name in counts:
-        table.add_column(headers.get(name, name), justify="right", no_wrap=True)
     has_conversion = "conversion" in result.rows.columns
-    if has_conversion:
-        table.add_column("conv", justify="right", no_wrap=True)
     stock = (
         "viewed_out_of_stock" in result.rows.columns
         and result.rows["viewed_out_of_stock"].null_count() < result.rows.height
     )
-    if stock:
-        # views while the history shows the product out of stock / in stock
-        for name in ("out", "conv", "in", "conv"):
-            table.add_column(name, justify="right", no_wrap=True)
-        table.title = f"{table.title}; views while out of stock (out) and in stock (in)"
+    layout = by_product_layout([headers.get(c, c) for c in counts], has_conversion, stock)
+    rows = []
     for row in result.rows.iter_rows(named=True):
-        # printed literally: the console reads no markup
-        cells = [row["name"] or row["product_id"] or "", *(f"{row[c]:,}" for c in counts)]
+        cells = {"product": row["name"] or row["product_id"] or ""}
+        cells.update({headers.get(c, c): f"{row[c]:,}" for c in counts})
         if has_conversion:
-            cells.append(percent(row["conversion"]))
+            cells["conv"] = percent(row["conversion"])
         if stock:
-            cells += [
-                _count(row["viewed_out_of_stock"]),
-                percent(row["conversion_out_of_stock"]),
-                _count(row["viewed_in_stock"]),
-                percent(row["conversion_in_stock"]),
-            ]
-        table.add_row(*cells)
+            cells["out"] = _count(row["viewed_out_of_stock"])
+            cells["out conv"] = percent(row["conversion_out_of_stock"])
+            cells["in"] = _count(row["viewed_in_stock"])
+            cells["in conv"] = percent(row["conversion_in_stock"])
+        rows.append(cells)
+    heading = title(result, "by product")
+    if stock:
+        heading += "; views while out of stock (out) and in stock (in), each with its conversion"
+    table = fitted(rows, layout, title=heading, caption=counted(result))
     summary = stock_summary(result)
     lines = [Text(summary)] if summary else []
     return _with_notes(result, Group(table, *lines))
@@ -199,70 +212,105 @@ def _with_notes(result: FunnelResult, body: RenderableType) -> RenderableType:
 
 
 def breakdown_view(result: FunnelResult) -> RenderableType:
-    table = _table(result, f"by {result.settings.by}")
-    table.add_column(result.settings.by or "value")
+    by = result.settings.by or "value"
     names = [s.event_type for s in result.steps]
     rates = [c for c in result.rows.columns if c.endswith("_rate") or c == "conversion"]
-    for name in names:
-        table.add_column(name, justify="right")
-    for name in rates:
-        table.add_column(name.removesuffix("_rate").replace("_", " ") + " %", justify="right")
-    for row in result.rows.iter_rows(named=True):
-        table.add_row(
-            str(row["value"]),  # printed literally: the console reads no markup
-            *(f"{row[n]:,}" for n in names),
-            *(percent(row[r]) for r in rates),
-        )
-    return _with_notes(result, table)
+    rate_headers = [r.removesuffix("_rate").replace("_", " ") + " %" for r in rates]
+    layout = Layout(
+        (
+            Col(by, wrap=True, min_width=20),
+            *(Col(n, numeric=True) for n in names),
+            *(Col(h, numeric=True) for h in rate_headers),
+        ),
+        # the step rates give way from the last; the counts and the conversion stay
+        drops=tuple(h for h in reversed(rate_headers) if h != "conversion %"),
+        simple=True,
+    )
+    rows = [
+        {
+            by: str(row["value"]),
+            **{n: f"{row[n]:,}" for n in names},
+            **{h: percent(row[r]) for h, r in zip(rate_headers, rates, strict=True)},
+        }
+        for row in result.rows.iter_rows(named=True)
+    ]
+    return _with_notes(
+        result, fitted(rows, layout, title=title(result, f"by {by}"), caption=counted(result))
+    )
+
+
+UNITS = Layout(
+    (Col("session"), Col("user"), Col("entered at"), Col("furthest step")),
+    drops=("user",),
+    simple=True,
+)
 
 
 def units_view(result: FunnelResult) -> RenderableType:
     listing = result.settings.listing
     what = f"{listing.kind} at step {listing.step}" if listing else "units"
-    table = _table(result, f"{result.total or 0:,} {result.settings.unit}s {what}")
-    for name in ("session", "user", "entered at", "furthest step"):
-        table.add_column(name, no_wrap=True)
     types = {s.step: s.event_type for s in result.steps}
-    for row in result.rows.iter_rows(named=True):
-        table.add_row(
-            row["session_id"] or "",  # printed literally: the console reads no markup
-            row["user_id"] or "",
-            iso_utc(row["entered_at"]),
-            f"{row['furthest_step']}. {types.get(row['furthest_step'], '')}",
-        )
-    return _with_notes(result, table)
+    rows = [
+        {
+            "session": row["session_id"] or "",
+            "user": row["user_id"] or "",
+            "entered at": iso_utc(row["entered_at"]),
+            "furthest step": f"{row['furthest_step']}. {types.get(row['furthest_step'], '')}",
+        }
+        for row in result.rows.iter_rows(named=True)
+    ]
+    heading = title(result, f"{result.total or 0:,} {result.settings.unit}s {what}")
+    return _with_notes(result, fitted(rows, UNITS, title=heading, caption=counted(result)))
 
 
 def trend_view(result: FunnelResult) -> RenderableType:
-    table = _table(result, f"trend per {result.settings.period} of entry")
-    table.add_column("period", no_wrap=True)
-    for step in result.steps:
-        table.add_column(step.event_type, justify="right")
-    table.add_column("conversion", justify="right")
-    table.add_column("window", no_wrap=True)
-    for row in result.rows.iter_rows(named=True):
-        table.add_row(
-            row["period_start"].date().isoformat(),
-            *(f"{row[s.event_type]:,}" for s in result.steps),
-            percent(row["conversion"]),
-            "closed" if row["window_closed"] else "OPEN",
-        )
-    return _with_notes(result, table)
+    names = [s.event_type for s in result.steps]
+    layout = Layout(
+        (
+            Col("period"),
+            *(Col(n, numeric=True) for n in names),
+            Col("conversion", numeric=True),
+            Col("window"),
+        ),
+        simple=True,
+    )
+    rows = [
+        {
+            "period": row["period_start"].date().isoformat(),
+            **{n: f"{row[n]:,}" for n in names},
+            "conversion": percent(row["conversion"]),
+            "window": "closed" if row["window_closed"] else "OPEN",
+        }
+        for row in result.rows.iter_rows(named=True)
+    ]
+    heading = title(result, f"trend per {result.settings.period} of entry")
+    return _with_notes(result, fitted(rows, layout, title=heading, caption=counted(result)))
+
+
+TIME_TO_CONVERT = Layout(
+    (
+        Col("steps", wrap=True),
+        Col("units", numeric=True),
+        Col("median", numeric=True),
+        Col("p90", numeric=True),
+    ),
+    simple=True,
+)
 
 
 def time_to_convert_view(result: FunnelResult) -> RenderableType:
-    table = _table(result, "time to convert")
-    table.add_column("steps", no_wrap=True)
-    for name in ("units", "median", "p90"):
-        table.add_column(name, justify="right")
-    for row in result.rows.iter_rows(named=True):
-        table.add_row(
-            f"{row['from_step']}. {row['from_event_type']} → "
+    rows = [
+        {
+            "steps": f"{row['from_step']}. {row['from_event_type']} → "
             f"{row['to_step']}. {row['to_event_type']}",
-            f"{row['units']:,}",
-            seconds(row["median_seconds"]),
-            seconds(row["p90_seconds"]),
-        )
+            "units": f"{row['units']:,}",
+            "median": seconds(row["median_seconds"]),
+            "p90": seconds(row["p90_seconds"]),
+        }
+        for row in result.rows.iter_rows(named=True)
+    ]
+    layout = TIME_TO_CONVERT
+    table = fitted(rows, layout, title=title(result, "time to convert"), caption=counted(result))
     return _with_notes(result, table)
 
 

@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.output import emit, iso_utc, rich_table, stderr_console, stdout_console
+from greenery_cli.output import emit, iso_utc, note, print_lines, stdout_console
+from greenery_cli.tables import Col, Layout, fitted
 
 if TYPE_CHECKING:
-    import polars as pl
     from rich.console import RenderableType
 
     from greenery_cli.inventory import Fluctuations, InventoryChanges, Stockouts
+    from greenery_cli.rows import Rows
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24  # the most recent states drawn; older ones are marked with an ellipsis
@@ -73,14 +74,54 @@ def _signed_style(value: Any) -> str:
     return "green" if value > 0 else "red"
 
 
-def _display(rows: pl.DataFrame, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Any:
-    """A table-only frame: each display column computed from the result row."""
-    import polars as pl
+def _display(rows: Rows, columns: dict[str, Callable[[dict[str, Any]], Any]]) -> Any:
+    """The table's rows: each display column computed from the result row."""
+    return [
+        {name: make(row) for name, make in columns.items()} for row in rows.iter_rows(named=True)
+    ]
 
-    data = {
-        name: [make(row) for row in rows.iter_rows(named=True)] for name, make in columns.items()
-    }
-    return pl.DataFrame(data, strict=False)
+
+def _name(**kw: Any) -> Col:
+    """A product's name: never cut; wraps at a space only when the row cannot fit otherwise."""
+    return Col("name", wrap=True, min_width=24, **kw)
+
+
+# The three answers' tables (docs/output.md lists what gives way first at narrow widths).
+INVENTORY_CHANGES = Layout(
+    (
+        _name(),
+        Col("status"),
+        Col("before"),
+        Col("after"),
+        Col("change", style=lambda v: _signed_style(v)),
+        Col("size"),
+    ),
+    drops=("size",),
+)
+FLUCTUATIONS = Layout(
+    (
+        Col("rank"),
+        _name(),
+        Col("changes"),
+        Col("total_change"),
+        Col("low–high", numeric=True),
+        Col("range"),
+        Col("stddev"),
+        Col("path"),
+    ),
+    drops=("stddev", "range", "low–high", "path"),
+)
+STOCKOUTS = Layout(
+    (
+        _name(),
+        Col("out since"),
+        Col("back in stock", style=lambda v: "red" if v == "still out" else ""),
+        Col("restocked to"),
+        Col("days out"),
+        Col("in window"),
+    ),
+    drops=("in window", "restocked to"),
+)
 
 
 def _line(text: str) -> RenderableType:
@@ -109,8 +150,7 @@ def inventory_changes_answer(result: InventoryChanges) -> str:
 
 
 def inventory_changes_view(result: InventoryChanges) -> list[RenderableType]:
-    biggest: Any = result.rows["change"].abs().max()
-    largest = float(biggest or 0)
+    largest = float(max((abs(c) for c in result.rows["change"] if c is not None), default=0))
     display = _display(
         result.rows,
         {
@@ -122,10 +162,16 @@ def inventory_changes_view(result: InventoryChanges) -> list[RenderableType]:
             "size": lambda r: bar(r["change"], largest),
         },
     )
-    table = rich_table(
+    legend = (
+        f"|change| drawn against the largest, {largest:,.0f} units = {'█' * BAR_WIDTH}"
+        if largest
+        else None
+    )
+    table = fitted(
         display,
+        INVENTORY_CHANGES,
         title=inventory_changes_title(result),
-        cell_styles={"change": _signed_style},
+        legends={"size": legend} if legend else None,
     )
     return [table, _line(inventory_changes_answer(result))]
 
@@ -135,7 +181,7 @@ def show_inventory_changes(result: InventoryChanges, fmt: str) -> None:
         result.rows,
         fmt,
         inventory_changes_title(result),
-        inventory_changes_view(result),
+        lambda: inventory_changes_view(result),
         inventory_changes_answer(result),
     )
 
@@ -157,10 +203,10 @@ def fluctuations_answer(result: Fluctuations) -> str:
         return "No product has inventory history in this window."
     if result.products_changed == 0:
         return f"No product's inventory changed in this window ({result.products} products)."
-    leaders = rows.filter(rows["rank"] == 1)
-    names = ", ".join(str(n) for n in leaders["name"].to_list())
-    first = leaders.row(0, named=True)
-    tied = " (tied)" if leaders.height > 1 else ""
+    leaders = [r for r in rows.iter_rows(named=True) if r["rank"] == 1]
+    names = ", ".join(str(r["name"]) for r in leaders)
+    first = leaders[0]
+    tied = " (tied)" if len(leaders) > 1 else ""
     left_out = (
         f" The {_plural(result.unchanged_left_out, 'product')} whose inventory never changed "
         "are not listed (--include-unchanged lists them)."
@@ -190,7 +236,13 @@ def fluctuations_view(result: Fluctuations) -> list[RenderableType]:
             ),
         },
     )
-    table = rich_table(display, title=fluctuations_title(result))
+    legend = (
+        f"inventory at each snapshot run, oldest to newest ({SPARK_LEVELS[0]} none, "
+        f"{SPARK_LEVELS[-1]} the product's highest; … earlier runs not drawn), then first→last"
+    )
+    table = fitted(
+        display, FLUCTUATIONS, title=fluctuations_title(result), legends={"path": legend}
+    )
     return [table, _line(fluctuations_answer(result))]
 
 
@@ -199,7 +251,7 @@ def show_fluctuations(result: Fluctuations, fmt: str) -> None:
         result.rows,
         fmt,
         fluctuations_title(result),
-        fluctuations_view(result),
+        lambda: fluctuations_view(result),
         fluctuations_answer(result),
     )
 
@@ -254,28 +306,35 @@ def stockouts_view(result: Stockouts) -> list[RenderableType]:
             "in window": lambda r: timeline(r["out_since"], r["ended_at"], window),
         },
     )
-    table = rich_table(
-        display,
-        title=stockouts_title(result),
-        cell_styles={"back in stock": lambda v: "red" if v == "still out" else ""},
+    legend = (
+        f"{short_time(window[0])} to {short_time(window[1])} left to right in {BAR_WIDTH} "
+        "equal parts: █ out of stock, · in stock"
     )
+    table = fitted(display, STOCKOUTS, title=stockouts_title(result), legends={"in window": legend})
     return [table, _line(stockouts_answer(result))]
 
 
 def show_stockouts(result: Stockouts, fmt: str) -> None:
     _show(
-        result.rows, fmt, stockouts_title(result), stockouts_view(result), stockouts_answer(result)
+        result.rows,
+        fmt,
+        stockouts_title(result),
+        lambda: stockouts_view(result),
+        stockouts_answer(result),
     )
 
 
 def _show(
-    rows: pl.DataFrame, fmt: str, title: str, view: list[RenderableType], answer: str
+    rows: Rows,
+    fmt: str,
+    title: str,
+    view: Callable[[], list[RenderableType]],
+    answer: str,
 ) -> None:
-    """Tables for people on stdout; machines get rows on stdout and the labels on stderr."""
+    """Tables for people on stdout; machines get rows on stdout and the labels on stderr (the
+    table view is built only when shown: machine output needs no Rich tables)."""
     if fmt == "table":
-        console = stdout_console()
-        for renderable in view:
-            console.print(renderable)
+        print_lines(stdout_console(), *view())
         return
     emit(
         rows,
@@ -284,4 +343,4 @@ def _show(
         caption=answer if fmt == "markdown" else None,
     )
     if fmt != "markdown":
-        stderr_console().print(f"{title}: {answer}", markup=False, soft_wrap=True)
+        note(f"{title}: {answer}")

@@ -10,7 +10,8 @@ from greenery_cli.project.describe import ProjectSummary
 def show_project(summary: ProjectSummary, fmt: str) -> None:
     import polars as pl
 
-    from greenery_cli.output import emit, stdout_console, to_json
+    from greenery_cli.output import emit, print_lines, stdout_console, to_json
+    from greenery_cli.views.listings import SOURCES
 
     data = summary.as_dict()
     if fmt == "json":
@@ -47,6 +48,5 @@ def show_project(summary: ProjectSummary, fmt: str) -> None:
         f"checking {', '.join(snap['check_columns'])}; refuses to mark more than "
         f"{snap['max_deleted']:.0%} of them deleted (max_deleted)",
     ]
-    for line in lines:
-        console.print(Text(line))
-    emit(sources, "table", title="Sources (queries/sources.toml)")
+    print_lines(console, *(Text(line) for line in lines))
+    emit(sources, "table", title="Sources (queries/sources.toml)", layout=SOURCES)

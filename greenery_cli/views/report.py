@@ -11,7 +11,11 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 
+RULE_WIDTH = 120  # the sections' rule: the terminal's width up to this (plain output: this)
+
+
 def report_view(report: WeeklyReport) -> list[RenderableType]:
+    from rich.constrain import Constrain
     from rich.rule import Rule
     from rich.text import Text
 
@@ -31,7 +35,7 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
     }
     parts: list[RenderableType] = []
     for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
-        parts.append(Rule(style="dim"))
+        parts.append(Constrain(Rule(style="dim"), RULE_WIDTH))
         parts.append(Text(f"{number}. {question}", style="bold"))
         result = getattr(report, section)
         if result is None:
@@ -45,15 +49,27 @@ def report_view(report: WeeklyReport) -> list[RenderableType]:
 
 
 def print_report(report: WeeklyReport, fmt: str) -> None:
-    """The report on stdout: every section for people (table) or one JSON object."""
+    """The report on stdout: every section for people (table), one JSON object, or each
+    section's rows as CSV / a Markdown table under a line naming its question."""
     import sys
 
-    from greenery_cli.output import stdout_console, to_json
+    from greenery_cli.output import print_lines, stdout_console, to_csv, to_json, to_markdown
     from greenery_cli.report import report_json
 
     if fmt == "json":
         sys.stdout.write(to_json(report_json(report)) + "\n")
         return
-    console = stdout_console()
-    for part in report_view(report):
-        console.print(part)
+    if fmt in ("csv", "markdown"):
+        blocks = []
+        for number, (section, question) in enumerate(QUESTIONS.items(), start=1):
+            result = getattr(report, section)
+            head = f"# {number}. {question}" if fmt == "csv" else f"## {number}. {question}\n"
+            if result is None:
+                why = report.unanswered.get(section, "unknown")
+                body = f"# no answer: {why}\n" if fmt == "csv" else f"No answer: {why}\n"
+            else:
+                body = to_csv(result.rows) if fmt == "csv" else to_markdown(result.rows)
+            blocks.append(f"{head}\n{body}")
+        sys.stdout.write("\n".join(blocks))
+        return
+    print_lines(stdout_console(), *report_view(report))

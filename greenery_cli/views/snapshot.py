@@ -6,6 +6,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from greenery_cli.output import emit, iso_utc, stderr_console, to_json
+from greenery_cli.tables import Layout
+from greenery_cli.views.listings import SNAPSHOT_RUNS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -52,7 +54,9 @@ def show_result(result: SnapshotResult, fmt: str, reverted: bool = False) -> Non
             if reverted
             else f"Versions a snapshot at {iso_utc(result.taken_at)} would close and open"
         )
-        emit(result.changes, fmt, title=title)
+        # what happens to which product and its inventory stays; the rest gives way from the right
+        keep = ("action", "change", "name", "inventory")
+        emit(result.changes, fmt, title=title, layout=Layout.of_frame(result.changes, keep))
     elif fmt == "json":
         fields = asdict(result)
         fields.pop("changes")
@@ -62,7 +66,7 @@ def show_result(result: SnapshotResult, fmt: str, reverted: bool = False) -> Non
 
 
 def show_runs(runs: pl.DataFrame, fmt: str) -> None:
-    emit(runs, fmt, title="Snapshot runs, newest first")
+    emit(runs, fmt, title="Snapshot runs, newest first", layout=SNAPSHOT_RUNS)
     if runs.is_empty():
         _say("no snapshot runs yet: `greenery snapshot` takes the first")
 

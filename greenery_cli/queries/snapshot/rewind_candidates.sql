@@ -20,23 +20,7 @@ versions as (
     from snapshots.products_snapshot as p
     semi join source_states as s on s.product_id = p.product_id
 ),
--- every stretch of a changed product's history: its versions, the time before its first version
--- and any gap after a version closed with no successor (both absent)
-stretches as (
-    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends, present, state
-    from versions
-    union all
-    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), false, null
-    from versions
-    group by product_id
-    union all
-    select product_id, valid_to, coalesce(next_from, '9999-12-31 00:00:00+00'::timestamptz), false, null
-    from versions
-    where valid_to is not null and (next_from is null or valid_to < next_from)
-),
-now_states as (
-    select product_id, present, state from stretches where ends = '9999-12-31 00:00:00+00'::timestamptz
-),
+{% include 'snapshot/_rewind_stretches.sql' %}
 -- the stretches in which a changed product held its source state, unlike now
 returned as (
     select t.starts, t.ends

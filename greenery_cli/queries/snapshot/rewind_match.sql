@@ -19,21 +19,7 @@ versions as (
             as next_from
     from snapshots.products_snapshot as p
 ),
-stretches as (
-    select product_id, valid_from as starts, coalesce(valid_to, '9999-12-31 00:00:00+00'::timestamptz) as ends, present, state
-    from versions
-    union all
-    select product_id, '0001-01-01 00:00:00+00'::timestamptz, min(valid_from), false, null
-    from versions
-    group by product_id
-    union all
-    select product_id, valid_to, coalesce(next_from, '9999-12-31 00:00:00+00'::timestamptz), false, null
-    from versions
-    where valid_to is not null and (next_from is null or valid_to < next_from)
-),
-now_states as (
-    select product_id, present, state from stretches where ends = '9999-12-31 00:00:00+00'::timestamptz
-),
+{% include 'snapshot/_rewind_stretches.sql' %}
 judged as (
     select
         t.product_id, t.starts, t.ends,

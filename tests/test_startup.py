@@ -1,0 +1,142 @@
+"""What keeps a question's start-up small: plain rows instead of polars, the rendered-SQL cache,
+the remembered project verdict. Behaviour only; the time they save is measured by bench/run.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from conftest import run_cli
+
+from greenery_cli import sql
+from greenery_cli.errors import ExitCode
+from greenery_cli.rows import Rows
+
+QUERY = """
+select * from (values
+    (1, 'a', 1.5::double, 2.25::decimal(6, 2), timestamptz '2024-01-01 10:00:00+02', true),
+    (2, null, null, null, null, false),
+    (3, 'c', -0.5, 1, timestamptz '2024-03-01 00:00:00Z', null)
+) as t (id, name, x, d, seen_at, flag)
+order by id
+"""
+
+
+def test_rows_read_as_the_polars_frame_of_the_same_query() -> None:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    rows = Rows.from_cursor(con.execute(QUERY))
+    frame = con.sql(QUERY).pl()
+    assert rows.columns == frame.columns
+    assert rows.height == frame.height == len(rows) == 3
+    assert rows.to_dicts() == frame.to_dicts()
+    assert list(rows.iter_rows()) == list(frame.iter_rows())
+    assert list(rows.iter_rows(named=True)) == list(frame.iter_rows(named=True))
+    assert rows.row(1, named=True) == frame.row(1, named=True)
+    assert rows["name"].to_list() == frame["name"].to_list()
+    assert rows["name"].null_count() == frame["name"].null_count() == 1
+    numeric = {n for n, t in frame.schema.items() if t.is_numeric()}
+    assert {n for n, t in rows.schema.items() if t.is_numeric()} == numeric
+    assert rows.select("flag", "id").columns == ["flag", "id"]
+    assert rows.where([True, False, True])["id"] == [1, 3]
+    assert rows.to_polars().to_dicts() == frame.to_dicts()
+
+
+def test_rows_built_in_python_infer_their_types() -> None:
+    rows = Rows.from_dicts([{"a": None, "b": "x"}, {"a": 2, "b": None}], ["a", "b"])
+    assert {n: t.name for n, t in rows.schema.items()} == {"a": "BIGINT", "b": "VARCHAR"}
+    assert rows.equals(Rows(["a", "b"], [(None, "x"), (2, None)], ["BIGINT", "VARCHAR"]))
+    with pytest.raises(KeyError, match="no column 'c'"):
+        rows["c"]
+
+
+def test_rendered_sql_is_reused_only_while_its_templates_are_unchanged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GREENERY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sql, "_rendered", {})
+    context = {"by": "id", "oldest_first": False}
+    fresh = sql.render("reports/snapshot_runs.sql", **context)
+    [entry] = (tmp_path / "cache" / "sql").glob("*.json")
+    stored = json.loads(entry.read_text())
+    assert stored["sql"] == fresh and set(stored["files"]) == {"reports/snapshot_runs.sql"}
+    # what is read back is the cache's (proved by planting a marker) ...
+    stored["sql"] = "select 'from the cache'"
+    entry.write_text(json.dumps(stored))
+    monkeypatch.setattr(sql, "_rendered", {})
+    assert sql.render("reports/snapshot_runs.sql", **context) == "select 'from the cache'"
+    # ... until a template it used is not the one it was rendered from: then it renders again
+    stored["files"]["reports/snapshot_runs.sql"][1] -= 1
+    entry.write_text(json.dumps(stored))
+    monkeypatch.setattr(sql, "_rendered", {})
+    assert sql.render("reports/snapshot_runs.sql", **context) == fresh
+    # included templates are checked too
+    monkeypatch.setattr(sql, "_rendered", {})
+    sql.render(
+        "reports/funnel_by_step.sql",
+        engine="buckets",
+        mode="any",
+        entry="every",
+        unit_column="session_id",
+        run_column="session_run",
+        by_product=False,
+        n_steps=3,
+        has_since=False,
+        has_until=False,
+        need="level",
+        stage_exclusions=[],
+    )
+    files = [json.loads(p.read_text())["files"] for p in (tmp_path / "cache" / "sql").glob("*")]
+    assert any("reports/funnel_attempts_buckets.sql" in f for f in files)
+    # off: nothing more is written
+    monkeypatch.setenv("GREENERY_STARTUP_CACHE", "off")
+    monkeypatch.setattr(sql, "_rendered", {})
+    before = sorted((tmp_path / "cache" / "sql").iterdir())
+    sql.render("reports/snapshot_runs.sql", by="all", oldest_first=True, limit=True)
+    assert sorted((tmp_path / "cache" / "sql").iterdir()) == before
+
+
+def test_a_question_imports_neither_polars_nor_jinja2_nor_rich(
+    loaded_real_warehouse: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from greenery_cli.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "heavy = ('polars', 'pyarrow', 'jinja2', 'rich', 'tomllib')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print('IMPORTED', heavy, file=sys.stderr)\n"
+    )
+    args = ["--db", str(loaded_real_warehouse), "funnel", "--by-step", "--format", "json"]
+    runs = [
+        subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        for _ in range(2)  # the first run renders and remembers; the second reuses
+    ]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    assert [row["count"] for row in json.loads(runs[1].stdout)] == [578, 467, 361]
+    assert "IMPORTED []" in runs[1].stderr, runs[1].stderr
+
+
+def test_a_project_broken_after_it_was_accepted_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    assert run_cli("init", str(root)).exit_code == 0
+    accepted = run_cli("--project-dir", str(root), "project")
+    assert accepted.exit_code == 0, accepted.stderr
+    config = root / "greenery.toml"
+    config.write_text(config.read_text() + "\n[nonsense]\nx = 1\n")
+    refused = run_cli("--project-dir", str(root), "stockouts")
+    assert refused.exit_code == ExitCode.TOOL_ERROR
+    assert "greenery.toml" in refused.stderr and "nonsense" in refused.stderr
+
+
+def test_polars_is_still_there_for_whoever_wants_a_frame() -> None:
+    rows = Rows(["a"], [(1,), (2,)], ["BIGINT"])
+    assert rows.to_polars().equals(pl.DataFrame({"a": [1, 2]}))
