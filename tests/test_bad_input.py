@@ -590,7 +590,9 @@ def test_an_error_naming_hostile_data_stays_one_literal_line(
     assert "\x1b" not in line
 
 
-def test_a_query_of_a_moment_no_one_can_print_is_one_line_not_a_panic(warehouse: Path) -> None:
+def test_a_query_of_a_moment_python_cannot_hold_prints_it_not_a_panic(warehouse: Path) -> None:
+    """Year 294000 (or infinity) is past Python's datetime: the answer comes as DuckDB spells it
+    (query results are plain rows, which DuckDB hands over as text when a moment does not fit)."""
     import subprocess
     import sys
 
@@ -611,8 +613,6 @@ def test_a_query_of_a_moment_no_one_can_print_is_one_line_not_a_panic(warehouse:
             capture_output=True,
             text=True,
         )
-        assert result.returncode == ExitCode.TOOL_ERROR, result.stderr
-        assert result.stderr.splitlines() == [
-            "error: column t holds a moment outside the years 1 to 9999, which cannot be "
-            "printed; cast it to VARCHAR in the query to see it"
-        ]
+        assert result.returncode == 0, result.stderr
+        assert "294000-01-01 00:00:00" in result.stdout, (fmt, result.stdout)
+        assert "panic" not in result.stderr and "Traceback" not in result.stderr
