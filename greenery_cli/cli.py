@@ -83,50 +83,90 @@ def cli(ctx: click.Context) -> None:
 
 
 def report_error(message: str) -> None:
-    from greenery_cli.output import stderr_console
+    """One line on stderr, printed literally: a message is never markup, its controls visible."""
+    from rich.text import Text
+
+    from greenery_cli.output import stderr_console, visible
 
     # one line whatever the width: cron mails and log files read errors line by line
-    stderr_console().print(
-        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    line = Text("error:", style="bold red")
+    line.append(" " + visible(message))
+    stderr_console().print(line, highlight=False, soft_wrap=True)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """DuckDB's own 'interrupted' error (a query stopped by a signal) counts as the signal."""
+    name = type(exc).__name__
+    return name == "InterruptException" or (
+        isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and translate every outcome into one of the documented exit codes."""
+    from greenery_cli import interrupts
+
+    with interrupts.handling():
+        code = _run(argv)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    from greenery_cli import interrupts
+    from greenery_cli.project import use_project_dir
+
     try:
         result: Any = cli.main(args=argv, prog_name="greenery", standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.UsageError as exc:
-        from rich.markup import escape
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        signum = interrupts.received()
+        if signum or isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc):
+            # whatever surfaced (click's Abort, DuckDB's interrupted query, an error in the
+            # cleanup it cut short), a signal came first: say so, and what was kept
+            report_error(interrupts.message())
+            return 128 + (signum or 2)
+        return _failed(exc)
+    finally:
+        use_project_dir(None)  # --project-dir holds for this invocation only
+    return int(result) if isinstance(result, int) else ExitCode.OK
 
+
+def _failed(exc: BaseException) -> int:
+    """The exit code for an error, reported on one line."""
+    if isinstance(exc, click.exceptions.Abort):
+        report_error("aborted")
+        return 130
+    if isinstance(exc, click.UsageError):
         # one line, as for every other refusal; the help is one command away
         where = exc.ctx.command_path if exc.ctx is not None else "greenery"
-        report_error(escape(f"{exc.format_message()} (see `{where} --help`)"))
-        sys.exit(ExitCode.TOOL_ERROR)
-    except click.ClickException as exc:
+        report_error(f"{exc.format_message()} (see `{where} --help`)")
+        return ExitCode.TOOL_ERROR
+    if isinstance(exc, click.ClickException):
         exc.show()
-        sys.exit(ExitCode.TOOL_ERROR)
-    except GreeneryError as exc:
-        from rich.markup import escape
-
-        report_error(escape(str(exc)))
-        sys.exit(exc.exit_code)
-    except BrokenPipeError:
+        return ExitCode.TOOL_ERROR
+    if isinstance(exc, GreeneryError):
+        report_error(str(exc))
+        return exc.exit_code
+    if isinstance(exc, BrokenPipeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the edge: no traceback unless asked for
-        if os.environ.get("GREENERY_DEBUG"):
-            raise
-        report_error(
-            f"internal error: {type(exc).__name__}: {exc} (set GREENERY_DEBUG=1 for a traceback)"
-        )
-        sys.exit(ExitCode.TOOL_ERROR)
-    finally:
-        from greenery_cli.project import use_project_dir
+        return ExitCode.OK
+    if os.environ.get("GREENERY_DEBUG"):
+        raise exc
+    from greenery_cli.errors import disk_full
 
-        use_project_dir(None)  # --project-dir holds for this invocation only
-    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)
+    full = disk_full(exc)
+    if full is not None:
+        report_error(str(full))
+        return full.exit_code
+    report_error(
+        f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+        "(set GREENERY_DEBUG=1 for a traceback)"
+    )
+    return ExitCode.TOOL_ERROR
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from greenery_cli import __version__
+from greenery_cli import __version__, interrupts
 from greenery_cli.errors import GreeneryError, UsageError, WarehouseBusy
 from greenery_cli.report import WeeklyReport
 from greenery_cli.resources import cache_root
@@ -233,7 +233,9 @@ def demo(settings: DemoSettings) -> DemoResult:
                 replaced = db.exists()
                 # a stale WAL of the old file must not be replayed into the new one
                 db.with_name(db.name + ".wal").unlink(missing_ok=True)
-                os.replace(tmp, db)
+                with interrupts.deferred():  # the rename is the commit: never cut in half
+                    os.replace(tmp, db)
+                    interrupts.changed(str(db))
         finally:
             _remove_database(tmp)
     result = DemoResult(db, sample, source, generated, replaced, taken)

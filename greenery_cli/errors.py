@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from enum import IntEnum
+from os import PathLike
 
 
 class ExitCode(IntEnum):
@@ -17,8 +20,9 @@ class ExitCode(IntEnum):
     def help_text(cls) -> str:
         return (
             "Exit codes: 0 ok; 1 the work failed (bad input data, a failing test, "
-            "a freshness error, overdue models); 2 usage or tool error; "
-            "3 the warehouse stayed busy (another greenery process was writing) past --wait."
+            "a freshness error, overdue models); 2 usage or tool error (a full disk included); "
+            "3 another greenery process kept writing the warehouse past --wait; "
+            "130 Ctrl-C; 143 SIGTERM."
         )
 
 
@@ -50,6 +54,10 @@ class WarehouseError(GreeneryError):
     """The warehouse file is unusable: wrong schema version, corrupt, not a DuckDB file."""
 
 
+class DiskFull(WarehouseError):
+    """No space left on the device greenery writes to."""
+
+
 class WarehouseBusy(GreeneryError):
     """Another process holds the warehouse."""
 
@@ -60,3 +68,22 @@ class WorkFailed(GreeneryError):
     """The command ran but its verdict is a failure (tests, freshness, overdue models)."""
 
     exit_code = ExitCode.WORK_FAILED
+
+
+_NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGNORECASE)
+_QUOTED_PATH = re.compile(r"\"(/[^\"]+)\"")
+
+
+def disk_full(exc: BaseException, near: PathLike[str] | str | None = None) -> DiskFull | None:
+    """A full disk as one line naming the file being written, or None for any other error."""
+    if isinstance(exc, DiskFull):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = exc.filename or near
+    elif _NO_SPACE.search(str(exc)):
+        found = _QUOTED_PATH.search(str(exc))
+        where = found.group(1) if found else near
+    else:
+        return None
+    what = f"writing {where}" if where else "writing"
+    return DiskFull(f"no space left on the device {what}; free some space and run again")

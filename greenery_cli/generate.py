@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenery_cli import interrupts
 from greenery_cli.errors import UsageError
 from greenery_cli.progress import Progress, progress
 from greenery_cli.project.sources import RawTable
@@ -320,6 +321,8 @@ def _clear_stale(raw: Path, weeks_dir: Path, fmt: str, weeks: int) -> None:
 def generate(settings: GenerateSettings) -> GenerateResult:
     import duckdb
 
+    from greenery_cli.errors import disk_full
+
     check_settings(settings)
     sizes = Sizes.of(settings)
     out = Path(settings.out).expanduser()
@@ -342,6 +345,7 @@ def generate(settings: GenerateSettings) -> GenerateResult:
     product_chunks = _chunks("products", sizes.products)
     product_files = settings.weeks + (settings.fmt != "csv")
     steps = sum(_chunks(t, c) for t, c in counts.items()) + product_chunks * product_files
+    made = [p for p in (out, *out.parents) if not p.exists()]  # to remove if the run fails
     out.mkdir(parents=True, exist_ok=True)
     # everything is written under a temporary folder in OUT and moved into place at the end,
     # so an interrupted run leaves the previous files (or none), never a mix
@@ -350,6 +354,8 @@ def generate(settings: GenerateSettings) -> GenerateResult:
     staged_raw.mkdir()
     staged_weeks.mkdir()
     con = duckdb.connect()
+    interrupts.register(con)
+    finished = False
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
@@ -385,21 +391,32 @@ def generate(settings: GenerateSettings) -> GenerateResult:
                 )
         _write_schedule(staged_weeks / "schedule.csv", result.schedule)
         _move_into_place(staged_raw, raw, staged_weeks, weeks_dir, settings)
+        finished = True
+    except duckdb.Error as exc:
+        full = disk_full(exc, out)
+        if full is None:
+            raise
+        raise full from None
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        if not finished and made:
+            shutil.rmtree(made[-1], ignore_errors=True)  # the folders this run created
     return result
 
 
 def _move_into_place(
     staged_raw: Path, raw: Path, staged_weeks: Path, weeks_dir: Path, settings: GenerateSettings
 ) -> None:
-    raw.mkdir(parents=True, exist_ok=True)
-    weeks_dir.mkdir(parents=True, exist_ok=True)
-    _clear_stale(raw, weeks_dir, settings.fmt, settings.weeks)
-    for staged, final in ((staged_raw, raw), (staged_weeks, weeks_dir)):
-        for path in sorted(staged.iterdir()):
-            os.replace(path, final / path.name)
+    # renames only, in one go: a Ctrl-C or SIGTERM waits the few milliseconds until the end
+    with interrupts.deferred():
+        raw.mkdir(parents=True, exist_ok=True)
+        weeks_dir.mkdir(parents=True, exist_ok=True)
+        _clear_stale(raw, weeks_dir, settings.fmt, settings.weeks)
+        for staged, final in ((staged_raw, raw), (staged_weeks, weeks_dir)):
+            for path in sorted(staged.iterdir()):
+                os.replace(path, final / path.name)
+        interrupts.changed(str(raw.parent))
 
 
 def _write_schedule(path: Path, schedule: list[tuple[int, datetime, str]]) -> None:

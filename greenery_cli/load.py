@@ -12,7 +12,7 @@ from greenery_cli.data_tests import declared_tests
 from greenery_cli.engine.run import ModelBuild, build
 from greenery_cli.engine.selection import needs_state
 from greenery_cli.engine.state import BuildState
-from greenery_cli.errors import UsageError
+from greenery_cli.errors import DataError, UsageError
 from greenery_cli.matrix import check_matrix_seed
 from greenery_cli.models import Model, build_order, discover
 from greenery_cli.progress import progress
@@ -27,7 +27,7 @@ from greenery_cli.raw_load import (
 )
 from greenery_cli.runlog import recorded_run
 from greenery_cli.seeds import Seed, declared_seeds
-from greenery_cli.sources import Source, open_source, redact_source
+from greenery_cli.sources import Source, check_spec, open_source, redact_source
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
 
 __all__ = ["LoadResult", "LoadSettings", "check_keys", "load", "resolve_source"]
@@ -40,6 +40,7 @@ class LoadSettings:
     wait: float = DEFAULT_WAIT_SECONDS
     select: tuple[str, ...] = ()  # only these models and the raw tables and seeds they read
     full_refresh: bool = False  # reload every (selected) raw table and rebuild from scratch
+    allow_shrink: bool = False  # accept a table losing more than its max_shrink of rows
 
 
 @dataclass
@@ -98,25 +99,51 @@ def needed_inputs(
     )
 
 
+def row_count(wh: Warehouse, schema: str, table: str) -> int | None:
+    """A table's rows, or None when it does not exist yet."""
+    if not wh.table_exists(schema, table):
+        return None
+    return int(wh.scalar(f"select count(*) from {schema}.{table}"))
+
+
+def refuse_shrink(table: RawTable, before: int | None, loaded: TableLoad, location: str) -> None:
+    """Refuse a load that removes more than the table's max_shrink of its rows. Only a table
+    replaced in full can shrink: an append (a new batch file, new database rows) only adds."""
+    after = loaded.rows
+    if loaded.action != "loaded" or not before or after >= before:
+        return
+    where = f"{location} {table.name}"
+    lost = before - after
+    if lost / before > table.max_shrink:
+        raise DataError(
+            f"{where}: raw table {table.name} would shrink from {before:,} to {after:,} rows "
+            f"(-{lost / before:.0%}, more than the {table.max_shrink:.0%} its max_shrink in "
+            "queries/sources.toml allows); nothing was loaded. If the source really lost "
+            "them, load again with --allow-shrink"
+        )
+
+
 def load(settings: LoadSettings) -> LoadResult:
+    check_spec(settings.source)
     project = current()
     models = discover()
     seeds = declared_seeds()
     declared_tests()  # a malformed test declaration is a malformed project: refused before writing
-    args = {
+    args: dict[str, object] = {
         "source": redact_source(settings.source),
         "select": list(settings.select),
         "full_refresh": settings.full_refresh,
     }
-    with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
+    if settings.allow_shrink:
+        args["allow_shrink"] = True
+
+    def small(wh: Warehouse) -> bool:
+        return nothing_to_load(wh, settings, models, project.sources, seeds)
+
+    with open_warehouse(settings.db, write=True, wait=settings.wait, in_place=small) as wh:
         with recorded_run(wh, "load", args) as run:
             state = BuildState.read(wh)
-            if settings.select:
-                modified = state.modified(models) if needs_state(settings.select) else None
-                order = choose(models, settings.select, modified=modified)
-                raw_tables, seeds = needed_inputs(models, order, project.sources, seeds)
-            else:
-                order, raw_tables = build_order(models), project.sources
+            order, raw_tables, seeds = _plan(settings, models, project.sources, seeds, state)
             source = resolve_source(wh, settings.source)
             try:
                 source.check(raw_tables)
@@ -125,7 +152,10 @@ def load(settings: LoadSettings) -> LoadResult:
                 with progress(steps, "loading") as bar, wh.transaction():
                     for table in raw_tables:
                         bar.advance(f"raw.{table.name}")
+                        before = row_count(wh, "raw", table.name)
                         loaded = _load_table(wh, source, table, run.run_id, settings, state)
+                        if not settings.allow_shrink:
+                            refuse_shrink(table, before, loaded, source.location)
                         result.loads.append(loaded)
                         result.tables[table.name] = loaded.rows
                     bar.advance("seeds")
@@ -145,11 +175,77 @@ def load(settings: LoadSettings) -> LoadResult:
                         state=state,
                     )
                     _remember(wh, run.run_id, source, result)
-                run.rows_affected = result.rows_added
-                run.message = load_summary(result)
+                    run.rows_affected = result.rows_added
+                    run.message = load_summary(result)
+                    run.write_success(wh)  # with the work, so a kill cannot split them
             finally:
                 source.close()
     return result
+
+
+def _plan(
+    settings: LoadSettings,
+    models: dict[str, Model],
+    raw_tables: tuple[RawTable, ...],
+    seeds: list[Seed],
+    state: BuildState,
+) -> tuple[list[Model], tuple[RawTable, ...], list[Seed]]:
+    """The models to consider, in order, and the raw tables and seeds to bring up to date."""
+    if not settings.select:
+        return build_order(models), raw_tables, seeds
+    modified = state.modified(models) if needs_state(settings.select) else None
+    order = choose(models, settings.select, modified=modified)
+    return (order, *needed_inputs(models, order, raw_tables, seeds))
+
+
+def nothing_to_load(
+    wh: Warehouse,
+    settings: LoadSettings,
+    models: dict[str, Model],
+    raw_tables: tuple[RawTable, ...],
+    seeds: list[Seed],
+) -> bool:
+    """Whether a load would find nothing changed, judged without writing and cheaply (no file
+    is hashed: a file whose stat moved counts as changed): every raw table's export files exactly
+    as meta.raw_files recorded them, every seed as recorded, every model up to date. Then the
+    load writes only its bookkeeping, and may do so in place rather than on a copy of the
+    warehouse. Any doubt (an error, a database source, --full-refresh) answers False and the
+    load takes the ordinary path."""
+    from greenery_cli.engine.run import decide
+    from greenery_cli.raw_load import seed_digest
+    from greenery_cli.sources import source_kind
+    from greenery_cli.sources.files import FileSource
+    from greenery_cli.sources.fingerprints import FileStat, recorded_files
+
+    if settings.full_refresh:
+        return False
+    try:
+        spec = settings.source or remembered_source(wh)
+        if not spec or source_kind(spec) != "files":
+            return False
+        state = BuildState.read(wh)
+        order, tables, chosen_seeds = _plan(settings, models, raw_tables, seeds, state)
+        source = open_source(spec)  # a folder: nothing is opened
+        if not isinstance(source, FileSource):
+            return False
+        for table in tables:
+            recorded = recorded_files(wh, f"raw.{table.name}")
+            stats = [FileStat.of(source.folder, p) for p in source.files_for(table)]
+            if not wh.table_exists("raw", table.name) or {s.name for s in stats} != set(recorded):
+                return False
+            for stat in stats:
+                old = recorded[stat.name]
+                if not stat.same_stat(old) or old.location != source.location:
+                    return False
+        for seed in chosen_seeds:
+            seeded = recorded_files(wh, f"seeds.{seed.name}").get(seed.path.name)
+            if seeded is None or seeded.sha256 != seed_digest(seed):
+                return False
+            if not wh.table_exists("seeds", seed.name):
+                return False
+        return all(decide(models, state, m).action == "skipped" for m in order)
+    except Exception:  # noqa: BLE001 - a probe: the load itself reports whatever is wrong
+        return False
 
 
 def _load_table(

@@ -359,6 +359,15 @@ def source_option(func: F) -> F:
     )(func)
 
 
+def allow_shrink_option(func: F) -> F:
+    return click.option(
+        "--allow-shrink",
+        is_flag=True,
+        help="Accept a source that removes more rows than the project allows (max_shrink in "
+        "queries/sources.toml, max_deleted in greenery.toml [snapshot]; default half).",
+    )(func)
+
+
 def select_option(func: F) -> F:
     return click.option(
         "--select",

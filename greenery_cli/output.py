@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     Frame = Rows | pl.DataFrame
 
 FORMATS = ("table", "json", "csv", "markdown")
+# What must never reach a terminal raw: C0 and C1 controls (ESC among them), DEL, and the
+# invisible marks that reorder or break lines (bidi overrides and isolates, line separators).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """`text` with every control or invisible formatting character shown as an escape
+    (ESC as \\x1b, a newline as \\n unless `newlines`), so data can never drive the terminal."""
+    return (_UNSAFE_BUT_NEWLINE if newlines else _UNSAFE).sub(_escape_char, text)
 
 
 def iso_utc(value: datetime) -> str:
@@ -56,7 +75,44 @@ def plain(value: Any) -> Any:
     return value
 
 
+# what Python's datetime can hold (years 1 to 9999), in the units polars stores
+_MICROSECONDS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
+_DAYS = (-719_162, 2_932_896)
+
+
+def check_printable(df: Frame) -> None:
+    """Refuse a moment no Python, polars row or terminal can show (a query's own, say year
+    294000 or infinity) with one line, instead of the panic converting it would raise. Rows
+    need no check: DuckDB's own Python values are always printable."""
+    from greenery_cli.rows import Rows
+
+    if isinstance(df, Rows):
+        return
+    import polars as pl
+
+    from greenery_cli.errors import UsageError
+
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            low, high = _MICROSECONDS
+            scale = {"ns": 1000, "us": 1, "ms": 1 / 1000}[dtype.time_unit or "us"]
+            low, high = int(low * scale), int(high * scale)
+        elif isinstance(dtype, pl.Date):
+            low, high = _DAYS
+        else:
+            continue
+        stored = df.get_column(name).cast(pl.Int64)
+        if stored.is_null().all():
+            continue
+        if int(stored.min()) < low or int(stored.max()) > high:  # type: ignore[arg-type]
+            raise UsageError(
+                f"column {name} holds a moment outside the years 1 to 9999, which cannot be "
+                "printed; cast it to VARCHAR in the query to see it"
+            )
+
+
 def records(df: Frame) -> list[dict[str, Any]]:
+    check_printable(df)
     return [plain(row) for row in df.to_dicts()]
 
 
@@ -88,7 +144,7 @@ def to_csv(df: Frame) -> str:
 
 def to_markdown(df: Frame) -> str:
     def cell(value: Any) -> str:
-        return text_cell(value).replace("|", "\\|").replace("\n", " ")
+        return visible(text_cell(value).replace("|", "\\|").replace("\n", " "))
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.iter_rows()]
@@ -115,30 +171,43 @@ def terminal_width() -> int | None:
     return None
 
 
-def stdout_console() -> Console:
+def _safe_console(**options: Any) -> Console:
+    """A Rich console that prints every string literally: no markup, no emoji codes, and
+    control characters made visible (in strings before layout, in any other text at the end)."""
     from rich.console import Console
+    from rich.segment import Segment
 
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            kwargs.update(markup=False, emoji=False)
+            return super().render_str(visible(text, newlines=True), **kwargs)
+
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control is None and _UNSAFE_BUT_NEWLINE.search(segment.text):
+                    segment = Segment(visible(segment.text, newlines=True), segment.style)
+                yield segment
+
+    return SafeConsole(highlight=False, markup=False, emoji=False, **options)
+
+
+def stdout_console() -> Console:
     width = terminal_width()
     if width is None:
-        return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
-    return Console(highlight=False, soft_wrap=False, width=width)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+        return _safe_console(soft_wrap=True, width=PLAIN_WIDTH)
+    return _safe_console(soft_wrap=False, width=width)
 
 
 def note(text: str) -> None:
     """One line on stderr as it is (beside machine output: no Rich to import, no markup, no
     emoji codes, never wrapped), control characters shown as escapes."""
-    sys.stderr.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + "\n")
+    sys.stderr.write(visible(text) + "\n")
     sys.stderr.flush()
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
     # a cron log keeps each message on one line; a terminal wraps at its width
-    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+    return _safe_console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 def print_lines(console: Console, *renderables: Any) -> None:
@@ -165,6 +234,7 @@ def emit(
 ) -> None:
     """Write rows to stdout in the chosen format; `extra` renderables follow a table view only.
     The table view fits the terminal by `layout` (greenery_cli/tables.py)."""
+    check_printable(df)
     if fmt == "json":
         sys.stdout.write(to_json(records(df)) + "\n")
     elif fmt == "csv":

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from greenery_cli.output import stderr_console
+
 
 class Progress(Protocol):
     def advance(self, description: str) -> None: ...
@@ -31,15 +33,14 @@ def progress(total: int, description: str) -> Iterator[Progress]:
     if not sys.stderr.isatty():
         yield _Silent()
         return
-    from rich.console import Console
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as RichProgress
 
     with RichProgress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=stderr_console(),
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)

@@ -56,6 +56,10 @@ def recorded_run(wh: Warehouse, command: str, args: dict[str, Any]) -> Iterator[
     )
     try:
         yield run
+    except (GeneratorExit, KeyboardInterrupt):
+        # closed unfinished, or a signal cut the command short: nothing to log, nothing changed
+        # (a copy is thrown away; a write in place rolls back)
+        raise
     except BaseException as exc:
         if run.written and _logged(wh, run.run_id):
             raise  # the work committed with its success row; what failed came after

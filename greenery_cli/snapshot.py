@@ -53,6 +53,7 @@ class SnapshotSettings:
     missing: str | None = None  # ignore | invalidate | new_record; None = the project's
     dry_run: bool = False
     wait: float = DEFAULT_WAIT_SECONDS
+    allow_shrink: bool = False  # accept marking more than [snapshot] max_deleted deleted
     allow_rewind: bool = False  # let a source that looks like an older state through
 
 
@@ -274,7 +275,7 @@ def _transaction(wh: Warehouse, commit: bool) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        wh.con.execute("rollback")
+        wh.rollback()
         raise
     wh.execute("commit" if commit else "rollback")
 
@@ -287,7 +288,7 @@ def _open(db: str | Path | None, wait: float, dry_run: bool) -> Iterator[Warehou
 
     path = resolve_db_path(db)
     if not (dry_run and not path.exists()):
-        with open_warehouse(db, write=True, wait=wait) as wh:
+        with open_warehouse(db, write=True, wait=wait, publish=not dry_run) as wh:
             yield wh
         return
     import duckdb
@@ -321,8 +322,9 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
     from greenery_cli.progress import progress
     from greenery_cli.project import current
     from greenery_cli.runlog import recorded_run
-    from greenery_cli.sources import redact_source
+    from greenery_cli.sources import check_spec, redact_source
 
+    check_spec(settings.source)
     supported_config()
     if settings.missing is None:
         settings = replace(settings, missing=current().snapshot.missing)
@@ -330,12 +332,14 @@ def take_snapshot(settings: SnapshotSettings) -> SnapshotResult:
         raise UsageError(
             f"--missing {settings.missing!r}: expected one of {', '.join(MISSING_POLICIES)}"
         )
-    args = {
+    args: dict[str, Any] = {
         "source": redact_source(settings.source),
         "at": settings.at,
         "check_columns": settings.check_columns,
         "missing": settings.missing,
     }
+    if settings.allow_shrink:
+        args["allow_shrink"] = True
     with _open(settings.db, settings.wait, settings.dry_run) as wh, _scratch(wh):
         # under the writer lock from here: the moment and the state are read after any wait
         taken_at = _utc(settings.at) if settings.at is not None else _now()
@@ -420,6 +424,8 @@ def apply_run(
     )
     if run is None:
         return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
+    if not settings.allow_shrink:
+        _refuse_mass_deletion(wh, result.deleted, location)
     advance("writing")
     _run_sql(wh, "snapshot/close.sql", params)
     _run_sql(wh, "snapshot/open.sql", params)
@@ -439,6 +445,27 @@ def apply_run(
     run.rows_affected = result.opened + result.closed + result.deleted
     run.write_success(wh)  # in the transaction: a kill after the commit loses nothing
     return result
+
+
+def _refuse_mass_deletion(wh: Warehouse, deleted: int, location: str) -> None:
+    """Refuse a run that would mark more than [snapshot] max_deleted of the current products
+    deleted: a truncated export is far likelier than a catalogue halved overnight."""
+    from greenery_cli.project import current
+
+    limit = current().snapshot.max_deleted
+    products = int(
+        wh.scalar(
+            "select count(*) from snapshots.products_snapshot "
+            "where valid_to is null and not is_deleted"
+        )
+    )
+    if deleted and products and deleted / products > limit:
+        raise DataError(
+            f"{location} products: the run would mark {deleted:,} of the {products:,} current "
+            f"products deleted ({deleted / products:.0%}, more than the {limit:.0%} "
+            "greenery.toml [snapshot] max_deleted allows); nothing was written. If they are "
+            "really gone, run again with --allow-shrink"
+        )
 
 
 def _rows(wh: Warehouse, template: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

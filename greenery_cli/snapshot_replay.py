@@ -53,6 +53,7 @@ class ReplaySettings:
     check_columns: tuple[str, ...] | None = None  # None = the project's [snapshot] check_columns
     missing: str | None = None  # None = the project's [snapshot] missing
     allow_rewind: bool = False
+    allow_shrink: bool = False  # accept a state marking more than max_deleted deleted
     wait: float = DEFAULT_WAIT_SECONDS
 
 
@@ -149,12 +150,14 @@ def replay(settings: ReplaySettings) -> ReplayResult:
         "check_columns": settings.check_columns,
         "missing": settings.missing,
         "allow_rewind": settings.allow_rewind,
+        **({"allow_shrink": True} if settings.allow_shrink else {}),
     }
     one = SnapshotSettings(
         db=settings.db,
         check_columns=settings.check_columns,
         missing=settings.missing,
         allow_rewind=settings.allow_rewind,
+        allow_shrink=settings.allow_shrink,
         wait=settings.wait,
     )
     states: list[ReplayedState] = []

@@ -103,8 +103,13 @@ class FittedTable:
     _cells: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        from greenery_cli.output import visible
+
+        # control characters shown as escapes before measuring, so a column fits what is shown
         self._cells = {
-            c.name: [(c.fmt or cell_text)(row.get(c.name)) for row in self.rows]
+            c.name: [
+                visible((c.fmt or cell_text)(row.get(c.name)), newlines=True) for row in self.rows
+            ]
             for c in self.present
         }
 

@@ -6,14 +6,16 @@ import errno
 import fcntl
 import os
 import re
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenery_cli.errors import UsageError, WarehouseBusy, WarehouseError
+from greenery_cli.errors import UsageError, WarehouseBusy, WarehouseError, disk_full
+from greenery_cli.working_copy import WorkingCopy
 
 if TYPE_CHECKING:
     import duckdb
@@ -183,9 +185,19 @@ class Warehouse:
         try:
             yield
         except BaseException:
-            self.con.execute("rollback")
+            self.rollback()
             raise
         self.execute("commit")
+
+    def rollback(self) -> None:
+        """Roll back; a connection a signal already closed has nothing left to roll back
+        (and an uncommitted transaction never reaches the file)."""
+        import duckdb
+
+        try:
+            self.con.execute("rollback")
+        except duckdb.Error:
+            pass
 
     def close(self) -> None:
         self.con.close()
@@ -244,28 +256,38 @@ class _WriterLock:
             self._fd = None
 
 
-def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: Path, read_only: bool, wait: float, shown: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection; messages name `shown` (the published path of a working copy)."""
     import duckdb
 
+    from greenery_cli import interrupts
+
+    shown = shown or path
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            interrupts.register(con)
+            return con
         except duckdb.IOException as exc:
-            text = str(exc)
+            text = str(exc).replace(str(path), str(shown))
+            full = disk_full(exc, shown)
+            if full is not None:
+                raise full from None
             if "lock" in text.lower():
                 if time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
                 raise WarehouseBusy(
-                    f"warehouse {path} is busy: another process has it open "
+                    f"warehouse {shown} is busy: another process has it open for writing "
                     f"(waited {wait:g}s; see --wait)"
                 ) from None
-            raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}") from None
+            raise WarehouseError(f"cannot open warehouse {shown}: {text.splitlines()[0]}") from None
         except duckdb.Error as exc:
-            raise WarehouseError(
-                f"cannot open warehouse {path}: {str(exc).splitlines()[0]}"
-            ) from None
+            text = str(exc).replace(str(path), str(shown))
+            raise WarehouseError(f"cannot open warehouse {shown}: {text.splitlines()[0]}") from None
 
 
 def _check_schema_version(wh: Warehouse) -> None:
@@ -302,40 +324,140 @@ def _initialise(wh: Warehouse) -> None:
             wh.execute("insert into meta.schema_version (version) values (?)", [step])
 
 
+def _checkpoint_in_place(path: Path, wait: float) -> None:
+    """Fold a WAL an older greenery left into the published file, so the copy is whole."""
+    con = _connect(path, read_only=False, wait=wait)
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def _setup(wh: Warehouse) -> None:
+    wh.execute("set TimeZone = 'UTC'")
+    limit = memory_limit()
+    if limit:
+        wh.execute(f"set memory_limit = '{limit}'")
+    _check_schema_version(wh)
+
+
 @contextmanager
 def open_warehouse(
     db: str | os.PathLike[str] | None,
     *,
     write: bool = False,
     wait: float = DEFAULT_WAIT_SECONDS,
+    publish: bool = True,
+    in_place: Callable[[Warehouse], bool] | None = None,
 ) -> Iterator[Warehouse]:
-    """Open the warehouse in UTC; writers first take the writer lock, readers wait briefly."""
+    """Open the warehouse in UTC.
+
+    Readers open the published file read-only and never wait for a writer. Writers take the
+    writer lock (waiting up to `wait` for another writer) and work on a private copy that
+    replaces the published file when the block ends: on success, or on an error when the
+    warehouse existed before (so the run log keeps the failure). An interrupt, a failure on a
+    warehouse that did not exist, or publish=False (a dry run) leaves the published file as it
+    was, or absent.
+
+    `in_place(wh)`, asked under the writer lock on the published file itself when no reader has
+    it open at that moment, says whether the write will be a few rows of bookkeeping (a load that
+    found nothing changed): then the writer works there rather than on a copy of all of it
+    (docs/warehouse.md, "A load that finds nothing changed writes in place").
+    """
     path = resolve_db_path(db)
-    lock = _WriterLock(path) if write else None
-    if not write and not path.exists():
-        raise UsageError(
-            f"no warehouse at {path}: run `greenery load --source DIR` or `greenery demo` "
-            "first, or point --db / GREENERY_DB at one"
-        )
-    if lock is not None:
-        lock.acquire(wait)
-    try:
-        con = _connect(path, read_only=not write, wait=wait if write else min(wait, 10.0))
-        wh = Warehouse(path=path, con=con, read_only=not write)
+    if not write:
+        if not path.exists():
+            raise UsageError(
+                f"no warehouse at {path}: run `greenery load --source DIR` or `greenery demo` "
+                "first, or point --db / GREENERY_DB at one"
+            )
+        con = _connect(path, read_only=True, wait=min(wait, 10.0))
+        wh = Warehouse(path=path, con=con, read_only=True)
         try:
-            wh.execute("set TimeZone = 'UTC'")
-            limit = memory_limit()
-            if limit:
-                wh.execute(f"set memory_limit = '{limit}'")
-            _check_schema_version(wh)
-            if write:
-                _initialise(wh)
+            _setup(wh)
             yield wh
         finally:
             wh.close()
+        return
+    from greenery_cli import interrupts
+
+    published = path.resolve()
+    lock = _WriterLock(published)
+    lock.acquire(wait)
+    try:
+        if in_place is not None:
+            direct = _in_place(published, in_place)
+            if direct is not None:
+                wh = Warehouse(path=path, con=direct, read_only=False)
+                try:
+                    _setup(wh)
+                    _initialise(wh)
+                    yield wh
+                finally:
+                    wh.close()  # checkpoints in place (DuckDB's own WAL makes it all or nothing)
+                return
+        copy = WorkingCopy(published)
+        keep = False
+        try:
+            copy.prepare(lambda path: _checkpoint_in_place(path, wait))
+            con = _connect(copy.file, read_only=False, wait=wait, shown=path)
+            wh = Warehouse(path=path, con=con, read_only=False)
+            succeeded = False
+            try:
+                _setup(wh)
+                _initialise(wh)
+                yield wh
+                succeeded = True
+            except Exception as exc:
+                # the run log's error row (the data rolled back); never after a signal
+                keep = publish and copy.existed and not interrupts.received()
+                translated = copy.translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from None
+            finally:
+                try:
+                    wh.close()  # checkpoints the copy
+                except Exception as exc:  # noqa: BLE001 - a copy that cannot close is not kept
+                    keep = succeeded = False
+                    if not sys.exc_info()[0]:
+                        raise copy.translate(exc) from None
+            keep = publish and succeeded
+        finally:
+            if keep:
+                copy.publish()
+            else:
+                copy.discard()
     finally:
-        if lock is not None:
-            lock.release()
+        lock.release()
+
+
+def _in_place(
+    published: Path, small: Callable[[Warehouse], bool]
+) -> duckdb.DuckDBPyConnection | None:
+    """Under the writer lock: a read-write connection on the published file itself when no
+    reader has it open and `small` (asked on that connection, before anything is written) says
+    the write is small; else None, and the write goes to a copy."""
+    if not published.exists() or published.with_name(published.name + ".wal").exists():
+        return None  # nothing to write in place, or an older WAL the copy path folds first
+    try:
+        con = _connect(published, read_only=False, wait=0.0)
+    except (WarehouseBusy, WarehouseError):
+        return None  # a reader has it open (or this process does): it is not disturbed
+    keep = False
+    try:
+        wh = Warehouse(path=published, con=con, read_only=False)
+        _setup(wh)
+        keep = wh.table_exists("meta", "schema_version") and small(wh)
+    except (WarehouseBusy, WarehouseError):
+        pass  # a newer warehouse, say: the copy path says what is wrong
+    finally:
+        if not keep:
+            con.close()
+    if keep:
+        WorkingCopy(published).clear_leftovers()
+        return con
+    return None
 
 
 @contextmanager
@@ -343,7 +465,7 @@ def writer_lock(
     db: str | os.PathLike[str] | None, wait: float = DEFAULT_WAIT_SECONDS
 ) -> Iterator[Path]:
     """Hold the warehouse's writer lock without opening it (to replace the file, say)."""
-    path = resolve_db_path(db)
+    path = resolve_db_path(db).resolve()
     lock = _WriterLock(path)
     lock.acquire(wait)
     try:

@@ -91,7 +91,8 @@ def test_demo_refuses_once_other_data_came_in(cache: Path, tmp_path: Path) -> No
         assert run_cli("--db", db, "demo").exit_code == 0
         # a load or snapshot from the demo's own (remembered) source keeps it the demo's
         assert run_cli("--db", db, command).exit_code == 0
-        assert run_cli("--db", db, command, "--source", other).exit_code == 0
+        # another shop's products replace every one of the demo's: a shrink, allowed here
+        assert run_cli("--db", db, command, "--source", other, "--allow-shrink").exit_code == 0
         refused = run_cli("--db", db, "demo")
         assert refused.exit_code == 2
         assert f"`greenery {command}`" in refused.stderr
@@ -130,6 +131,35 @@ def test_the_sample_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert sample_dir(1, 1.0).parent == tmp_path / "mine"
     assert sample_dir(1, 1.0).name.endswith("seed1-scale1")
     assert demo_module.DEMO_SEED == 1
+
+
+@pytest.mark.slow
+def test_a_reader_holding_the_warehouse_does_not_block_the_demo(cache: Path) -> None:
+    import subprocess
+    import sys
+
+    assert run_cli("demo").exit_code == 0
+    before = sha(Path("greenery.duckdb"))
+    hold = (
+        "import sys\n"
+        "from greenery_cli.warehouse import open_warehouse\n"
+        "with open_warehouse('greenery.duckdb') as wh:\n"
+        "    print(wh.scalar('select count(*) from snapshots.snapshot_runs'), flush=True)\n"
+        "    sys.stdin.readline()\n"
+        "    print(wh.scalar('select count(*) from snapshots.snapshot_runs'), flush=True)\n"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", hold], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout is not None
+        runs = int(reader.stdout.readline())
+        again = run_cli("demo", "--wait", "1")
+        assert again.exit_code == 0, again.stderr
+        assert sha(Path("greenery.duckdb")) != before  # replaced while the reader held it
+    finally:
+        out, _ = reader.communicate(input="\n", timeout=60)
+    assert int(out) == runs  # the reader kept the warehouse it opened, whole
 
 
 def test_demo_shows_the_stock_aware_funnel(cache: Path) -> None:

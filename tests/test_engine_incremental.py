@@ -250,3 +250,26 @@ def test_a_merge_delta_with_a_repeated_key_is_refused(shop) -> None:
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "fct_order_status" in result.stderr and "repeated unique_key (order_id)" in result.stderr
     assert "'o2'" in result.stderr
+
+
+def test_a_new_batch_is_never_a_shrink_but_a_full_refresh_over_fewer_rows_is(shop) -> None:
+    folder, db = shop
+    write_batch(folder, "b1", DAY1)
+    write_batch(folder, "b2", DAY2)
+    load(db, "--source", str(folder))
+    # appending (even an empty batch) only adds rows: the shrink guard has nothing to say
+    write_batch(folder, "b3", [])
+    load(db)
+    write_batch(folder, "b4", LATE)
+    load(db)
+    # rebuilt from the two files left, raw.events would go from 11 rows to 3 (-73%)
+    (folder / "events" / "b1.csv").unlink()
+    (folder / "events" / "b2.csv").unlink()
+    before = contents(db)
+    result = run_cli("--db", str(db), "load", "--full-refresh")
+    assert result.exit_code == ExitCode.WORK_FAILED, result.stderr
+    assert "raw table events would shrink from 11 to 3 rows (-73%" in result.stderr
+    assert "--allow-shrink" in result.stderr and "Traceback" not in result.stderr
+    assert contents(db) == before
+    load(db, "--full-refresh", "--allow-shrink")
+    assert len(contents(db)["raw.events"]) == 3

@@ -455,6 +455,47 @@ def test_unparseable_text_value_names_row_and_column(cli, warehouse, pg_server: 
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "changes", "needles"),
+    [
+        (
+            "fraction_numeric",
+            [
+                "alter table products alter column inventory type numeric",
+                "update products set inventory = 12.5 where name = 'Pothos'",
+            ],
+            ["column inventory: '12.5' is not a valid INTEGER", "(the column is numeric)"],
+        ),
+        (
+            "fraction_text",
+            [
+                "alter table products alter column inventory type text",
+                "update products set inventory = '12.5' where name = 'Pothos'",
+            ],
+            ["column inventory: '12.5' is not a valid INTEGER"],
+        ),
+        (
+            "absurd_moment",
+            ["update events set created_at = 'infinity' where event_type = 'checkout'"],
+            ["column created_at:", "is not a valid TIMESTAMPTZ"],
+        ),
+        (
+            "far_future",
+            ["update orders set delivered_at = '5000-01-01T00:00:00Z' where status = 'delivered'"],
+            ["column delivered_at:", "is not a valid TIMESTAMPTZ (a moment from 1900-01-01"],
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_values_are_checked_exactly_as_from_files(
+    cli, warehouse, pg_server: PgServer, name: str, changes: list[str], needles: list[str]
+) -> None:
+    db, before = warehouse
+    schema = clone_schema(pg_server, name, *changes)
+    result = cli("--db", str(db), "load", "--source", pg_server.url(schema))
+    assert_refused(result, db, before, ExitCode.WORK_FAILED, f"{name}.", *needles)
+
+
 def test_duplicate_key(cli, warehouse, pg_server: PgServer) -> None:
     db, before = warehouse
     schema = clone_schema(

@@ -440,6 +440,28 @@ def test_a_macro_error_names_the_macro_file(tmp_path: Path) -> None:
     assert "queries/macros/broken.sql line 1" in result.stderr
 
 
+def test_the_project_shows_its_shrink_and_deletion_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = init(tmp_path)
+    sources = root / "queries" / "sources.toml"
+    sources.write_text(sources.read_text().replace("[orders]\n", "[orders]\nmax_shrink = 0.1\n", 1))
+    config = root / "greenery.toml"
+    config.write_text(config.read_text().replace("[snapshot]", "[snapshot]\nmax_deleted = 0.2", 1))
+    monkeypatch.chdir(root)
+    shown = json.loads(run_cli("project", "--format", "json").stdout)
+    limits = {s["name"]: s["max_shrink"] for s in shown["sources"]}
+    assert limits["orders"] == 0.1 and limits["events"] == 0.5  # declared, and the default
+    assert shown["snapshot"]["max_deleted"] == 0.2
+    table = run_cli("project")
+    assert table.exit_code == 0, table.stderr
+    assert "refuses to mark more than 20% of them deleted (max_deleted)" in " ".join(
+        table.stdout.split()
+    )
+    orders = next(line for line in table.stdout.splitlines() if "│ orders " in line)
+    assert "10%" in orders
+
+
 @pytest.mark.parametrize(
     ("line", "message", "where"),
     [

@@ -33,10 +33,21 @@ def runs(db: Path, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def empty_warehouse(db: Path) -> Path:
+    from greenery_cli.warehouse import open_warehouse
+
+    with open_warehouse(db, write=True):
+        pass
+    return db
+
+
 def test_a_failed_load_is_recorded_with_its_error(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     missing = tmp_path / "no-such-exports"
-    failed = run_cli("--db", str(db), "load", "--source", str(missing))
+    first = run_cli("--db", str(db), "load", "--source", str(missing))
+    assert first.exit_code == ExitCode.TOOL_ERROR
+    assert not db.exists()  # a failed first command makes no warehouse
+    failed = run_cli("--db", str(empty_warehouse(db)), "load", "--source", str(missing))
     assert failed.exit_code == ExitCode.TOOL_ERROR
     [run] = runs(db)
     assert set(run) == DBT_RUN_RESULTS_KEYS
@@ -98,7 +109,7 @@ def test_a_failing_test_run_is_recorded_as_fail(
 
 
 def test_table_and_csv_views(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = empty_warehouse(tmp_path / "w.duckdb")
     run_cli("--db", str(db), "load", "--source", str(tmp_path / "nothing"))
     table = run_cli("--db", str(db), "runs")
     assert table.exit_code == 0

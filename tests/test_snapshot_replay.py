@@ -387,7 +387,7 @@ def test_the_guard_refuses_a_source_back_at_an_earlier_runs_state(tmp_path: Path
 def test_the_guard_sees_deleted_products_return_and_spares_a_single_restock(tmp_path: Path) -> None:
     db, src = tmp_path / "w.duckdb", tmp_path / "src"
     take(db, src, T[0], {"a": 1, "b": 2, "c": 3})
-    take(db, src, T[1], {"a": 1})  # b and c gone (tombstones)
+    take(db, src, T[1], {"a": 1}, allow_shrink=True)  # b and c gone (tombstones)
     write_products(src, {p: (p.upper(), 1.0, n) for p, n in {"a": 1, "b": 2, "c": 3}.items()})
     with pytest.raises(RewindRefused, match="the 2 products"):
         snap(db, src, T[2])
@@ -456,7 +456,7 @@ def test_the_guard_agrees_with_a_brute_force(
     folder = tmp_path_factory.mktemp("guard")
     db, src = folder / "w.duckdb", folder / "src"
     for i, table in enumerate(history):
-        take(db, src, T[0] + timedelta(hours=i), table, allow_rewind=True)
+        take(db, src, T[0] + timedelta(hours=i), table, allow_rewind=True, allow_shrink=True)
     # states as the history holds them (absent = None), by run
     states: list[dict[str, int | None]] = []
     with open_warehouse(db) as wh:

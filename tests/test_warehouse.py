@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -50,12 +51,13 @@ def test_plain_duckdb_file_without_greenery_metadata(tmp_path: Path) -> None:
     assert "not a greenery warehouse" in result.stderr
 
 
-def _hold(db: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another greenery process holding the warehouse open for writing."""
+def _hold(db: Path, seconds: float, sql: str = "select 1") -> subprocess.Popen[str]:
+    """Another greenery process holding the warehouse open for writing (having run `sql`)."""
     code = (
         "import sys, time\n"
         "from greenery_cli.warehouse import open_warehouse\n"
         f"with open_warehouse({str(db)!r}, write=True) as wh:\n"
+        f"    wh.execute({sql!r})\n"
         "    print('held', flush=True)\n"
         f"    time.sleep({seconds})\n"
     )
@@ -79,22 +81,29 @@ def test_writer_waits_then_reports_busy(tmp_path: Path, raw_copy: Path) -> None:
     assert len(result.stderr.strip().splitlines()) <= 2
 
 
-def test_reader_during_a_write_gets_a_clear_busy_message(tmp_path: Path) -> None:
+def test_a_reader_during_a_write_answers_at_once_from_the_committed_state(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "w.duckdb"
-    with open_warehouse(db, write=True):
-        pass
-    holder = _hold(db, 30)
+    with open_warehouse(db, write=True) as wh:
+        wh.execute("create table raw.plants as select 1 as n")
+    holder = _hold(db, 30, "insert into raw.plants values (2)")
     try:
-        from greenery_cli.errors import WarehouseBusy
-
-        try:
-            with open_warehouse(db, wait=0.3):
-                raise AssertionError("opened a warehouse another process is writing")
-        except WarehouseBusy as exc:
-            assert "busy" in str(exc)
+        with open_warehouse(db, wait=0) as wh:  # no waiting at all
+            assert wh.rows("select n from raw.plants") == [(1,)]
+        result = run_cli("--db", str(db), "query", "select n from raw.plants", "--format", "csv")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == "n\n1\n"
     finally:
-        holder.kill()
+        holder.kill()  # killed mid-write: the warehouse stays as it was
         holder.wait()
+    with open_warehouse(db, write=True) as wh:
+        assert wh.rows("select n from raw.plants") == [(1,)]
+        wh.execute("insert into raw.plants values (3)")
+    with open_warehouse(db) as wh:
+        assert wh.rows("select n from raw.plants order by n") == [(1,), (3,)]
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert leftovers == [], "the next writer removes what a killed writer left"
 
 
 def test_memory_limit_is_bounded_by_default_and_set_from_the_environment(
@@ -126,3 +135,55 @@ def test_a_bad_memory_limit_is_a_usage_error(
     result = run_cli("--db", str(db), "models")
     assert result.exit_code == ExitCode.TOOL_ERROR
     assert "GREENERY_MEMORY_LIMIT='lots'" in result.stderr
+
+
+READER = """
+import sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select count(*) from meta.runs").fetchone()[0], flush=True)
+sys.stdin.readline()  # hold the file open until told
+print(con.execute("select count(*) from meta.runs").fetchone()[0], flush=True)
+"""
+
+
+def test_a_load_that_finds_nothing_changed_writes_in_place_unless_a_reader_holds_the_file(
+    tmp_path: Path, raw_copy: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    assert run_cli("--db", str(db), "load", "--source", str(raw_copy)).exit_code == 0
+    loaded = db.stat().st_ino
+
+    def runs() -> list[tuple[str, str]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select command, status from meta.runs order by run_id").fetchall()
+
+    # nothing changed and nobody reading: the bookkeeping goes into the file itself, no copy
+    result = run_cli("--db", str(db), "load")
+    assert result.exit_code == 0, result.stderr
+    assert "0 of 7 raw tables changed" in result.stderr
+    assert db.stat().st_ino == loaded
+    assert runs() == [("load", "success")] * 2
+    # a reader holds the file: the same load goes to a copy and is published; the reader keeps
+    # reading the file it opened
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "2"
+        result = run_cli("--db", str(db), "load", "--wait", "0.5")
+        assert result.exit_code == 0, result.stderr
+        assert db.stat().st_ino != loaded
+        assert runs() == [("load", "success")] * 3
+    finally:
+        out, _ = reader.communicate(input="\n", timeout=60)
+    assert out.strip() == "2"
+    # an export whose stat moved is not judged in place (its bytes are hashed on a copy)
+    published = db.stat().st_ino
+    os.utime(raw_copy / "promos.csv", ns=(time.time_ns(), time.time_ns()))
+    assert run_cli("--db", str(db), "load").exit_code == 0
+    assert db.stat().st_ino != published
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -4,6 +4,7 @@ import click
 
 from greenery_cli.options import (
     GreeneryCommand,
+    allow_shrink_option,
     full_refresh_option,
     global_settings,
     select_option,
@@ -16,6 +17,7 @@ from greenery_cli.options import (
 @source_option
 @select_option
 @full_refresh_option
+@allow_shrink_option
 @wait_option()
 @click.pass_context
 def command(
@@ -23,13 +25,15 @@ def command(
     source: str | None,
     selectors: tuple[str, ...],
     full_refresh: bool,
+    allow_shrink: bool,
     wait: float,
 ) -> int:
     """Load what changed in the raw tables and seeds, then build what depends on it.
 
     A whole-table export that did not change is not reloaded; a folder of batch files
     (<table>/*.parquet) appends only its new files and refuses one that changed or vanished
-    after it was loaded (--full-refresh rebuilds from the files present). A model is rebuilt only
+    after it was loaded (--full-refresh rebuilds from the files present). A raw table that would
+    lose more than its max_shrink of rows is refused unless --allow-shrink. A model is rebuilt only
     when its SQL, config, a macro it uses or one of its inputs changed (docs/models.md). With
     --select, only those models and the raw tables and seeds they read. All or nothing.
     """
@@ -50,6 +54,7 @@ def command(
             wait=wait,
             select=selectors,
             full_refresh=full_refresh,
+            allow_shrink=allow_shrink,
         )
     )
     stderr_console().print(

@@ -7,6 +7,7 @@ import click
 from greenery_cli.options import (
     EXACT_MOMENT,
     GreeneryGroup,
+    allow_shrink_option,
     deprecated,
     format_option,
     global_settings,
@@ -79,6 +80,7 @@ def parse_check_columns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     "invalidate closes its version, ignore leaves it current. Default: the project's "
     "[snapshot] missing (the shop's: new_record).",
 )
+@allow_shrink_option
 @wait_option()
 @format_option
 @click.pass_context
@@ -93,6 +95,7 @@ def command(
     allow_rewind: bool,
     check_columns: tuple[str, ...],
     missing: str | None,
+    allow_shrink: bool,
     wait: float,
     fmt: str,
 ) -> int:
@@ -119,7 +122,15 @@ def command(
     from greenery_cli.snapshot import SnapshotSettings
     from greenery_cli.views.snapshot import show_result
 
-    taking = at or source or check_columns or replay or allow_rewind or missing is not None
+    taking = (
+        at
+        or source
+        or check_columns
+        or replay
+        or allow_rewind
+        or allow_shrink
+        or missing is not None
+    )
     if ctx.invoked_subcommand is not None:
         if taking or dry_run or list_only or revert_last:
             raise UsageError(
@@ -199,6 +210,7 @@ def command(
                 check_columns=parse_check_columns(check_columns),
                 missing=missing,
                 allow_rewind=allow_rewind,
+                allow_shrink=allow_shrink,
                 wait=wait,
             )
         )
@@ -214,6 +226,7 @@ def command(
         missing=missing,
         dry_run=dry_run,
         wait=wait,
+        allow_shrink=allow_shrink,
         allow_rewind=allow_rewind,
     )
     show_result(take_snapshot(settings), fmt)

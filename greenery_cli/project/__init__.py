@@ -35,7 +35,10 @@ _TOP_KEYS = {"engine", "project", "freshness", "snapshot", "models"}
 LAYERS = ("staging", "intermediate", "marts")
 _PROJECT_KEYS = {"name", "format", "description"}
 _FRESHNESS_KEYS = {"warn_after", "error_after", "record_warn_after", "record_error_after"}
-_SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing"}
+_SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing", "max_deleted"}
+# A snapshot may mark at most this fraction of the current products deleted unless
+# --allow-shrink: a truncated export must not tombstone the catalogue.
+DEFAULT_MAX_DELETED = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class SnapshotConfig:
     unique_key: str = "product_id"
     check_columns: tuple[str, ...] = ("inventory",)
     missing: str = "new_record"
+    max_deleted: float = DEFAULT_MAX_DELETED  # the fraction of current rows a run may delete
 
     @property
     def table(self) -> str:
@@ -275,6 +279,7 @@ def _table(file: TomlFile, data: dict[str, Any], name: str, known: set[str]) -> 
 def _snapshot(
     file: TomlFile, spec: dict[str, Any], sources: tuple[RawTable, ...]
 ) -> SnapshotConfig:
+    from greenery_cli.project.sources import fraction
     from greenery_cli.project.toml import string_list
 
     default = SnapshotConfig()
@@ -309,4 +314,9 @@ def _snapshot(
             f"[snapshot] missing = {missing!r}: expected one of {', '.join(MISSING_POLICIES)}",
             key="missing",
         )
-    return SnapshotConfig(source_name, key, tuple(checks), missing)
+    max_deleted = (
+        fraction(file, spec["max_deleted"], "[snapshot] max_deleted", "max_deleted")
+        if "max_deleted" in spec
+        else DEFAULT_MAX_DELETED
+    )
+    return SnapshotConfig(source_name, key, tuple(checks), missing, max_deleted)

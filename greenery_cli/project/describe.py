@@ -37,6 +37,7 @@ class ProjectSummary:
                     "error_after": t.freshness.error_after,
                     "record_warn_after": t.freshness.record_warn_after,
                     "record_error_after": t.freshness.record_error_after,
+                    "max_shrink": t.max_shrink,
                 }
                 for t in p.sources
             ],
@@ -46,6 +47,7 @@ class ProjectSummary:
                 "unique_key": p.snapshot.unique_key,
                 "check_columns": list(p.snapshot.check_columns),
                 "missing": p.snapshot.missing,
+                "max_deleted": p.snapshot.max_deleted,
             },
             "models": self.models,
             "seeds": self.seeds,

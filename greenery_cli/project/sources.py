@@ -25,9 +25,13 @@ _TABLE_KEYS = {
     "error_after",
     "record_warn_after",
     "record_error_after",
+    "max_shrink",
     "incremental_column",
     "lookback",
 }
+# A load may remove at most this fraction of a raw table's rows unless --allow-shrink: a
+# truncated or header-only export must not silently wipe what the warehouse holds.
+DEFAULT_MAX_SHRINK = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class RawTable:
     not_null: tuple[str, ...] = ()
     freshness: Freshness = Freshness()
     description: str = ""
+    max_shrink: float = DEFAULT_MAX_SHRINK  # the fraction of rows a load may remove
     # rows are only ever added, and this timestamp says when: new files' range of it tells
     # incremental models what changed; PostgreSQL reads only rows from the newest minus lookback
     incremental_column: str | None = None
@@ -65,6 +70,13 @@ def _duration(file: TomlFile, value: Any, where: str, key: str) -> str:
             f"{where} = {value!r} is not a duration (write it like 30m, 12h, 2d or 1d12h)", key=key
         )
     return str(value)
+
+
+def fraction(file: TomlFile, value: Any, where: str, key: str) -> float:
+    """A share from 0 to 1 (0.5 = half), refused otherwise naming the file and line."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        file.fail(f"{where} = {value!r} is not a fraction from 0 to 1 (0.5 = half)", key=key)
+    return float(value)
 
 
 def _seconds(duration: str) -> float:
@@ -157,6 +169,11 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
         description = spec.get("description", "")
         if not isinstance(description, str):
             file.fail(f"{where} description must be text", key="description")
+        max_shrink = (
+            fraction(file, spec["max_shrink"], f"{where} max_shrink", "max_shrink")
+            if "max_shrink" in spec
+            else DEFAULT_MAX_SHRINK
+        )
         tables.append(
             RawTable(
                 name=name,
@@ -166,6 +183,7 @@ def parse_sources(path: Path, defaults: Freshness) -> tuple[RawTable, ...]:
                 not_null=tuple(not_null),
                 freshness=Freshness(**limits),
                 description=description,
+                max_shrink=max_shrink,
                 incremental_column=incremental,
                 lookback=lookback,
             )

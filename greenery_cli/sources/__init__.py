@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Protocol
+
+from greenery_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from greenery_cli.project.sources import RawTable
@@ -31,13 +34,59 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+_KEYWORD_START = re.compile(r"\s*([A-Za-z_]+)\s*=")
+_USERINFO = re.compile(r"\s*[^\s/:@]+:[^\s/]*@")  # user:password@host without a scheme
+
+
 def is_postgres_url(spec: str) -> bool:
-    return spec.startswith(("postgres://", "postgresql://"))
+    """Whether `spec` names a PostgreSQL database (refusing what only looks like one)."""
+    return source_kind(spec) == "postgres"
+
+
+def source_kind(spec: str) -> str:
+    """'postgres' for a postgresql:// URL (any case) or a libpq keyword/value string such as
+    `service=shop` or `host=db dbname=shop`; 'files' for a folder. Anything else that looks
+    like a database connection is refused, never taken for a folder and never repeated (it
+    may hold a password)."""
+    from greenery_cli.sources.postgres import LIBPQ_KEYWORDS, _malformed
+
+    scheme = _SCHEME.match(spec)
+    name = scheme.group(1).lower() if scheme else ""
+    if "://" in spec or name in _POSTGRES_SCHEMES:
+        if name in _POSTGRES_SCHEMES and spec[scheme.end() if scheme else 0 :].startswith("//"):
+            return "postgres"
+        if name in _POSTGRES_SCHEMES:
+            raise UsageError(_malformed(f"{name}: must be followed by //"))
+        shown = f"{name}://" if scheme and spec[scheme.end() :].startswith("//") else "it"
+        raise UsageError(_malformed(f"{shown} is not a postgresql:// or postgres:// URL"))
+    keyword = _KEYWORD_START.match(spec)
+    if keyword and keyword.group(1).lower() in LIBPQ_KEYWORDS:
+        return "postgres"
+    if _USERINFO.match(spec):
+        raise UsageError(_malformed("user:password@host needs the postgresql:// in front"))
+    return "files"
+
+
+def check_spec(spec: str | None) -> None:
+    """Refuse a malformed connection before anything is opened or written."""
+    if spec and source_kind(spec) == "postgres":
+        from greenery_cli.sources.postgres import parse_url
+
+        parse_url(spec)
 
 
 def redact_source(spec: str | None) -> str | None:
-    """The source as it may be logged: a postgresql:// URL loses its password."""
-    if spec and is_postgres_url(spec):
+    """The source as it may be logged: a connection loses its password; one that cannot be
+    read is not shown at all."""
+    if not spec:
+        return spec
+    try:
+        kind = source_kind(spec)
+    except UsageError:
+        return "(a database connection that cannot be read; not shown)"
+    if kind == "postgres":
         from greenery_cli.sources.postgres import redact
 
         return redact(spec)
@@ -45,8 +94,8 @@ def redact_source(spec: str | None) -> str | None:
 
 
 def open_source(spec: str) -> Source:
-    """A Source for a folder path or a postgresql:// URL."""
-    if is_postgres_url(spec):
+    """A Source for a folder path or a PostgreSQL connection (see source_kind)."""
+    if source_kind(spec) == "postgres":
         from greenery_cli.sources.postgres import PostgresSource
 
         return PostgresSource(spec)

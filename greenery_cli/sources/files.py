@@ -5,11 +5,15 @@ time; names starting with . or _ are left alone, so a writer can rename a finish
 from __future__ import annotations
 
 import csv
+import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from greenery_cli.errors import DataError, SourceError
 from greenery_cli.project.sources import RawTable
+from greenery_cli.sources import values
 from greenery_cli.warehouse import Warehouse
 
 _CSV_OPTIONS = (
@@ -125,20 +129,21 @@ class FileSource:
         pass
 
     def _header(self, wh: Warehouse, path: Path) -> list[str]:
+        import duckdb
+
         if path.suffix == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), None)
-            if not header:
-                raise DataError(f"{path}: empty file, expected a header row")
-            return [h.strip() for h in header]
-        return [
-            row[0]
-            for row in wh.rows(
-                "select name from parquet_schema(?) where name <> 'schema' "
-                "and num_children is null",
-                [str(path)],
-            )
-        ]
+            return _csv_header(path)
+        try:
+            return [
+                row[0]
+                for row in wh.rows(
+                    "select name from parquet_schema(?) where name <> 'schema' "
+                    "and num_children is null",
+                    [str(path)],
+                )
+            ]
+        except duckdb.Error as exc:
+            raise DataError(_parquet_unreadable(path, exc)) from None
 
     def _columns(self, wh: Warehouse, table: RawTable, path: Path) -> list[str]:
         header = self._header(wh, path)
@@ -154,21 +159,49 @@ class FileSource:
             raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
         return header
 
-    def _file_select(self, table: RawTable, path: Path, header: list[str]) -> str:
-        """A SELECT over one file typed by the contract, its extra columns after."""
+    def _csv_reader(self, path: Path, header: list[str], table: RawTable) -> str:
+        types = {c: values.csv_read_type(table.columns.get(c, "VARCHAR")) for c in header}
+        return f"read_csv({_sql_literal(str(path))}, {_CSV_OPTIONS}, columns = {_struct(types)})"
+
+    def _parquet_types(self, wh: Warehouse, table: RawTable, path: Path) -> dict[str, str]:
+        """Each contract column's type in the file, refusing types that cannot hold it."""
+        import duckdb
+
+        try:
+            found = {
+                str(name): str(type_)
+                for name, type_, *_ in wh.rows(
+                    f"describe select * from read_parquet({_sql_literal(str(path))})"
+                )
+            }
+        except duckdb.Error as exc:
+            raise DataError(_parquet_unreadable(path, exc)) from None
+        wrong = [
+            f"{c} is {found[c]}, the raw contract declares {t}"
+            for c, t in table.columns.items()
+            if not values.accepts(t, found[c])
+        ]
+        if wrong:
+            raise DataError(f"{path}: wrong column type(s): {'; '.join(wrong)}")
+        return {c: found[c] for c in table.columns}
+
+    def _file_select(self, wh: Warehouse, table: RawTable, path: Path, header: list[str]) -> str:
+        """A SELECT over one file, each value converted exactly to its declared type (or the
+        statement stops: values.converted), its extra columns after."""
         extras = [c for c in header if c not in table.columns]
         if path.suffix == ".csv":
-            types = {c: table.columns.get(c, "VARCHAR") for c in header}
-            reader = (
-                f"read_csv({_sql_literal(str(path))}, {_CSV_OPTIONS}, columns = {_struct(types)})"
-            )
-            select = ", ".join(_quote(c) for c in [*table.columns, *extras])
+            reader = self._csv_reader(path, header, table)
+            delivered = {c: values.csv_read_type(t) for c, t in table.columns.items()}
         else:
             reader = f"read_parquet({_sql_literal(str(path))})"
-            select = ", ".join(
-                [f"cast({_quote(c)} as {t}) as {_quote(c)}" for c, t in table.columns.items()]
-                + [_quote(c) for c in extras]
-            )
+            delivered = self._parquet_types(wh, table, path)
+        select = ", ".join(
+            [
+                f"{values.converted(_quote(c), t, delivered[c], c)} as {_quote(c)}"
+                for c, t in table.columns.items()
+            ]
+            + [_quote(c) for c in extras]
+        )
         return f"select {select} from {reader}"
 
     def select_sql(
@@ -188,7 +221,7 @@ class FileSource:
                     f"raw table {table.name} needs the same columns"
                 )
             extras_of = extras_of or (path, extras)
-            selects.append(self._file_select(table, path, header))
+            selects.append(self._file_select(wh, table, path, header))
         return "\nunion all by name\n".join(selects), extras_of[1] if extras_of else []
 
     def stage(self, wh: Warehouse, table: RawTable, target: str, *, temporary: bool = False) -> int:
@@ -206,11 +239,16 @@ class FileSource:
         """Create `target` from some of the table's files; a bad value names its file and line."""
         import duckdb
 
+        from greenery_cli.errors import disk_full
+
         sql, _extras = self.select_sql(wh, table, files)
         kind = "temp table" if temporary else "table"
         try:
             wh.execute(f"create or replace {kind} {target} as {sql}")
         except duckdb.Error as exc:
+            full = disk_full(exc, wh.path)
+            if full is not None:
+                raise full from None
             if len(files) == 1:
                 raise DataError(self._explain(wh, table, files[0], exc)) from None
             raise DataError(self._explain_one_of(table, files, exc)) from None
@@ -227,7 +265,7 @@ class FileSource:
             con.execute("set TimeZone = 'UTC'")
             probe = Warehouse(path=Path(":memory:"), con=con, read_only=False)
             for path in files:
-                sql = self._file_select(table, path, self._header(probe, path))
+                sql = self._file_select(probe, table, path, self._header(probe, path))
                 try:
                     probe.execute(f"create or replace table probe as {sql}")
                 except duckdb.Error as exc:
@@ -238,45 +276,155 @@ class FileSource:
 
     def _explain(self, wh: Warehouse, table: RawTable, path: Path, exc: Exception) -> str:
         text = str(exc)
+        column = values.refused_column(text)
+        if column is not None:
+            # the failed statement aborted the load's transaction: look on a connection of our own
+            with _scratch(wh) as scratch:
+                found = self._first_refused(scratch, table, path, column)
+            if found:
+                return found
         line = re.search(r"CSV Error on Line: (\d+)", text)
-        column = re.search(r'converting column "([^"]+)"', text)
+        converting = re.search(r'converting column "([^"]+)"', text)
         value = re.search(r'Could not convert string "([^"]*)" to \'?([A-Z ]+)', text)
-        if line and column and value:
+        if line and converting and value:
             number = int(line.group(1))
             return (
-                f"{path} line {number} (data row {number - 1}), column {column.group(1)}: "
-                f"{value.group(1)!r} is not a valid {value.group(2).strip()} "
-                f"(raw table {table.name} declares {table.columns.get(column.group(1), '?')})"
+                f"{path} line {number} (data row {number - 1}), column {converting.group(1)}: "
+                f"{_shown(value.group(1))} is not a valid {value.group(2).strip()} "
+                f"(raw table {table.name} declares "
+                f"{table.columns.get(converting.group(1), '?')})"
             )
         if line:
-            original = re.search(r"Original Line: (.*)", text)
-            found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
-            detail = (
-                f"expected {found.group(1)} fields, found {found.group(2)}"
-                if found
-                else text.splitlines()[0]
-            )
-            shown = f": {original.group(1)[:120]!r}" if original else ""
-            return f"{path} line {line.group(1)}: {detail}{shown}"
+            return f"{path} line {line.group(1)}: {_csv_fault(text)}"
         if path.suffix == ".parquet":
-            bad = self._first_bad_parquet_value(wh, table, path)
-            if bad:
-                return bad
-        return f"{path}: cannot read as raw table {table.name}: {text.splitlines()[0]}"
+            return _parquet_unreadable(path, exc)
+        return f"{path}: cannot read as raw table {table.name}: {_first_line(text)}"
 
-    def _first_bad_parquet_value(self, wh: Warehouse, table: RawTable, path: Path) -> str | None:
-        for column, type_ in table.columns.items():
+    def _first_refused(self, wh: Warehouse, table: RawTable, path: Path, column: str) -> str | None:
+        """Name the first value of `column` the contract refuses: file, line or row, value."""
+        import duckdb
+
+        declared = table.columns[column]
+        if path.suffix == ".csv":
+            header = self._columns(wh, table, path)
+            reader = self._csv_reader(path, header, table)
+            delivered = values.csv_read_type(declared)
+        else:
+            reader = f"read_parquet({_sql_literal(str(path))})"
+            delivered = self._parquet_types(wh, table, path)[column]
+        try:
             rows = wh.rows(
-                f"select row_number, value from (select row_number() over () as row_number, "
-                f"cast({_quote(column)} as varchar) as value, "
-                f"try_cast({_quote(column)} as {type_}) as typed "
-                f"from read_parquet(?)) where value is not null and typed is null limit 1",
-                [str(path)],
+                f"select row_number, cast(value as varchar) from (select row_number() over () "
+                f"as row_number, {_quote(column)} as value from {reader}) "
+                f"where {values.refused('value', declared, delivered)} "
+                "order by row_number limit 1"
             )
-            if rows:
-                row, value = rows[0]
-                return (
-                    f"{path} row {row}, column {column}: {value!r} is not a valid {type_} "
-                    f"(raw table {table.name})"
-                )
-        return None
+        except duckdb.Error:
+            return None
+        if not rows:
+            return None
+        row, value = int(rows[0][0]), rows[0][1]
+        fault = (
+            f"column {column}: {_shown(value)} {values.reason(declared)} "
+            f"(raw table {table.name} declares {declared})"
+        )
+        if path.suffix == ".csv":
+            line = _csv_line(wh, reader, header, row)
+            return f"{path} line {line} (data row {row}), {fault}"
+        return f"{path} row {row}, {fault}"
+
+
+@contextmanager
+def _scratch(wh: Warehouse) -> Iterator[Warehouse]:
+    """An in-memory DuckDB in UTC for reading the source files again."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        yield Warehouse(path=wh.path, con=con, read_only=False)
+    finally:
+        con.close()
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row, read line by line so that a bad byte is named on its own line."""
+    text = ""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text += raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path} line {number}: byte {raw[exc.start : exc.start + 1]!r} at column "
+                    f"{exc.start + 1} is not UTF-8; export the file as UTF-8"
+                ) from None
+            if text.count('"') % 2:
+                continue  # a quoted header field goes on past this line
+            try:
+                header = next(csv.reader(io.StringIO(text)), [])
+            except csv.Error as exc:
+                raise DataError(f"{path} line 1: the header cannot be read as CSV: {exc}") from None
+            if not header:
+                raise DataError(f"{path} line 1: empty, expected a header row")
+            return [h.strip() for h in header]
+    raise DataError(f"{path}: empty file, expected a header row")
+
+
+def _csv_line(wh: Warehouse, reader: str, header: list[str], row: int) -> int:
+    """The line data row `row` starts on, counting newlines inside quoted fields before it."""
+    newlines = " + ".join(
+        f"coalesce(length({_quote(c)}::varchar) - length(replace({_quote(c)}::varchar, "
+        "chr(10), '')), 0)"
+        for c in header
+    )
+    before = wh.scalar(
+        f"select coalesce(sum({newlines}), 0) from (select row_number() over () as row_number, "
+        f"* from {reader}) where row_number < ?",
+        [row],
+    )
+    return row + 1 + int(before or 0)
+
+
+def _csv_fault(text: str) -> str:
+    """What DuckDB's CSV reader says went wrong on a line, in a few words."""
+    if "Invalid unicode" in text:
+        return "bytes that are not UTF-8; export the file as UTF-8"
+    size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", text)
+    if size:
+        return (
+            f"a line of {int(size.group(2)):,} bytes, longer than the {int(size.group(1)):,} "
+            "bytes a line may have"
+        )
+    if "unterminated quote" in text:
+        return "a quoted field is never closed"
+    found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if found:
+        detail = f"expected {found.group(1)} fields, found {found.group(2)}"
+        original = re.search(r"Original Line: (.*)", text)
+        return detail + (f": {_shown(original.group(1))}" if original else "")
+    lines = [ln.strip() for ln in text.splitlines()[1:] if ln.strip()]
+    detail = next((ln for ln in lines if not ln.startswith("Original Line")), "")
+    return detail[:200] or _first_line(text)
+
+
+def _parquet_unreadable(path: Path, exc: Exception) -> str:
+    text = _first_line(str(exc))
+    if "magic bytes" in text or "not a parquet file" in text.lower():
+        return f"{path}: not a whole Parquet file (truncated or not Parquet: {text})"
+    return f"{path}: cannot read as Parquet: {text}"
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    first = text.splitlines()[0] if text else ""
+    return re.sub(r"^[A-Za-z ]+Error: ", "", first)
+
+
+def _shown(value: str | None, limit: int = 80) -> str:
+    """A value as a message quotes it: repr (controls escaped), long ones cut with their size."""
+    if value is None:
+        return "NULL"
+    if len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    return repr(value)

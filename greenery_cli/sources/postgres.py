@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 from greenery_cli.errors import DataError, SourceError
 from greenery_cli.project.sources import RawTable
+from greenery_cli.sources import values
 
 if TYPE_CHECKING:
     from greenery_cli.warehouse import Warehouse
@@ -25,18 +26,29 @@ CONNECT_TIMEOUT_SECONDS = 10
 # PostgreSQL types (pg_type.typname, domains resolved) each contract type accepts. Text columns
 # are accepted for every contract type and their values cast, like a CSV export's fields.
 _TEXT = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+_NUMBERS = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"})
 _ACCEPTED: dict[str, frozenset[str]] = {
-    "VARCHAR": _TEXT | {"uuid"},
-    "INTEGER": _TEXT | {"int2", "int4", "int8"},
-    "DOUBLE": _TEXT | {"int2", "int4", "int8", "float4", "float8", "numeric"},
-    "TIMESTAMPTZ": _TEXT | {"timestamptz", "timestamp"},
+    "VARCHAR": _TEXT | {"uuid", "int2", "int4", "int8"},
+    "INTEGER": _TEXT | _NUMBERS,
+    "BIGINT": _TEXT | _NUMBERS,
+    "DOUBLE": _TEXT | _NUMBERS,
+    "BOOLEAN": _TEXT | {"bool"},
+    "DATE": _TEXT | {"date", "timestamp", "timestamptz"},
+    "TIMESTAMPTZ": _TEXT | {"date", "timestamptz", "timestamp"},
 }
-# Types whose values always fit the contract type: no value check needed after the cast.
-_EXACT: dict[str, frozenset[str]] = {
-    "VARCHAR": _ACCEPTED["VARCHAR"],
-    "INTEGER": frozenset({"int2", "int4"}),
-    "DOUBLE": frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"}),
-    "TIMESTAMPTZ": frozenset({"timestamptz", "timestamp"}),
+# How DuckDB sees each PostgreSQL type in the Arrow batches _select() reads (numeric arrives
+# as float8); values.converted() checks every value against the contract from there.
+_DUCKDB_TYPE = {
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "numeric": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
 }
 
 
@@ -47,33 +59,114 @@ class PostgresUrl:
     conninfo: str  # for libpq: without greenery's ?schema=, with a connect timeout
     location: str  # safe to store and print: no password
     schema: str
-    secrets: tuple[str, ...]  # the password as written and decoded, to scrub from messages
+    secrets: tuple[str, ...]  # the password in every spelling, to scrub from messages
+
+
+# libpq's connection keywords (a keyword/value string is read when it starts with one), and
+# greenery's own `schema`; the secret ones never reach a location or a message
+LIBPQ_KEYWORDS = frozenset(
+    "host hostaddr port dbname user password passfile require_auth channel_binding "
+    "connect_timeout client_encoding options application_name fallback_application_name "
+    "keepalives keepalives_idle keepalives_interval keepalives_count tcp_user_timeout "
+    "replication gssencmode sslmode requiressl sslcompression sslcert sslkey sslpassword "
+    "sslcertmode sslrootcert sslcrl sslcrldir sslsni requirepeer ssl_min_protocol_version "
+    "ssl_max_protocol_version krbsrvname gsslib gssdelegation service target_session_attrs "
+    "load_balance_hosts schema".split()
+)
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+_KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*=\s*")
+
+
+def keyword_pairs(spec: str) -> list[tuple[str, str]]:
+    """A libpq keyword/value string (`host=db user=me password='a b'`) as pairs; a malformed
+    one is refused without repeating it (it may hold a password)."""
+    pairs: list[tuple[str, str]] = []
+    at = 0
+    while at < len(spec):
+        if spec[at:].strip() == "":
+            break
+        found = _KEYWORD.match(spec, at)
+        if not found:
+            raise SourceError(_malformed("a keyword/value string needs key=value pairs"))
+        key, at = found.group(1).lower(), found.end()
+        if key not in LIBPQ_KEYWORDS:
+            raise SourceError(_malformed(f"{key!r} is not a libpq connection keyword"))
+        value: list[str] = []
+        if spec[at : at + 1] == "'":
+            at += 1
+            while at < len(spec) and spec[at] != "'":
+                if spec[at] == "\\" and at + 1 < len(spec):
+                    at += 1
+                value.append(spec[at])
+                at += 1
+            if at >= len(spec):
+                raise SourceError(_malformed(f"the quoted value of {key} is never closed"))
+            at += 1
+        else:
+            while at < len(spec) and not spec[at].isspace():
+                if spec[at] == "\\" and at + 1 < len(spec):
+                    at += 1
+                value.append(spec[at])
+                at += 1
+        pairs.append((key, "".join(value)))
+    return pairs
+
+
+def _malformed(why: str) -> str:
+    return (
+        f"--source looks like a database connection but cannot be read ({why}); it is not "
+        "repeated here in case it holds a password. Write postgresql://USER@HOST:PORT/DB"
+        "?schema=NAME, with the password in PGPASSWORD or ~/.pgpass"
+    )
+
+
+def _spellings(secret: str) -> list[str]:
+    """A password as typed, decoded and encoded every way a URL or message might show it."""
+    plain = unquote(secret)
+    return [secret, plain, quote(plain, safe=""), quote_plus(plain), quote(plain)]
 
 
 def parse_url(spec: str) -> PostgresUrl:
-    parts = urlsplit(spec)
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    """A postgresql:// URL (any case of the scheme, a password with unencoded @ or /) or a
+    libpq keyword/value string, split into conninfo, a safe location, schema and secrets."""
+    text = spec.strip()
+    if "://" not in text:
+        query = keyword_pairs(text)
+        scheme, userinfo, rest = "postgresql", "", "/"
+    else:
+        scheme, _, after = text.partition("://")
+        scheme = scheme.lower()
+        # the password may hold @, / or ?: the user part ends at the last @ (a literal @
+        # anywhere after it must be written %40)
+        userinfo, at, rest = after.rpartition("@")
+        if not at:
+            userinfo, rest = "", after
+        rest, _, raw_query = rest.partition("?")
+        query = parse_qsl(raw_query, keep_blank_values=True)
+    user, has_password, password = userinfo.partition(":")
+    secrets = _spellings(password) if has_password and password else []
+    secrets += [s for k, v in query if k in _SECRET_KEYS and v for s in _spellings(v)]
+    hosts, slash, path = rest.partition("/")
+    if any(c.isspace() for c in hosts) or "@" in hosts:
+        raise SourceError(_malformed("its host part is not a host name"))
     schemas = [v for k, v in query if k == "schema"]
     schema = schemas[-1] if schemas else DEFAULT_SCHEMA
     libpq_query = [(k, v) for k, v in query if k != "schema"]
-    secrets = [s for k, v in query if k == "password" for s in (v, quote(v, safe=""))]
-    if password:
-        secrets += [password, unquote(password)]
     for name, default in (
         ("connect_timeout", str(CONNECT_TIMEOUT_SECONDS)),
         ("application_name", "greenery"),
     ):
         if not any(k == name for k, _ in libpq_query):
             libpq_query.append((name, default))
-    safe_query = [(k, v) for k, v in query if k not in ("schema", "password")]
+    safe_query = [(k, v) for k, v in query if k != "schema" and k not in _SECRET_KEYS]
     safe_query.append(("schema", schema))
-    base = f"{parts.scheme}://{user + '@' if at and user else ''}{hosts}{parts.path}"
-    if not schema:
-        raise SourceError(f"{base}: ?schema= names no schema")
+    shown_user = quote(unquote(user), safe="") if user else ""
+    credentials = shown_user + (":" + quote(unquote(password), safe="") if password else "")
+    tail = f"{hosts}{slash}{path}"
+    base = f"{scheme}://{shown_user + '@' if shown_user else ''}{tail}"
     return PostgresUrl(
-        conninfo=f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(libpq_query)}",
+        conninfo=f"{scheme}://{credentials + '@' if credentials else ''}{tail}"
+        f"?{urlencode(libpq_query)}",
         location=f"{base}?{urlencode(safe_query)}",
         schema=schema,
         secrets=tuple(sorted({s for s in secrets if s}, key=len, reverse=True)),
@@ -81,11 +174,12 @@ def parse_url(spec: str) -> PostgresUrl:
 
 
 def redact(spec: str) -> str:
-    """The URL without its password (and with its schema spelled out), for logs and messages."""
+    """The URL without its password (and with its schema spelled out), for logs and messages;
+    one that cannot be read is not shown at all."""
     try:
         return parse_url(spec).location
     except (ValueError, SourceError):
-        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", spec)
+        return "(a database connection that cannot be read; not shown)"
 
 
 def _quote_ident(name: str) -> str:
@@ -119,6 +213,8 @@ class PostgresSource:
 
     def __init__(self, spec: str) -> None:
         self.url = parse_url(spec)
+        if not self.url.schema:
+            raise SourceError(f"{self.url.location.partition('?')[0]}: ?schema= names no schema")
         self._connection: Any = None
         self._columns: dict[str, dict[str, _Column]] = {}
 
@@ -252,6 +348,13 @@ class PostgresSource:
         finally:
             cursor.close()
 
+    def _delivered(self, table: RawTable, column: str) -> str:
+        """The DuckDB type a column arrives as from _select()."""
+        typname = self._columns[table.name][column].typname
+        if table.columns[column] == "VARCHAR" or typname in _TEXT:
+            return "VARCHAR"
+        return _DUCKDB_TYPE[typname]
+
     def stage(
         self,
         wh: Warehouse,
@@ -264,14 +367,21 @@ class PostgresSource:
         of its incremental_column, the way an incremental load reads an append-only table)."""
         import duckdb
 
+        from greenery_cli.errors import disk_full
+
         casts = ", ".join(
-            f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}" for c, t in table.columns.items()
+            f"{values.converted(_quote_ident(c), t, self._delivered(table, c), c)} "
+            f"as {_quote_ident(c)}"
+            for c, t in table.columns.items()
         )
         kind = "temp table" if temporary else "table"
         sql = f"create or replace {kind} {target} as select {casts} from pg_rows"
         try:
             self._scan(wh.con, table, list(table.columns), sql, since)
         except duckdb.Error as exc:
+            full = disk_full(exc, wh.path)
+            if full is not None:
+                raise full from None
             raise DataError(self._explain(table, exc)) from None
         return int(wh.scalar(f"select count(*) from {target}"))
 
@@ -283,9 +393,14 @@ class PostgresSource:
         found = self._columns[table.name]
         key = list(table.primary_key)
         keys = ", ".join(f"cast({_quote_ident(k)} as varchar)" for k in key)
+        named = values.refused_column(str(exc))
+        columns = [named] if named in table.columns else list(table.columns)
         with duckdb.connect() as con:
-            for column, type_ in table.columns.items():
-                if found[column].typname in _EXACT[type_]:
+            con.execute("set TimeZone = 'UTC'")
+            for column in columns:
+                type_ = table.columns[column]
+                delivered = self._delivered(table, column)
+                if not values.needs_check(type_, delivered):
                     continue
                 quoted = _quote_ident(column)
                 bad = self._scan(
@@ -293,14 +408,14 @@ class PostgresSource:
                     table,
                     key if column in key else [*key, column],
                     f"select cast({quoted} as varchar), {keys} from pg_rows "
-                    f"where {quoted} is not null and try_cast({quoted} as {type_}) is null limit 1",
+                    f"where {values.refused(quoted, type_, delivered)} limit 1",
                 )
                 if bad:
                     value, *row_key = bad[0]
                     row = ", ".join(f"{k}={v!r}" for k, v in zip(key, row_key, strict=True))
                     return self._scrub(
-                        f"{where} row {row}, column {column}: {value!r} is not a valid "
-                        f"{type_} (the column is {found[column].type_label})"
+                        f"{where} row {row}, column {column}: {value!r} "
+                        f"{values.reason(type_)} (the column is {found[column].type_label})"
                     )
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return self._scrub(f"{where}: cannot read as raw table {table.name}: {first}")

@@ -25,6 +25,7 @@ def show_project(summary: ProjectSummary, fmt: str) -> None:
                 "primary_key": ", ".join(s["primary_key"]),
                 "freshness_column": s["freshness_column"],
                 "warn / error after": f"{s['warn_after'] or '-'} / {s['error_after'] or '-'}",
+                "max shrink": f"{s['max_shrink']:.0%}",
             }
             for s in data["sources"]
         ]
@@ -44,7 +45,8 @@ def show_project(summary: ProjectSummary, fmt: str) -> None:
         f"macros: {', '.join(data['macros']) or 'none'}; "
         f"exposures: {', '.join(data['exposures']) or 'none'}",
         f"snapshot: {snap['table']} of source {snap['source']} by {snap['unique_key']}, "
-        f"checking {', '.join(snap['check_columns'])}",
+        f"checking {', '.join(snap['check_columns'])}; refuses to mark more than "
+        f"{snap['max_deleted']:.0%} of them deleted (max_deleted)",
     ]
     print_lines(console, *(Text(line) for line in lines))
     emit(sources, "table", title="Sources (queries/sources.toml)", layout=SOURCES)
