@@ -137,8 +137,9 @@ SOURCES = Layout(
         Col("primary_key", header="primary key", wrap=True),
         Col("freshness_column", header="freshness column"),
         Col("warn / error after"),
+        Col("max shrink"),
     ),
-    drops=("warn / error after", "freshness_column"),
+    drops=("max shrink", "warn / error after", "freshness_column"),
 )
 
 # name -> layout, for docs/output.md
