@@ -151,7 +151,7 @@ def spark(spark_server: Any) -> Iterator[Any]:
         warnings.simplefilter("ignore", FutureWarning)
         from pyspark.sql import SparkSession
 
-        session = SparkSession.builder.remote(spark_server.url).getOrCreate()
+        session = SparkSession.builder.remote(spark_server.url).create()  # never an earlier default
     try:
         yield session
     finally:

@@ -100,8 +100,16 @@ def test_spark_only_options_not_ported_are_refused() -> None:
 
 def test_an_unreachable_server_is_one_line() -> None:
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    result = run_cli("--engine", "sc://127.0.0.1:9/;token=zz-secret", "funnel", "--by-step")
-    assert result.exit_code == 2
+    import subprocess
+    import sys
+
+    # a process of its own: a client left connected to this port must not reach later tests
+    result = subprocess.run(
+        [sys.executable, "-m", "greenery_cli", "--engine", "sc://127.0.0.1:9/;token=zz-secret",
+         "funnel", "--by-step"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "zz-secret" not in result.stderr and "Traceback" not in result.stderr
 

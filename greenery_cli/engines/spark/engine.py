@@ -195,19 +195,22 @@ def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
     from pyspark.sql.connect.client.retries import DefaultPolicy
 
     engine = SparkEngine(spec, None)
-    with engine.errors():
-        engine.spark = SparkSession.builder.remote(spec.url).create()
-        # the client's default retries an unreachable server for 10 minutes; greenery says so
-        # within seconds (about 8 s of back-off: 0.05, 0.2, 0.8, 3.2, 4 s)
-        engine.spark.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
-        engine.spark.conf.set("spark.sql.session.timeZone", "UTC")
     try:
+        with engine.errors():
+            engine.spark = SparkSession.builder.remote(spec.url).create()
+            # the client's default retries an unreachable server for 10 minutes; greenery says
+            # so within seconds (about 8 s of back-off: 0.05, 0.2, 0.8, 3.2, 4 s)
+            engine.spark.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
+            engine.spark.conf.set("spark.sql.session.timeZone", "UTC")
         yield engine
     finally:
-        try:
-            engine.spark.stop()
-        except Exception:  # noqa: BLE001 - the server may already be gone; nothing to keep
-            pass
+        # stopped even when the server could not be reached: create() made it the process's
+        # default session, which a later session in the same process must not inherit
+        if engine.spark is not None:
+            try:
+                engine.spark.stop()
+            except Exception:  # noqa: BLE001 - the server may already be gone; nothing to keep
+                pass
 
 
 def _quiet() -> None:
