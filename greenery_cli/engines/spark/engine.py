@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from greenery_cli.rows import Rows
+
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots")
 
 
@@ -60,6 +62,14 @@ class SparkEngine:
         table = self.arrow(sql, params)
         columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
         return list(zip(*columns, strict=True)) if columns else []
+
+    def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Rows:
+        """A small answer as plain rows, as Warehouse.fetch gives (types from the values)."""
+        from greenery_cli.rows import Rows
+
+        table = self.arrow(sql, params)
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return Rows(table.column_names, list(zip(*columns, strict=True)) if columns else [])
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         found = self.rows(sql, params)
