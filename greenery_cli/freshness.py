@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.project.sources import Freshness as Thresholds
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from greenery_cli.runlog import Run
 
 STATUS_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2}
 
@@ -69,6 +72,7 @@ class FreshnessSettings:
     wait: float = DEFAULT_WAIT_SECONDS
     now: datetime | None = None  # the moment ages are measured at; default: the clock (UTC)
     thresholds: dict[str, Thresholds] | None = None  # default: queries/sources.toml
+    engine: EngineSpec = DUCKDB  # a Spark Connect engine measures and logs on its own tables
 
 
 @dataclass
@@ -256,10 +260,12 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
     from greenery_cli.runs import ensure_trust_tables, require_warehouse
     from greenery_cli.warehouse import open_warehouse
 
-    require_warehouse(settings.db)
     now = as_utc(settings.now) or datetime.now(UTC)
+    args = {"now": settings.now} if settings.now else {}
+    if settings.engine.is_spark:
+        return _check_on_spark(settings, now, args)
+    require_warehouse(settings.db)
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
-        args = {"now": settings.now} if settings.now else {}
         with recorded_run(wh, "freshness", args) as run:
             ensure_trust_tables(wh)
             checks = measure_freshness(wh, now, settings.thresholds)
@@ -271,14 +277,52 @@ def check_freshness(settings: FreshnessSettings) -> FreshnessReport:
                         f"(?, ?, {', '.join('?' for _ in CHECK_COLUMNS)})",
                         [run.run_id, now, *(check[n] for n in CHECK_COLUMNS)],
                     )
-            report = FreshnessReport(run.run_id, now, checks, status_counts(checks))
-            run.rows_affected = checks.height
-            if report.failed:
-                run.status = "fail"
-            if report.counts.get("error") or report.counts.get("warn"):
-                run.message = ", ".join(
-                    f"{report.counts[s]} {s}" for s in ("error", "warn") if report.counts.get(s)
-                )
+            report = _report(run, now, checks)
+    return report
+
+
+def _check_on_spark(
+    settings: FreshnessSettings, now: datetime, args: dict[str, Any]
+) -> FreshnessReport:
+    """The same checks on a Spark Connect engine, appended to its meta.freshness_checks in one
+    INSERT (engines/spark/meta.py)."""
+    from greenery_cli.engines.spark.engine import connect
+    from greenery_cli.engines.spark.meta import append, ensure, recorded_run
+    from greenery_cli.errors import UsageError
+
+    with connect(settings.engine) as engine:
+        if not engine.table_exists("meta", "loads"):
+            raise UsageError(
+                f"nothing loaded on {settings.engine.shown}: run `greenery load --source DIR` first"
+            )
+        with recorded_run(engine, "freshness", args) as (_log, run):
+            ensure(engine, ("freshness_checks",))
+            # the engine answers the Warehouse calls measure_freshness makes (rows, scalar,
+            # table_exists, relations), in DuckDB's dialect
+            on_spark: Any = engine
+            checks = measure_freshness(on_spark, now, settings.thresholds)
+            append(
+                engine,
+                "freshness_checks",
+                [
+                    [run.run_id, now, *(check[n] for n in CHECK_COLUMNS)]
+                    for check in checks.iter_rows(named=True)
+                ],
+            )
+            report = _report(run, now, checks)
+    return report
+
+
+def _report(run: Run, now: datetime, checks: pl.DataFrame) -> FreshnessReport:
+    """The run's report; the run's row says how it went (fail on an error)."""
+    report = FreshnessReport(run.run_id, now, checks, status_counts(checks))
+    run.rows_affected = checks.height
+    if report.failed:
+        run.status = "fail"
+    if report.counts.get("error") or report.counts.get("warn"):
+        run.message = ", ".join(
+            f"{report.counts[s]} {s}" for s in ("error", "warn") if report.counts.get(s)
+        )
     return report
 
 

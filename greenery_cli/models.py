@@ -31,6 +31,8 @@ from greenery_cli.project.model_config import (
 if TYPE_CHECKING:
     import polars as pl
 
+    from greenery_cli.engines.url import EngineSpec
+
 __all__ = ["LAYERS", "Model", "build_order", "discover", "downstream", "select", "upstream"]
 
 # bound parameters an incremental model's SQL reads through new_data.start / new_data.end
@@ -423,8 +425,12 @@ def select(
     return select_models(models, selectors, modified)
 
 
-def catalogue(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
-    """Every model: layer, materialisation, inputs, latest build and its last run's verdict."""
+def catalogue(
+    db: str | Path | None, *, wait: float = 10.0, engine: EngineSpec | None = None
+) -> pl.DataFrame:
+    """Every model: layer, materialisation, inputs, latest build and its last run's verdict
+    (on `engine`'s run log: DuckDB's --db file by default, or a Spark Connect engine's)."""
     from greenery_cli.engine.catalogue import catalogue as model_catalogue
+    from greenery_cli.engines.url import DUCKDB
 
-    return model_catalogue(db, wait=wait)
+    return model_catalogue(db, wait=wait, engine=engine or DUCKDB)

@@ -75,19 +75,23 @@ def _logged(wh: Warehouse, run_id: int) -> bool:
     return bool(wh.scalar("select count(*) from meta.runs where run_id = ?", [run_id]))
 
 
+def row_values(run: Run, duration: float) -> list[Any]:
+    """The run's meta.runs row, in the table's column order (finished now)."""
+    return [
+        run.run_id,
+        run.command,
+        json.dumps(run.args, default=str, sort_keys=True),
+        run.started_at,
+        _now(),
+        duration,
+        run.status,
+        run.rows_affected,
+        run.message,
+        __version__,
+    ]
+
+
 def _write(wh: Warehouse, run: Run, args: dict[str, Any], duration: float) -> None:
-    wh.execute(
-        "insert into meta.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run.run_id,
-            run.command,
-            json.dumps(args, default=str, sort_keys=True),
-            run.started_at,
-            _now(),
-            duration,
-            run.status,
-            run.rows_affected,
-            run.message,
-            __version__,
-        ],
-    )
+    values = row_values(run, duration)
+    values[2] = json.dumps(args, default=str, sort_keys=True)
+    wh.execute("insert into meta.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)

@@ -7,10 +7,13 @@ columns use dbt's names where the concept is the same (see README, "Trust").
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -45,13 +48,28 @@ class RunsSettings:
     limit: int | None = 20
     command: str | None = None
     wait: float = 10.0
+    engine: EngineSpec = DUCKDB  # a Spark Connect engine reads its own meta.runs
+
+
+@contextmanager
+def _open(settings: RunsSettings) -> Iterator[Any]:
+    """The engine whose run log is read (on Spark, refused when it has none yet)."""
+    from greenery_cli.engines import open_engine
+
+    with open_engine(settings.db, settings.engine, wait=settings.wait) as wh:
+        if settings.engine.is_spark and not wh.table_exists("meta", "runs"):
+            from greenery_cli.errors import UsageError
+
+            raise UsageError(
+                f"no run log on {settings.engine.shown}: nothing has run there yet "
+                "(`greenery load --source DIR` starts it)"
+            )
+        yield wh
 
 
 def list_runs(settings: RunsSettings) -> pl.DataFrame:
     """Runs, newest first: command, args, status, start, completion, elapsed time, rows."""
-    from greenery_cli.warehouse import open_warehouse
-
-    with open_warehouse(settings.db, wait=settings.wait) as wh:
+    with _open(settings) as wh:
         return _runs(wh, settings)
 
 
@@ -69,9 +87,8 @@ def run_results(settings: RunsSettings) -> list[dict[str, Any]]:
     listing each model built, test run or freshness check with its own status and timing."""
     from greenery_cli.output import records
     from greenery_cli.sql import render
-    from greenery_cli.warehouse import open_warehouse
 
-    with open_warehouse(settings.db, wait=settings.wait) as wh:
+    with _open(settings) as wh:
         runs = records(_runs(wh, settings))
         present = {
             table: wh.table_exists("meta", table)

@@ -568,13 +568,18 @@ RUN_COLUMNS = (
 
 def list_runs(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
     """Every snapshot run, newest first (empty before the first run)."""
-    import polars as pl
-
     from greenery_cli.sql import render
 
     with open_warehouse(db, wait=wait) as wh:
         if not wh.table_exists("snapshots", "snapshot_runs"):
-            return pl.DataFrame(schema=dict.fromkeys(RUN_COLUMNS, pl.String)).with_columns(
-                pl.col(c).cast(pl.Int64) for c in RUN_COLUMNS if c.startswith(("rows_", "snap"))
-            )
+            return empty_runs()
         return wh.frame(render("snapshot/runs.sql"))
+
+
+def empty_runs() -> pl.DataFrame:
+    """The runs listing before the first run (the columns, no rows)."""
+    import polars as pl
+
+    return pl.DataFrame(schema=dict.fromkeys(RUN_COLUMNS, pl.String)).with_columns(
+        pl.col(c).cast(pl.Int64) for c in RUN_COLUMNS if c.startswith(("rows_", "snap"))
+    )

@@ -67,16 +67,16 @@ def test_the_project_names_its_engine(tmp_path: Path) -> None:
     config = tmp_path / "p" / "greenery.toml"
     original = config.read_text()
     config.write_text('engine = "sc://127.0.0.1:1"\n' + original)
-    result = run_cli("--project-dir", str(tmp_path / "p"), "runs")
+    result = run_cli("--project-dir", str(tmp_path / "p"), "build")
     assert result.exit_code == 2
-    assert "greenery runs does not run on the Spark engine yet (sc://127.0.0.1:1)" in result.stderr
+    assert "greenery build does not run on the Spark engine yet (sc://127.0.0.1:1)" in result.stderr
     config.write_text('engine = "sc://h:1/;token=hidden-one;x=1"\n' + original)
     result = run_cli("--project-dir", str(tmp_path / "p"), "funnel")
     assert result.exit_code == 2
     assert "greenery.toml line 1" in result.stderr and "hidden-one" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["runs", "build", "test", "freshness", "report", "query"])
+@pytest.mark.parametrize("command", ["build", "test", "report", "query", "schedule"])
 def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: str) -> None:
     args = ("select 1",) if command == "query" else ()
     result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command, *args)
@@ -92,6 +92,7 @@ def test_spark_only_options_not_ported_are_refused() -> None:
         (("load", "--source", ".", "--select", "dim_products"), "load --select"),
         (("snapshot", "--dry-run"), "snapshot --dry-run"),
         (("snapshot", "--allow-rewind"), "snapshot --allow-rewind"),
+        (("snapshot", "revert", "--dry-run"), "snapshot revert --dry-run"),
     ):
         result = run_cli("--engine", "sc://127.0.0.1:1", *args)
         assert result.exit_code == 2, result.stderr
@@ -222,7 +223,8 @@ def _replayed_duckdb(real_data: Path, factory: pytest.TempPathFactory) -> Path:
 
 
 def _strip_run_ids(value: Any) -> None:
-    """Run ids differ by design (DuckDB's are meta.runs ids, Spark's the history's own)."""
+    """Run ids differ here by design: the DuckDB reference took four snapshot runs (ids 2-5),
+    Spark one replay (its own run 2, the states 3-6)."""
     if isinstance(value, dict):
         for key in list(value):
             if key.endswith("run_id") or key in ("run", "from_run", "to_run"):
@@ -234,18 +236,103 @@ def _strip_run_ids(value: Any) -> None:
             _strip_run_ids(item)
 
 
+def _same_work_on_duckdb(real_data: Path, factory: pytest.TempPathFactory) -> Path:
+    """The fixture's work on DuckDB through the same CLI: the load, then the replay."""
+    db = factory.mktemp("duck-log") / "log.duckdb"
+    for args in (
+        ("load", "--source", str(real_data / "raw")),
+        ("snapshot", "--replay", str(real_data / "inventory-weeks")),
+    ):
+        done = run_cli("--db", str(db), *args)
+        assert done.exit_code == 0, done.stderr
+    return db
+
+
+def _json(*args: str) -> tuple[int, Any]:
+    result = run_cli(*args, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_run_log_on_spark_matches_duckdb(
+    spark_loaded: str, real_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The same load and replay log the same runs on both engines (ids, commands, arguments,
+    rows, messages, each model built), list the same snapshot runs (ids included), and
+    `freshness` and `models` then give the same verdicts from Spark's own meta tables."""
+    db = str(_same_work_on_duckdb(real_data, tmp_path_factory))
+
+    def runs(engine: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        _code, found = _json(*engine, "runs", "--all")
+        return [
+            (
+                r["run_id"], r["command"], r["args"], r["status"], r["rows_affected"],
+                r["message"],
+                sorted(
+                    (n["unique_id"], n["status"], n["adapter_response"], n["message"])
+                    for n in r["results"]
+                ),
+            )
+            for r in found
+        ]  # fmt: skip
+
+    duck, spark = ("--db", db), ("--engine", spark_loaded)
+    on_duck = runs(duck)
+    assert [r[:2] for r in on_duck] == [(6 - i, "snapshot") for i in range(5)] + [(1, "load")]
+    assert len(on_duck[-1][-1]) == 17  # the load's run lists every model it built
+    assert runs(spark) == on_duck
+    assert _json(*spark, "snapshot", "list") == _json(*duck, "snapshot", "list")
+
+    def verdicts(engine: tuple[str, ...]) -> tuple[int, list[tuple[Any, ...]]]:
+        code, checks = _json(*engine, "freshness")
+        # the snapshot's note says how long ago it ran, in words that may tick over between
+        return code, [
+            (c["kind"], c["name"], c["status"], c["note"] if c["kind"] != "snapshot" else "")
+            for c in checks
+        ]
+
+    duck_verdicts = verdicts(duck)
+    assert ("model", "marts.dim_products", "pass", "built by run 1, 30 rows") in duck_verdicts[1]
+    assert verdicts(spark) == duck_verdicts
+
+    def models(engine: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        _code, found = _json(*engine, "models")
+        keys = ("model", "materialized", "rows", "last_action", "last_reason", "state")
+        return [tuple(m[k] for k in keys) for m in found]
+
+    assert models(spark) == models(duck)
+    # the freshness check is the log's newest run on Spark too
+    assert runs(spark)[0][:4] == (7, "freshness", {}, "success" if not duck_verdicts[0] else "fail")
+
+
 @pytest.mark.slow
 def test_snapshot_on_spark_swaps_and_reverts(spark_loaded: str) -> None:
     """A run over the loaded raw.products (week 1's state) after week 4: changes recorded as
-    a new generation; --revert-last swaps back and the history is week 4's again."""
-    before = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
-    taken = run_cli("--engine", spark_loaded, "snapshot", "--at", "2024-11-05T06:00:00Z")
+    a new generation, with its meta.runs id; `snapshot revert` swaps back and the history is
+    week 4's again, and says what it undid as on DuckDB."""
+    spark = ("--engine", spark_loaded)
+    _code, before = _json(*spark, "snapshot", "list")
+    taken = run_cli(*spark, "snapshot", "--at", "2024-11-05T06:00:00Z")
     assert taken.exit_code == 0, taken.stderr
-    after = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
-    assert len(json.loads(after.stdout)) == len(json.loads(before.stdout)) + 1
-    reverted = run_cli("--engine", spark_loaded, "snapshot", "--revert-last")
+    _code, after = _json(*spark, "snapshot", "list")
+    assert after[1:] == before and after[0]["taken_at"] == "2024-11-05T06:00:00Z"
+    run_id = after[0]["snapshot_run_id"]
+    assert f"snapshot run {run_id} at 2024-11-05T06:00:00Z: 6 opened, 6 closed" in taken.stderr
+    reverted = run_cli(*spark, "snapshot", "revert")
     assert reverted.exit_code == 0, reverted.stderr
-    again = run_cli("--engine", spark_loaded, "snapshot", "--list", "--format", "json")
-    assert json.loads(again.stdout) == json.loads(before.stdout)
-    older = run_cli("--engine", spark_loaded, "snapshot", "--at", "2024-10-01T00:00:00Z")
+    assert (
+        f"reverted snapshot run {run_id} at 2024-11-05T06:00:00Z: the versions it opened "
+        "removed (6 opened, 0 deleted), the 6 it closed re-opened"
+    ) in reverted.stderr
+    old_spelling = run_cli(*spark, "snapshot", "--list", "--format", "json")
+    assert old_spelling.exit_code == 0 and json.loads(old_spelling.stdout) == before
+    assert "deprecated; use `snapshot list`" in old_spelling.stderr
+    _code, log = _json(*spark, "runs", "--command", "snapshot", "--limit", "2")
+    assert [(r["run_id"], r["args"], r["rows_affected"]) for r in log] == [
+        (run_id + 1, {"revert_last": True}, 12),
+        (run_id, {"at": "2024-11-05 06:00:00+00:00", "check_columns": None,
+                  "missing": "new_record", "source": None}, 12),
+    ]  # fmt: skip
+    older = run_cli(*spark, "snapshot", "--at", "2024-10-01T00:00:00Z")
     assert older.exit_code == 2 and "append-only" in older.stderr

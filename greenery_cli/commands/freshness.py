@@ -20,7 +20,8 @@ def command(ctx: click.Context, fmt: str, wait: float) -> int:
     from greenery_cli.output import emit, stderr_console
     from greenery_cli.views.listings import FRESHNESS
 
-    report = check_freshness(FreshnessSettings(db=global_settings(ctx).db, wait=wait))
+    settings = global_settings(ctx)
+    report = check_freshness(FreshnessSettings(db=settings.db, wait=wait, engine=settings.engine))
     checks = for_people(report.checks) if fmt == "table" else report.checks
     emit(checks, fmt, title="Freshness (stale = strictly older than the limit)", layout=FRESHNESS)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))

@@ -15,7 +15,8 @@ def command(ctx: click.Context, fmt: str, wait: float) -> int:
     from greenery_cli.output import emit
     from greenery_cli.views.listings import MODELS
 
-    models = catalogue(global_settings(ctx).db, wait=wait)
+    settings = global_settings(ctx)
+    models = catalogue(settings.db, wait=wait, engine=settings.engine)
     if fmt == "table":
         models = models.drop("description")
     emit(models, fmt, title="Models, in build order", layout=MODELS)

@@ -35,6 +35,7 @@ def command(
         limit=None if show_all else limit,
         command=command_name,
         wait=wait,
+        engine=global_settings(ctx).engine,
     )
     if fmt == "json":
         click.echo(to_json(run_results(settings)))

@@ -140,6 +140,18 @@ def command(
         return 0
     db = global_settings(ctx).db
     engine = global_settings(ctx).engine
+    if list_only:
+        deprecated("snapshot --list", "snapshot list")
+        if revert_last or dry_run or taking:
+            raise UsageError("--list takes no other snapshot option")
+        _list(ctx, wait, fmt)
+        return 0
+    if revert_last:
+        deprecated("snapshot --revert-last", "snapshot revert")
+        if taking:
+            raise UsageError("--revert-last takes only --dry-run, --wait and --format")
+        _revert(ctx, wait, fmt, dry_run)
+        return 0
     if engine.is_spark:
         from greenery_cli.engines.spark.snapshot import spark_snapshot
 
@@ -154,44 +166,14 @@ def command(
             if given
         ]
         what, answer = spark_snapshot(
-            engine,
-            source=source,
-            at=at,
-            replay_folder=replay,
-            revert=revert_last,
-            list_only=list_only,
-            refused=refused,
+            engine, source=source, at=at, replay_folder=replay, refused=refused
         )
-        if what == "runs":
-            from greenery_cli.views.snapshot import show_runs
-
-            show_runs(answer, fmt)
-        elif what == "replay":
+        if what == "replay":
             from greenery_cli.views.snapshot import show_replay
 
             show_replay(answer, fmt)
-        elif what == "reverted":
-            from greenery_cli.output import stderr_console
-
-            stderr_console().print(
-                f"reverted the last snapshot run on {engine.shown}: generation {answer} is current",
-                markup=False,
-                highlight=False,
-            )
         else:
             show_result(answer, fmt)
-        return 0
-    if list_only:
-        deprecated("snapshot --list", "snapshot list")
-        if revert_last or dry_run or taking:
-            raise UsageError("--list takes no other snapshot option")
-        _list(db, wait, fmt)
-        return 0
-    if revert_last:
-        deprecated("snapshot --revert-last", "snapshot revert")
-        if taking:
-            raise UsageError("--revert-last takes only --dry-run, --wait and --format")
-        _revert(db, wait, fmt, dry_run)
         return 0
     if replay is not None:
         if at or source or dry_run:
@@ -233,18 +215,40 @@ def command(
     return 0
 
 
-def _list(db: str | None, wait: float, fmt: str) -> None:
-    from greenery_cli.snapshot import list_runs
+def _list(ctx: click.Context, wait: float, fmt: str) -> None:
     from greenery_cli.views.snapshot import show_runs
 
-    show_runs(list_runs(db, wait=wait), fmt)
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        from greenery_cli.engines.spark.snapshot import list_runs as spark_list
+
+        show_runs(spark_list(engine), fmt)
+        return
+    from greenery_cli.snapshot import list_runs
+
+    show_runs(list_runs(global_settings(ctx).db, wait=wait), fmt)
 
 
-def _revert(db: str | None, wait: float, fmt: str, dry_run: bool) -> None:
-    from greenery_cli.snapshot import revert_last
+def _revert(ctx: click.Context, wait: float, fmt: str, dry_run: bool) -> None:
     from greenery_cli.views.snapshot import show_result
 
-    show_result(revert_last(db, wait=wait, dry_run=dry_run), fmt, reverted=True)
+    engine = global_settings(ctx).engine
+    if engine.is_spark:
+        from greenery_cli.engines.spark.snapshot import revert
+        from greenery_cli.errors import UsageError
+
+        if dry_run:
+            raise UsageError(
+                f"greenery snapshot revert --dry-run does not run on the Spark engine yet "
+                f"({engine.shown})"
+            )
+        show_result(revert(engine), fmt, reverted=True)
+        return
+    from greenery_cli.snapshot import revert_last
+
+    show_result(
+        revert_last(global_settings(ctx).db, wait=wait, dry_run=dry_run), fmt, reverted=True
+    )
 
 
 @command.command("list")
@@ -253,8 +257,7 @@ def _revert(db: str | None, wait: float, fmt: str, dry_run: bool) -> None:
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
     """The snapshot runs, newest first: id, moment, source, versions closed and opened."""
-    _not_on_spark(ctx, "list", "--list")
-    _list(global_settings(ctx).db, wait, fmt)
+    _list(ctx, wait, fmt)
     return 0
 
 
@@ -270,17 +273,5 @@ def list_command(ctx: click.Context, fmt: str, wait: float) -> int:
 def revert_command(ctx: click.Context, dry_run: bool, fmt: str, wait: float) -> int:
     """Undo the latest snapshot run exactly: delete the versions it opened, re-open those it
     closed, and drop the run. Exit 3 when the warehouse stays busy past --wait."""
-    _not_on_spark(ctx, "revert", "--revert-last")
-    _revert(global_settings(ctx).db, wait, fmt, dry_run)
+    _revert(ctx, wait, fmt, dry_run)
     return 0
-
-
-def _not_on_spark(ctx: click.Context, sub: str, flag: str) -> None:
-    from greenery_cli.errors import UsageError
-
-    engine = global_settings(ctx).engine
-    if engine.is_spark:
-        raise UsageError(
-            f"greenery snapshot {sub} does not run on the Spark engine yet ({engine.shown}); "
-            f"snapshot {flag} does"
-        )

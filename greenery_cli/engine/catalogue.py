@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -25,19 +27,21 @@ COLUMNS = (
 )
 
 
-def catalogue(db: str | Path | None, *, wait: float = 10.0) -> pl.DataFrame:
+def catalogue(
+    db: str | Path | None, *, wait: float = 10.0, engine: EngineSpec = DUCKDB
+) -> pl.DataFrame:
     import polars as pl
 
     from greenery_cli.engine.state import BuildState
+    from greenery_cli.engines import open_engine
     from greenery_cli.exposures import discover_exposures
     from greenery_cli.models import build_order, discover
     from greenery_cli.sql import render
-    from greenery_cli.warehouse import open_warehouse
 
     models = discover()
     exposures = discover_exposures(models)
     last_seen: dict[str, tuple[Any, ...]] = {}
-    with open_warehouse(db, wait=wait) as wh:
+    with open_engine(db, engine, wait=wait) as wh:
         state = BuildState.read(wh)
         if "meta.changes" in state.relations:  # else a warehouse from before the build engine
             for model, action, reason in wh.rows(render("build/last_decisions.sql")):

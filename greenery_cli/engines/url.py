@@ -20,11 +20,14 @@ SPARK_PARAMS = ("token", "user_id", "use_ssl", "session_id", "user_agent")
 SPARK_COMMANDS = frozenset(
     {
         "fluctuations",
+        "freshness",
         "funnel",
         "init",
         "inventory-changes",
         "load",
+        "models",
         "project",
+        "runs",
         "snapshot",
         "stockouts",
     }

@@ -88,11 +88,12 @@ class SparkEngine:
             return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
 
     def relations(self) -> dict[str, str]:
-        """Every table and view of greenery's databases: `schema.name` -> TABLE or VIEW."""
+        """Every table and view of greenery's databases and its run log's (`meta`):
+        `schema.name` -> TABLE or VIEW."""
         found = {}
         with self.errors():
             databases = {d.name for d in self.spark.catalog.listDatabases()}
-            for schema in (s for s in SCHEMAS if s in databases):
+            for schema in (s for s in (*SCHEMAS, "meta") if s in databases):
                 for table in self.spark.catalog.listTables(schema):
                     if not table.isTemporary:
                         kind = "VIEW" if table.tableType == "VIEW" else "TABLE"

@@ -7,17 +7,28 @@ to its declared type, keys present and distinct, required columns filled) before
 written; only then are the raw tables, seeds and models replaced, each built under a scratch
 name and renamed over the old one. Spark has no transaction across tables, so a failure while
 writing (the server going away) can leave some tables of the new load beside old ones; a
-rerun repairs it. Incremental models are built whole, as tables. No run log (meta) on Spark yet.
+rerun repairs it. Incremental models are built whole, as tables. The run, each raw table's load,
+each model's build and each table's change are appended to the run log on Spark (meta.runs,
+meta.loads, meta.model_builds, meta.changes: engines/spark/meta.py) as a DuckDB load writes them.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from greenery_cli.engines.spark.engine import SparkEngine
 from greenery_cli.engines.url import EngineSpec
 from greenery_cli.errors import DataError, SourceError, UsageError
+
+if TYPE_CHECKING:
+    from greenery_cli.engine.run import ModelBuild
+    from greenery_cli.raw_load import TableLoad
+
+META_TABLES = ("runs", "loads", "model_builds", "changes")
 
 
 @dataclass
@@ -26,6 +37,8 @@ class SparkLoadResult:
     tables: dict[str, int] = field(default_factory=dict)  # relation -> rows
     models: dict[str, str] = field(default_factory=dict)  # relation -> how it was built
     notes: list[str] = field(default_factory=list)
+    loads: list[TableLoad] = field(default_factory=list)  # as a DuckDB load records them
+    builds: list[ModelBuild] = field(default_factory=list)
 
 
 def _quoted(column: str) -> str:
@@ -97,9 +110,13 @@ def _check_keys(
             raise DataError(f"{csv}: duplicate primary key ({', '.join(key)}): {shown}")
 
 
-def load_on_spark(engine: SparkEngine, source: str | None) -> SparkLoadResult:
+def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> SparkLoadResult:
+    """Check every export and seed, then write them and build every model; with a `run_id`,
+    append what was done to the run log's tables (which must exist)."""
+    from greenery_cli.engine.run import ModelBuild
     from greenery_cli.models import build_order, discover
     from greenery_cli.project import current
+    from greenery_cli.raw_load import TableLoad
     from greenery_cli.seeds import declared_seeds
 
     if source is None:
@@ -131,21 +148,85 @@ def load_on_spark(engine: SparkEngine, source: str | None) -> SparkLoadResult:
         _check_keys(engine, seed.path, select, seed.primary_key, ())
         staged.append((f"seeds.{seed.name}", select))
     result = SparkLoadResult(source=str(folder))
+    built_before = _built_before(engine) if run_id else set()
     for relation, select in staged:  # everything checked: now write
         engine.create_table_as(relation, select)
-        result.tables[relation] = int(engine.scalar(f"select count(*) from {relation}"))
+        rows = int(engine.scalar(f"select count(*) from {relation}"))
+        result.tables[relation] = rows
+        result.loads.append(TableLoad(relation, "loaded", rows, rows, "loaded in full"))
     for model in build_order(discover()):
         if not model.in_warehouse:
             continue  # ephemeral: inlined into the models that read it
+        started, clock = datetime.now(UTC), time.perf_counter()
+        rows_built: int | None = None
         if model.materialized == "view":
             engine.create_view_as(model.relation, model.sql)
             result.models[model.relation] = "view"
         else:
             engine.create_table_as(model.relation, model.sql)
             result.models[model.relation] = "table"
+            rows_built = int(engine.scalar(f"select count(*) from {model.relation}"))
             if model.materialized == "incremental":
                 result.notes.append(f"{model.relation}: incremental built whole on Spark")
+        reason = (
+            "rebuilt: a Spark load builds every model"
+            if model.name in built_before
+            else ("never built")
+        )
+        result.builds.append(
+            ModelBuild(
+                model.name,
+                model.layer,
+                rows_built,
+                started,
+                datetime.now(UTC),
+                time.perf_counter() - clock,
+                model.materialized,
+                "built",
+                reason,
+            )
+        )
+    if run_id:
+        _record(engine, run_id, result)
     return result
+
+
+def _built_before(engine: SparkEngine) -> set[str]:
+    return {row[0] for row in engine.rows("select distinct model from meta.model_builds")}
+
+
+def _record(engine: SparkEngine, run_id: int, result: SparkLoadResult) -> None:
+    """The load's rows in meta.loads, meta.model_builds and meta.changes (one INSERT each)."""
+    from greenery_cli.engines.spark.meta import append
+    from greenery_cli.models import discover
+
+    now = datetime.now(UTC)
+    models = discover()
+    raw = [t for t in result.loads if t.relation.startswith("raw.")]
+    append(
+        engine,
+        "loads",
+        [
+            [run_id, t.relation.removeprefix("raw."), "files", result.source, t.rows, now]
+            + [t.action, t.rows_added]
+            for t in raw
+        ],
+    )
+    builds: list[list[Any]] = []
+    for b in result.builds:
+        fingerprint = models[b.model].fingerprint
+        assert fingerprint is not None
+        builds.append(
+            [run_id, b.model, b.layer, b.rows, b.started_at, b.finished_at, b.duration_s]
+            + [b.materialized, b.action, b.reason, fingerprint.as_json()]
+        )
+    append(engine, "model_builds", builds)
+    # every table and view was rewritten whole: one `throughout` change each, as on DuckDB
+    changes = [[run_id, t.relation, "throughout", None, None, t.rows] for t in result.loads]
+    changes += [
+        [run_id, models[b.model].relation, "throughout", None, None, b.rows] for b in result.builds
+    ]
+    append(engine, "changes", changes)
 
 
 def spark_load(
@@ -159,14 +240,29 @@ def spark_load(
             f"greenery load --select does not run on the Spark engine yet ({spec.shown}): "
             "it loads and builds everything"
         )
-    del full_refresh  # every load on Spark is a full one
+    from greenery_cli.engines.spark.meta import ensure, recorded_run
+    from greenery_cli.load import LoadResult, load_summary
+    from greenery_cli.sources import redact_source
+
+    # every load on Spark is a full one; the run log records what was asked, as on DuckDB
+    args: dict[str, Any] = {
+        "source": redact_source(source),
+        "select": [],
+        "full_refresh": full_refresh,
+    }
     with connect(spec) as engine:
-        result = load_on_spark(engine, source)
+        with recorded_run(engine, "load", args) as (_log, run):
+            ensure(engine, META_TABLES)
+            result = load_on_spark(engine, source, run.run_id)
+            logged = LoadResult(run.run_id, "files", result.source, loads=result.loads)
+            logged.models = result.builds
+            run.rows_affected = logged.rows_added
+            run.message = load_summary(logged)
     rows = sum(n for r, n in result.tables.items() if r.startswith("raw."))
     raw = sum(1 for r in result.tables if r.startswith("raw."))
     seeds = len(result.tables) - raw
     notes = "".join(f"; {note}" for note in result.notes)
     return (
         f"loaded {raw} raw tables ({rows} rows) and {seeds} seeds, built {len(result.models)} "
-        f"models on {spec.shown} from {result.source}{notes}"
+        f"models on {spec.shown} from {result.source}{notes} (run {run.run_id})"
     )

@@ -5,12 +5,15 @@ views `snapshots.products_snapshot` / `snapshots.snapshot_runs` over the new gen
 Spark cannot UPDATE a Parquet table, and has no transaction; a generation is written beside the
 current one and made current only by the view swap (one catalogue operation), so a run that
 fails or is killed before the swap leaves the history as it was (the unused generation is
-dropped by the next run). `--revert-last` swaps the views back one generation. Older
+dropped by the next run). `snapshot revert` swaps the views back one generation. Older
 generations are kept (KEEP_GENERATIONS) so a revert has something to swap back to.
+
+Every run, replay and revert is a row of the run log on Spark (meta.runs, engines/spark/meta.py),
+written after the swap; a snapshot run's id is its meta.runs id, as on DuckDB.
 
 Not on Spark yet (refused by the command): --dry-run, --check-columns, --missing other than the
 project's, --allow-rewind (the rewind guard does not run on Spark), a PostgreSQL source, source
-column drift. Run ids are the history's own (1, 2, ...), not meta.runs ids: Spark has no run log.
+column drift.
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenery_cli.engines.spark.engine import SparkEngine
+from greenery_cli.engines.spark.meta import RunLog, recorded_run
 from greenery_cli.engines.url import EngineSpec
 from greenery_cli.errors import DataError, UsageError, WorkFailed
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from greenery_cli.snapshot import SnapshotResult
 
 HISTORY = "snapshots.products_snapshot"
 RUNS = "snapshots.snapshot_runs"
@@ -101,10 +110,20 @@ def _positioned(engine: SparkEngine, select: str) -> int:
     return int(engine.scalar(f"select count(*) from {STAGED}"))
 
 
+def latest_run_id(engine: SparkEngine) -> int:
+    """The history's newest run id (0: none), so the run log never hands out a used one."""
+    generation = _generation(engine)
+    if generation == 0:
+        return 0
+    found = engine.scalar(f"select max(snapshot_run_id) from snapshots.snapshot_runs_g{generation}")
+    return int(found or 0)
+
+
 def run_once(
-    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]]
+    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]], run_id: int
 ) -> SparkRun:
-    """One snapshot run at `taken_at` over what `stage` puts in STAGED; swapped in at the end."""
+    """Snapshot run `run_id` at `taken_at` over what `stage` puts in STAGED; swapped in at the
+    end."""
     from greenery_cli.project import current
     from greenery_cli.resources import ENGINE_QUERIES
     from greenery_cli.sql import render
@@ -126,7 +145,11 @@ def run_once(
     latest = engine.rows(
         f"select max(snapshot_run_id), max(taken_at) from snapshots.snapshot_runs_g{generation}"
     )[0]
-    run_id = int(latest[0] or 0) + 1
+    if int(latest[0] or 0) >= run_id:  # a writer at the same time took this id first
+        raise UsageError(
+            f"snapshot run {run_id}: the history on {engine.path} already has run {latest[0]} "
+            "(another writer ran meanwhile); nothing written"
+        )
     if latest[1] is not None and latest[1] >= taken_at:
         raise UsageError(
             f"snapshot at {taken_at.isoformat()}: the history on {engine.path} already runs to "
@@ -205,11 +228,13 @@ def _forget_before(engine: SparkEngine, generation: int) -> None:
         engine.drop(f"snapshots.snapshot_runs_g{generation - 1}")
 
 
-def revert_last(engine: SparkEngine) -> int:
-    """Swap the views back one generation; the generation number now current."""
+def revert_last(engine: SparkEngine) -> SnapshotResult:
+    """Swap the views back one generation: the latest run undone, as its runs row says."""
+    from greenery_cli.snapshot import SnapshotResult
+
     generation = _generation(engine)
     if generation == 0:
-        raise UsageError(f"no snapshot history on {engine.path} to revert")
+        raise UsageError(f"no snapshot run to revert on {engine.path}: the history is empty")
     if (
         generation - 1 > 0
         and engine.kind_of(f"snapshots.products_snapshot_g{generation - 1}") is None
@@ -218,6 +243,11 @@ def revert_last(engine: SparkEngine) -> int:
             f"snapshot generation {generation - 1} is no longer kept on {engine.path}: "
             "nothing to revert to"
         )
+    run_id, taken_at, opened, closed, deleted, source = engine.rows(
+        "select snapshot_run_id, taken_at, rows_opened, rows_closed, rows_deleted, source "
+        f"from snapshots.snapshot_runs_g{generation} "
+        "order by taken_at desc, snapshot_run_id desc limit 1"
+    )[0]
     if generation - 1 == 0:
         engine.drop(HISTORY)
         engine.drop(RUNS)
@@ -225,7 +255,16 @@ def revert_last(engine: SparkEngine) -> int:
         _point_at(engine, generation - 1)
     engine.drop(f"snapshots.products_snapshot_g{generation}")
     engine.drop(f"snapshots.snapshot_runs_g{generation}")
-    return generation - 1
+    # what the generation swap undid is what the run's row says it did: the versions it
+    # opened are gone, those it closed current again
+    return SnapshotResult(
+        run_id=int(run_id),
+        taken_at=taken_at,
+        opened=int(opened),
+        closed=int(closed),
+        deleted=int(deleted),
+        source=source,
+    )
 
 
 def _products_types() -> tuple[dict[str, str], str]:
@@ -235,16 +274,16 @@ def _products_types() -> tuple[dict[str, str], str]:
     return dict(project.source(project.snapshot.source).columns), project.snapshot.unique_key
 
 
-def snapshot_file(engine: SparkEngine, csv: Path, taken_at: datetime) -> SparkRun:
+def snapshot_file(engine: SparkEngine, csv: Path, taken_at: datetime, run_id: int) -> SparkRun:
     types, key = _products_types()
 
     def stage() -> tuple[int, str]:
         return _stage_file(engine, csv, types, key), str(csv)
 
-    return run_once(engine, taken_at, stage)
+    return run_once(engine, taken_at, stage, run_id)
 
 
-def snapshot_loaded(engine: SparkEngine, taken_at: datetime) -> SparkRun:
+def snapshot_loaded(engine: SparkEngine, taken_at: datetime, run_id: int) -> SparkRun:
     """A run over raw.products as the last `load` left it on the engine."""
     types, _key = _products_types()
     if not engine.table_exists("raw", "products"):
@@ -256,19 +295,25 @@ def snapshot_loaded(engine: SparkEngine, taken_at: datetime) -> SparkRun:
         select = "select " + ", ".join(types) + " from raw.products"
         return _positioned(engine, select), "raw.products"
 
-    return run_once(engine, taken_at, stage)
+    return run_once(engine, taken_at, stage, run_id)
 
 
-def replay(engine: SparkEngine, folder: Path) -> list[SparkRun]:
-    """Every state of the folder's schedule.csv, oldest first, each its own swapped run."""
+def replay(engine: SparkEngine, folder: Path, log: RunLog) -> list[SparkRun]:
+    """Every state of the folder's schedule.csv, oldest first, each its own swapped run and
+    its own row of the run log (as on DuckDB)."""
+    from greenery_cli.output import iso_utc
     from greenery_cli.snapshot_replay import read_schedule
 
     runs = []
     for state in read_schedule(folder):
+        run = log.new("snapshot", {"replayed": str(state.file), "at": iso_utc(state.moment)})
         try:
-            runs.append(snapshot_file(engine, state.file, state.moment))
+            taken = snapshot_file(engine, state.file, state.moment, run.run_id)
         except DataError as exc:
             raise DataError(f"{state.label}: {exc}") from None
+        runs.append(taken)
+        run.rows_affected = taken.opened + taken.closed + taken.deleted
+        log.finish(run)
     return runs
 
 
@@ -288,19 +333,46 @@ def as_dict(run: SparkRun) -> dict[str, Any]:
     }
 
 
+def list_runs(spec: EngineSpec) -> pl.DataFrame:
+    """`snapshot list` on Spark: the runs, newest first, as on DuckDB (empty before any)."""
+    from greenery_cli.engines.spark.engine import connect
+    from greenery_cli.snapshot import empty_runs
+    from greenery_cli.sql import render
+
+    with connect(spec) as engine:
+        if engine.kind_of(RUNS) is None:
+            return empty_runs()
+        return engine.frame(render("snapshot/runs.sql"))
+
+
+def revert(spec: EngineSpec) -> SnapshotResult:
+    """`snapshot revert` on Spark: the previous generation made current again, logged."""
+    from greenery_cli.engines.spark.engine import connect
+
+    with (
+        connect(spec) as engine,
+        recorded_run(engine, "snapshot", {"revert_last": True}) as (
+            _log,
+            run,
+        ),
+    ):
+        result = revert_last(engine)
+        run.rows_affected = result.opened + result.closed
+    return result
+
+
 def spark_snapshot(
     spec: EngineSpec,
     *,
     source: str | None,
     at: datetime | None,
     replay_folder: str | None,
-    revert: bool,
-    list_only: bool,
     refused: list[str],
 ) -> tuple[str, Any]:
-    """What the CLI calls on Spark: ('runs', frame) | ('replay', ReplayResult) |
-    ('run', SnapshotResult) | ('reverted', generation)."""
+    """A snapshot run or a replay on Spark: ('replay', ReplayResult) | ('run', SnapshotResult)."""
     from greenery_cli.engines.spark.engine import connect
+    from greenery_cli.project import current
+    from greenery_cli.sources import redact_source
 
     if refused:
         raise UsageError(
@@ -312,19 +384,22 @@ def spark_snapshot(
             f"greenery snapshot on the Spark engine reads a folder with products.csv, not "
             f"{source.split('://')[0]}:// ({spec.shown})"
         )
+    missing = current().snapshot.missing
     with connect(spec) as engine:
-        if list_only:
-            from greenery_cli.sql import render
-
-            if engine.kind_of(RUNS) is None:
-                raise UsageError(f"no snapshot history on {engine.path}")
-            return "runs", engine.frame(render("snapshot/runs.sql"))
-        if revert:
-            return "reverted", revert_last(engine)
+        used = latest_run_id(engine)
         if replay_folder is not None:
             from greenery_cli.snapshot_replay import ReplayedState, ReplayResult
 
-            runs = replay(engine, Path(replay_folder))
+            folder = Path(replay_folder).expanduser()
+            args: dict[str, Any] = {
+                "replay": str(folder),
+                "check_columns": None,
+                "missing": missing,
+                "allow_rewind": False,
+            }
+            with recorded_run(engine, "snapshot", args, used + 1) as (log, outer):
+                runs = replay(engine, folder, log)
+                outer.rows_affected = sum(r.opened + r.closed + r.deleted for r in runs)
             states = [
                 ReplayedState(
                     r.taken_at, Path(r.source).name, r.run_id, False, r.opened, r.closed, r.deleted
@@ -334,20 +409,30 @@ def spark_snapshot(
             return "replay", ReplayResult(folder=replay_folder, states=states)
         from greenery_cli.snapshot import SnapshotResult
 
-        moment = at or now()
-        if source is None:
-            run = snapshot_loaded(engine, moment)
-        else:
+        csv = None
+        if source is not None:
             csv = Path(source) / "products.csv"
             if not csv.is_file():
                 raise UsageError(f"--source {source}: no products.csv there")
-            run = snapshot_file(engine, csv, moment)
+        args = {
+            "source": redact_source(source),
+            "at": at,
+            "check_columns": None,
+            "missing": missing,
+        }
+        with recorded_run(engine, "snapshot", args, used + 1) as (_log, run):
+            moment = at or now()
+            if csv is None:
+                taken = snapshot_loaded(engine, moment, run.run_id)
+            else:
+                taken = snapshot_file(engine, csv, moment, run.run_id)
+            run.rows_affected = taken.opened + taken.closed + taken.deleted
         return "run", SnapshotResult(
-            run_id=run.run_id,
-            taken_at=run.taken_at,
-            opened=run.opened,
-            closed=run.closed,
-            deleted=run.deleted,
-            source=run.source,
-            products=run.products,
+            run_id=taken.run_id,
+            taken_at=taken.taken_at,
+            opened=taken.opened,
+            closed=taken.closed,
+            deleted=taken.deleted,
+            source=taken.source,
+            products=taken.products,
         )
