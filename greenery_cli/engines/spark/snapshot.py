@@ -274,11 +274,15 @@ def _products_types() -> tuple[dict[str, str], str]:
     return dict(project.source(project.snapshot.source).columns), project.snapshot.unique_key
 
 
-def snapshot_file(engine: SparkEngine, csv: Path, taken_at: datetime, run_id: int) -> SparkRun:
+def snapshot_file(
+    engine: SparkEngine, csv: Path, taken_at: datetime, run_id: int, where: Path | None = None
+) -> SparkRun:
+    """A run over one products file; its source recorded as DuckDB's file source names it
+    (`where`, its folder, or the file itself for a replayed state), resolved."""
     types, key = _products_types()
 
     def stage() -> tuple[int, str]:
-        return _stage_file(engine, csv, types, key), str(csv)
+        return _stage_file(engine, csv, types, key), str((where or csv).resolve())
 
     return run_once(engine, taken_at, stage, run_id)
 
@@ -390,15 +394,15 @@ def spark_snapshot(
         if replay_folder is not None:
             from greenery_cli.snapshot_replay import ReplayedState, ReplayResult
 
-            folder = Path(replay_folder).expanduser()
+            schedule = Path(replay_folder).expanduser()
             args: dict[str, Any] = {
-                "replay": str(folder),
+                "replay": str(schedule),
                 "check_columns": None,
                 "missing": missing,
                 "allow_rewind": False,
             }
             with recorded_run(engine, "snapshot", args, used + 1) as (log, outer):
-                runs = replay(engine, folder, log)
+                runs = replay(engine, schedule, log)
                 outer.rows_affected = sum(r.opened + r.closed + r.deleted for r in runs)
             states = [
                 ReplayedState(
@@ -409,9 +413,12 @@ def spark_snapshot(
             return "replay", ReplayResult(folder=replay_folder, states=states)
         from greenery_cli.snapshot import SnapshotResult
 
-        csv = None
+        csv = folder = None
         if source is not None:
-            csv = Path(source) / "products.csv"
+            from greenery_cli.sources.files import exports_folder
+
+            folder = exports_folder(Path(source).expanduser())
+            csv = folder / "products.csv"
             if not csv.is_file():
                 raise UsageError(f"--source {source}: no products.csv there")
         args = {
@@ -425,7 +432,7 @@ def spark_snapshot(
             if csv is None:
                 taken = snapshot_loaded(engine, moment, run.run_id)
             else:
-                taken = snapshot_file(engine, csv, moment, run.run_id)
+                taken = snapshot_file(engine, csv, moment, run.run_id, folder)
             run.rows_affected = taken.opened + taken.closed + taken.deleted
         return "run", SnapshotResult(
             run_id=taken.run_id,
