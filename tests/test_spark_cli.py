@@ -92,7 +92,6 @@ def test_spark_only_options_not_ported_are_refused() -> None:
         (("load", "--source", ".", "--select", "dim_products"), "load --select"),
         (("snapshot", "--dry-run"), "snapshot --dry-run"),
         (("snapshot", "--allow-rewind"), "snapshot --allow-rewind"),
-        (("snapshot", "revert", "--dry-run"), "snapshot revert --dry-run"),
     ):
         result = run_cli("--engine", "sc://127.0.0.1:1", *args)
         assert result.exit_code == 2, result.stderr
@@ -164,6 +163,28 @@ def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path
         )
     assert len(mine) == 46
     assert mine == theirs
+
+
+def test_revert_preview_sql_lists_duckdbs_dry_run(real_data: Path, tmp_path: Path) -> None:
+    """The SELECT behind `snapshot revert --dry-run` on Spark, run on DuckDB over the replayed
+    history, lists exactly the rows DuckDB's own dry run does (no JVM needed)."""
+    sqlglot = pytest.importorskip("sqlglot", reason="the spark extra is not installed")
+    from spark_capture import replayed_warehouse
+
+    from greenery_cli.engines.spark.dialect import to_spark
+    from greenery_cli.snapshot import revert_last
+    from greenery_cli.sql import render
+    from greenery_cli.warehouse import open_warehouse
+
+    db = replayed_warehouse(real_data, tmp_path)
+    theirs = revert_last(str(db), dry_run=True)
+    assert theirs.changes is not None
+    sql = render("snapshot/revert_preview.sql")
+    sqlglot.parse_one(to_spark(sql), read="spark")
+    with open_warehouse(db) as wh:
+        mine = wh.frame(sql, {"run_id": theirs.run_id})
+    assert mine["action"].value_counts(sort=True).rows() == [("delete", 6), ("reopen", 6)]
+    assert mine.equals(theirs.changes)
 
 
 # -- slow: the real CLI on the test run's Spark Connect server ---------------------------------
@@ -319,6 +340,16 @@ def test_snapshot_on_spark_swaps_and_reverts(spark_loaded: str) -> None:
     assert after[1:] == before and after[0]["taken_at"] == "2024-11-05T06:00:00Z"
     run_id = after[0]["snapshot_run_id"]
     assert f"snapshot run {run_id} at 2024-11-05T06:00:00Z: 6 opened, 6 closed" in taken.stderr
+    preview = run_cli(*spark, "snapshot", "revert", "--dry-run", "--format", "json")
+    assert preview.exit_code == 0, preview.stderr
+    rows = json.loads(preview.stdout)
+    assert sorted(r["action"] for r in rows) == ["delete"] * 6 + ["reopen"] * 6
+    # the six products the run changed: each loses the version the run opened and gets back
+    # the one it closed
+    assert {r["product_id"] for r in rows if r["action"] == "delete"} == {
+        r["product_id"] for r in rows if r["action"] == "reopen"
+    }
+    assert f"dry run: reverting snapshot run {run_id} at" in preview.stderr
     reverted = run_cli(*spark, "snapshot", "revert")
     assert reverted.exit_code == 0, reverted.stderr
     assert (

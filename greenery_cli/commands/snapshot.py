@@ -235,14 +235,8 @@ def _revert(ctx: click.Context, wait: float, fmt: str, dry_run: bool) -> None:
     engine = global_settings(ctx).engine
     if engine.is_spark:
         from greenery_cli.engines.spark.snapshot import revert
-        from greenery_cli.errors import UsageError
 
-        if dry_run:
-            raise UsageError(
-                f"greenery snapshot revert --dry-run does not run on the Spark engine yet "
-                f"({engine.shown})"
-            )
-        show_result(revert(engine), fmt, reverted=True)
+        show_result(revert(engine, dry_run), fmt, reverted=True)
         return
     from greenery_cli.snapshot import revert_last
 

@@ -228,9 +228,13 @@ def _forget_before(engine: SparkEngine, generation: int) -> None:
         engine.drop(f"snapshots.snapshot_runs_g{generation - 1}")
 
 
-def revert_last(engine: SparkEngine) -> SnapshotResult:
-    """Swap the views back one generation: the latest run undone, as its runs row says."""
+def revert_last(engine: SparkEngine, dry_run: bool = False) -> SnapshotResult:
+    """Swap the views back one generation: the latest run undone, as its runs row says (a dry
+    run lists the versions that would go and come back, and swaps nothing)."""
+    from dataclasses import replace
+
     from greenery_cli.snapshot import SnapshotResult
+    from greenery_cli.sql import render
 
     generation = _generation(engine)
     if generation == 0:
@@ -248,6 +252,20 @@ def revert_last(engine: SparkEngine) -> SnapshotResult:
         f"from snapshots.snapshot_runs_g{generation} "
         "order by taken_at desc, snapshot_run_id desc limit 1"
     )[0]
+    # what the generation swap undoes is what the run's row says it did: the versions it
+    # opened are gone, those it closed current again
+    result = SnapshotResult(
+        run_id=int(run_id),
+        taken_at=taken_at,
+        opened=int(opened),
+        closed=int(closed),
+        deleted=int(deleted),
+        dry_run=dry_run,
+        source=source,
+    )
+    if dry_run:
+        changes = engine.frame(render("snapshot/revert_preview.sql"), {"run_id": int(run_id)})
+        return replace(result, changes=changes)
     if generation - 1 == 0:
         engine.drop(HISTORY)
         engine.drop(RUNS)
@@ -255,16 +273,7 @@ def revert_last(engine: SparkEngine) -> SnapshotResult:
         _point_at(engine, generation - 1)
     engine.drop(f"snapshots.products_snapshot_g{generation}")
     engine.drop(f"snapshots.snapshot_runs_g{generation}")
-    # what the generation swap undid is what the run's row says it did: the versions it
-    # opened are gone, those it closed current again
-    return SnapshotResult(
-        run_id=int(run_id),
-        taken_at=taken_at,
-        opened=int(opened),
-        closed=int(closed),
-        deleted=int(deleted),
-        source=source,
-    )
+    return result
 
 
 def _products_types() -> tuple[dict[str, str], str]:
@@ -349,19 +358,17 @@ def list_runs(spec: EngineSpec) -> pl.DataFrame:
         return engine.frame(render("snapshot/runs.sql"))
 
 
-def revert(spec: EngineSpec) -> SnapshotResult:
-    """`snapshot revert` on Spark: the previous generation made current again, logged."""
+def revert(spec: EngineSpec, dry_run: bool = False) -> SnapshotResult:
+    """`snapshot revert` on Spark: the previous generation made current again, logged (a dry
+    run writes nothing, not even the log, as on DuckDB)."""
     from greenery_cli.engines.spark.engine import connect
 
-    with (
-        connect(spec) as engine,
-        recorded_run(engine, "snapshot", {"revert_last": True}) as (
-            _log,
-            run,
-        ),
-    ):
-        result = revert_last(engine)
-        run.rows_affected = result.opened + result.closed
+    with connect(spec) as engine:
+        if dry_run:
+            return revert_last(engine, dry_run=True)
+        with recorded_run(engine, "snapshot", {"revert_last": True}) as (_log, run):
+            result = revert_last(engine)
+            run.rows_affected = result.opened + result.closed
     return result
 
 

@@ -1,4 +1,4 @@
--- Rows appended to a run-log table (on Spark a Parquet table only grows); values bound by name.
+-- Rows appended to a run-log table (on Spark a Parquet table only grows), values bound by name.
 insert into meta.{{ table }} ({{ columns | join(', ') }})
 values
 {% for row in range(rows) %}{% if not loop.first %},
