@@ -417,7 +417,7 @@ def spark_snapshot(
                 )
                 for r in runs
             ]
-            return "replay", ReplayResult(folder=replay_folder, states=states)
+            return "replay", ReplayResult(folder=str(schedule.resolve()), states=states)
         from greenery_cli.snapshot import SnapshotResult
 
         csv = folder = None
