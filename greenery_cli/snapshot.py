@@ -244,11 +244,7 @@ def check_invariants(wh: Warehouse, touched: str) -> None:
     from greenery_cli.sql import render
 
     # the snapshot's own columns are all an invariant reads; fewer columns, a cheaper scan
-    columns = ", ".join((KEY, *META_COLUMNS))
-    wh.execute(
-        f"create or replace temp table snapshot_touched as select {columns} from "
-        f"snapshots.products_snapshot where product_id in ({touched})"
-    )
+    wh.execute(render("snapshot/touched.sql", columns=[KEY, *META_COLUMNS], touched=touched))
     for path in sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql")):
         sql = render(
             f"snapshot/invariants/{path.name}",
