@@ -3,8 +3,8 @@
 One run, under the writer lock and in one DuckDB transaction: stage the source's products
 table, refuse bad input before writing, compare it set-wise with the current versions (SQL in
 queries/snapshot/), close what changed or went, open the new versions, check the invariants
-(queries/tests/snapshot_*.sql) and commit, or roll back. README, "Snapshots", documents the
-tables and the choices made here.
+(queries/snapshot/invariants/, over the products the run touched) and commit, or roll back.
+README, "Snapshots", documents the tables and the choices made here.
 """
 
 from __future__ import annotations
