@@ -61,11 +61,10 @@ def check_keys(wh: Warehouse, table: RawTable, relation: str, where: str) -> Non
                 f"{where}: {nulls} row(s) with empty {column} in raw table {table.name} "
                 f"(data rows {', '.join(str(r[0]) for r in rows)})"
             )
+    from greenery_cli.sql import render
+
     key = ", ".join(table.primary_key)
-    dupes = wh.rows(
-        f"select {key}, count(*) from {relation} group by all having count(*) > 1 "
-        f"order by all limit 5"
-    )
+    dupes = wh.rows(render("load/duplicate_keys.sql", keys=table.primary_key, relation=relation))
     if dupes:
         shown = "; ".join(
             "(" + ", ".join(repr(v) for v in row[:-1]) + f") x{row[-1]}" for row in dupes

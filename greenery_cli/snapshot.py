@@ -3,8 +3,8 @@
 One run, under the writer lock and in one DuckDB transaction: stage the source's products
 table, refuse bad input before writing, compare it set-wise with the current versions (SQL in
 queries/snapshot/), close what changed or went, open the new versions, check the invariants
-(queries/tests/snapshot_*.sql) and commit, or roll back. README, "Snapshots", documents the
-tables and the choices made here.
+(queries/snapshot/invariants/, over the products the run touched) and commit, or roll back.
+README, "Snapshots", documents the tables and the choices made here.
 """
 
 from __future__ import annotations
@@ -244,11 +244,7 @@ def check_invariants(wh: Warehouse, touched: str) -> None:
     from greenery_cli.sql import render
 
     # the snapshot's own columns are all an invariant reads; fewer columns, a cheaper scan
-    columns = ", ".join((KEY, *META_COLUMNS))
-    wh.execute(
-        f"create or replace temp table snapshot_touched as select {columns} from "
-        f"snapshots.products_snapshot where product_id in ({touched})"
-    )
+    wh.execute(render("snapshot/touched.sql", columns=[KEY, *META_COLUMNS], touched=touched))
     for path in sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql")):
         sql = render(
             f"snapshot/invariants/{path.name}",

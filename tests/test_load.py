@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from conftest import RAW_TABLE_NAMES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenery_cli.errors import ExitCode
 
@@ -249,3 +252,33 @@ def test_load_accepts_the_dataset_root_and_what_generate_writes(
     (tmp_path / "empty").mkdir()
     empty = cli("--db", str(tmp_path / "e.duckdb"), "load", "--source", str(tmp_path / "empty"))
     assert empty.exit_code == ExitCode.TOOL_ERROR and "missing raw table file(s)" in empty.stderr
+
+
+# the repeated keys the duplicate check reports, against a brute-force count (composite keys,
+# NULLs, more repeated keys than it shows)
+key_rows = st.lists(
+    st.tuples(st.one_of(st.none(), st.sampled_from("abcdefgh")), st.integers(0, 3)), max_size=60
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=key_rows)
+def test_duplicate_keys_are_those_a_plain_count_finds(rows: list[tuple[str | None, int]]) -> None:
+    from collections import Counter
+
+    from greenery_cli.sql import render
+
+    def null_last(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple((v is None, v) for v in row)
+
+    repeated = sorted(((*k, n) for k, n in Counter(rows).items() if n > 1), key=null_last)
+    with duckdb.connect() as con:
+        con.execute("create table t (k varchar, j integer)")
+        if rows:
+            con.executemany("insert into t values (?, ?)", rows)
+        found = con.execute(render("load/duplicate_keys.sql", keys=["k", "j"], relation="t"))
+        assert found.fetchall() == repeated[:5]
+        singles = Counter(k for k, _ in rows)
+        found = con.execute(render("load/duplicate_keys.sql", keys=["k"], relation="t"))
+        expected = sorted(((k, n) for k, n in singles.items() if n > 1), key=null_last)
+        assert found.fetchall() == expected[:5]

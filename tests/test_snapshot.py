@@ -375,6 +375,20 @@ def test_a_source_column_may_not_shadow_the_snapshots_own(db: Path, src: Path) -
             HEADER,
             r"duplicate primary key \(product_id\).*'a'",
         ),
+        (  # a product the history does not hold yet, twice, among many
+            [
+                ("a", "Aloe", 5.0, 1),
+                *((f"p{i:02}", "P", 1.0, i) for i in range(40)),
+                ("p07", "", 0, 0),
+            ],
+            HEADER,
+            r"duplicate primary key \(product_id\) in raw table products: \('p07'\) x2$",
+        ),
+        (  # several keys repeated: the first five by key, each with its count
+            [(k, "K", 1.0, 1) for k in "zzyxxwwvvvuut"],
+            HEADER,
+            r"\('u'\) x2; \('v'\) x3; \('w'\) x2; \('x'\) x2; \('z'\) x2$",
+        ),
         (
             [("a", "Aloe", 5.0, 1), ("", "Nameless", 1.0, 1)],
             HEADER,
@@ -387,7 +401,14 @@ def test_a_source_column_may_not_shadow_the_snapshots_own(db: Path, src: Path) -
         ),
         ([("a", "Aloe", 5.0)], HEADER[:3], r"missing column\(s\) inventory"),
     ],
-    ids=["duplicate-key", "null-key", "unparseable", "missing-column"],
+    ids=[
+        "duplicate-key",
+        "duplicate-new-key",
+        "duplicate-keys",
+        "null-key",
+        "unparseable",
+        "missing-column",
+    ],
 )
 def test_bad_input_is_refused_and_the_warehouse_is_unchanged(
     db: Path, src: Path, rows: list[tuple[Any, ...]], header: list[str], message: str
@@ -418,6 +439,55 @@ def test_a_broken_history_is_caught_after_writing_and_rolled_back(db: Path, src:
     before = contents(db)
     write_products(src, {"a": ("Aloe", 5.0, 11)})
     with pytest.raises(WorkFailed, match="snapshot_one_current_row_per_product"):
+        snap(db, src, T[1])
+    assert contents(db) == before
+
+
+# a hand edit that breaks one invariant for product X, as (snapshot_row_id, inventory, valid_from,
+# valid_to, closed_by_run) after a first run at T[0] opened a (10) and b (4) as rows 1 and 2
+BROKEN = {
+    # a second current version (with b's inventory: b stays unchanged, so untouched)
+    "snapshot_one_current_row_per_product": (99, 4, T[0] - timedelta(days=1), None, None),
+    # a closed version that ends before it began
+    "snapshot_valid_to_after_valid_from": (
+        98,
+        4,
+        T[0] - timedelta(days=2),
+        T[0] - timedelta(days=3),
+        1,
+    ),
+    # a closed version that runs into the current one
+    "snapshot_versions_do_not_overlap": (
+        97,
+        4,
+        T[0] - timedelta(days=2),
+        T[0] + timedelta(days=1),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("invariant", sorted(BROKEN))
+@pytest.mark.parametrize("product", ["a", "b"])
+def test_each_invariant_is_checked_over_the_products_the_run_touches(
+    db: Path, src: Path, invariant: str, product: str
+) -> None:
+    """The run changes a, not b: a breach in a's history is caught and nothing is written; one in
+    b's (untouched, so not one this run could have made) does not stop the run."""
+    write_products(src, {"a": ("Aloe", 5.0, 10), "b": ("Basil", 3.0, 4)})
+    snap(db, src, T[0])
+    row_id, inventory, start, end, closed_by = BROKEN[invariant]
+    with open_warehouse(db, write=True) as wh:
+        wh.execute(
+            "insert into snapshots.products_snapshot values (?, ?, 'X', 1.0, ?, ?, ?, false, 1, ?)",
+            [row_id, product, inventory, start, end, closed_by],
+        )
+    before = contents(db)
+    write_products(src, {"a": ("Aloe", 5.0, 11), "b": ("Basil", 3.0, 4)})
+    if product == "b":
+        assert (snap(db, src, T[1]).opened, versions(db)["a"][-1][0]) == (1, 11)
+        return
+    with pytest.raises(WorkFailed, match=rf"snapshot invariant {invariant} would break \(\('a'"):
         snap(db, src, T[1])
     assert contents(db) == before
 
