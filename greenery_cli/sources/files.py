@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from greenery_cli.errors import DataError, SourceError
+from greenery_cli.output import visible
 from greenery_cli.project.sources import RawTable
 from greenery_cli.sources import values
 from greenery_cli.warehouse import Warehouse
@@ -149,12 +150,13 @@ class FileSource:
         header = self._header(wh, path)
         missing = [c for c in table.columns if c not in header]
         if missing:
-            extra = [c for c in header if c not in table.columns]
+            # the file's own names, escaped: a quoted header may hold a newline
+            extra = [visible(c) for c in header if c not in table.columns]
             hint = f" (the file has unexpected column(s) {', '.join(extra)})" if extra else ""
             raise DataError(
                 f"{path}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
             )
-        duplicated = sorted({c for c in header if header.count(c) > 1})
+        duplicated = sorted({visible(c) for c in header if header.count(c) > 1})
         if duplicated:
             raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
         return header
