@@ -616,3 +616,24 @@ def test_a_query_of_a_moment_python_cannot_hold_prints_it_not_a_panic(warehouse:
         assert result.returncode == 0, result.stderr
         assert "294000-01-01 00:00:00" in result.stdout, (fmt, result.stdout)
         assert "panic" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_header_name_holding_a_newline_is_refused_in_one_line(tmp_path: Path) -> None:
+    """The case the property above found: a quoted header name with a line break in it."""
+    from conftest import raw_table
+
+    from greenery_cli.errors import DataError
+    from greenery_cli.sources.files import FileSource
+    from greenery_cli.warehouse import Warehouse
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "products.csv").write_bytes(b'"pro\nduct_id",name,price,inventory\np1,a,1.5,2\n')
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        wh = Warehouse(path=tmp_path / "w.duckdb", con=con, read_only=False)
+        with pytest.raises(DataError) as caught:
+            FileSource(folder).stage(wh, raw_table("products"), "raw.products")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "missing column(s) product_id" in message and "pro\\nduct_id" in message
