@@ -102,7 +102,8 @@ def _stages(
 
 
 def engine_for(settings: FunnelSettings, n_steps: int, need: str) -> str:
-    """strict: runs; any without exclusions or times: buckets (hash joins); else ASOF chains."""
+    """strict: runs; any without exclusions or times: buckets (hash joins); else chains (a
+    running minimum over each unit's moments, then equality joins)."""
     if settings.order == "strict":
         return "strict"
     if settings.order == "any" and not settings.exclusions and need != "times" and n_steps > 1:
