@@ -88,7 +88,7 @@ def _capture(tree: Path, db: str) -> dict[str, list]:
     )
     if out.returncode:
         raise SystemExit(f"rendering with {tree} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # the last line: notes may precede it
 
 
 def main() -> None:
