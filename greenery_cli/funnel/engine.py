@@ -77,7 +77,7 @@ def exclusion_notes(
         )
     for x in settings.exclusions:
         seen = wh.scalar(
-            "select count(*) from marts.fct_event_path where event_type = ?", [x.event_type]
+            "select count(*) as seen from marts.fct_event_path where event_type = ?", [x.event_type]
         )
         if not seen:
             notes.append(f"no {x.event_type} event in the warehouse: --exclude removes nothing")

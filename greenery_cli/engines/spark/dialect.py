@@ -279,6 +279,10 @@ def _refuse(node: exp.Expression, where: str) -> exp.Expression | None:
             "or after a moment with a running min over a window, as "
             "reports/funnel_attempts_chain.sql does)"
         )
+    elif isinstance(node, exp.Greatest | exp.Least) and not node.expressions:
+        reason = (
+            f"{node.sql_name().lower()}() of one value (Spark wants two or more; write the value)"
+        )
     elif isinstance(node, exp.Union) and node.args.get("by_name"):
         reason = "UNION BY NAME (Spark SQL has none; list the same columns in the same order)"
     elif (

@@ -32,12 +32,13 @@ chain as (
     {%- endfor %}{% endif %}
 ),
 {%- if stage_exclusions %}
--- exclusions: the moment each stage was complete (any: the latest of its steps' events)
+-- exclusions: the moment each stage was complete (any: the latest of its steps' events; Spark's
+-- greatest() wants two arguments)
 staged as (
     select
         *
         {%- for stage, _names in stage_exclusions %},
-        {% if mode == 'any' %}greatest({% for j in range(1, stage + 1) %}at_{{ j }}{{ ', ' if not loop.last }}{% endfor %}){% else %}at_{{ stage }}{% endif %} as complete_{{ stage }}
+        {% if mode == 'any' and stage > 1 %}greatest({% for j in range(1, stage + 1) %}at_{{ j }}{{ ', ' if not loop.last }}{% endfor %}){% else %}at_{{ stage }}{% endif %} as complete_{{ stage }}
         {%- endfor %}
     from chain
 ),
