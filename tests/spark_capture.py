@@ -107,6 +107,24 @@ def _funnel_settings() -> Iterator[tuple[str, Any]]:
         )
 
 
+def _funnel_extras() -> Iterator[tuple[str, Any]]:
+    """A few more settings for the questions that read attempts: an exclusion (an event that is
+    not a step) and entry 'first', in the modes whose SQL they change."""
+    from greenery_cli import funnel
+
+    base = "unit=session period=day since=False until=False"
+    block = (funnel.Exclusion("package_shipped"),)
+    for order in ("any", "ordered"):
+        yield (
+            f"order={order} {base} exclude=package_shipped",
+            funnel.FunnelSettings(order=order, exclusions=block),
+        )
+    yield f"order=ordered {base} entry=first", funnel.FunnelSettings(order="ordered", entry="first")
+
+
+EXTRAS_FOR = ("summary", "by-product", "time-to-convert")
+
+
 def question_sql(db: Path) -> list[Captured]:
     """Every statement the questions send for every declared combination of their settings."""
     from greenery_cli import funnel, inventory
@@ -133,6 +151,9 @@ def question_sql(db: Path) -> list[Captured]:
                 if question != "trend" and settings.period != funnel.PERIODS[0]:
                     continue  # only the trend reads the period: the other SQL would repeat
                 ask(f"funnel {question} {label}", lambda r, f=function, s=settings: f(r, s))
+            if question in EXTRAS_FOR:
+                for label, settings in _funnel_extras():
+                    ask(f"funnel {question} {label}", lambda r, f=function, s=settings: f(r, s))
         runs = [
             str(run_id)
             for (run_id,) in wh.rows("select snapshot_run_id from snapshots.snapshot_runs")

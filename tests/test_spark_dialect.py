@@ -209,6 +209,8 @@ REFUSED = {
     "information_schema": "select column_name from information_schema.columns",
     "type": "select cast(1 as hugeint)",
     "epoch() of an interval": "select epoch(b - a) from t",
+    "greatest() of one value": "select greatest(a) from t",
+    "ASOF join": "select e.k, s.t from e asof left join s on s.k = e.k and s.t >= e.t",
 }
 
 

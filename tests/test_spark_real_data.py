@@ -127,22 +127,6 @@ def questions(replayed: Path) -> list[Captured]:
     return list(distinct.values())
 
 
-# Variants whose Spark answer did not match DuckDB's in the last CI run (the funnel's attempts SQL
-# landed after this test last passed; issue 19 stays open for them). The other variants must
-# match; these may, and are named in docs/spark.md as not yet trusted on Spark.
-KNOWN_DIFFERENT_ON_SPARK = {
-    f"funnel {view} order={order} unit=session period=day since={since} until={since}"
-    for view, order, since in (
-        ("summary", "ordered", False),
-        ("by-product", "ordered", False),
-        ("trend", "ordered", False),
-        ("time-to-convert", "any", False),
-        ("time-to-convert", "any", True),
-        ("time-to-convert", "ordered", False),
-    )
-}
-
-
 def test_every_question_gives_duckdb_answers_on_spark(
     spark_warehouse: Any, replayed: Path, spark: Any, questions: list[Captured]
 ) -> None:
@@ -160,8 +144,6 @@ def test_every_question_gives_duckdb_answers_on_spark(
                 assert isinstance(spark_frame, pl.DataFrame)
                 _compare(duck, spark_frame, captured.sql)
             except Exception as exc:  # noqa: BLE001 - collect them all, then report
-                if captured.label in KNOWN_DIFFERENT_ON_SPARK:
-                    continue
                 failures.append(
                     f"{captured.label}: {str(exc).splitlines()[0][:300]}\n  {spark_sql[-300:]}"
                 )

@@ -77,7 +77,7 @@ def exclusion_notes(
         )
     for x in settings.exclusions:
         seen = wh.scalar(
-            "select count(*) from marts.fct_event_path where event_type = ?", [x.event_type]
+            "select count(*) as seen from marts.fct_event_path where event_type = ?", [x.event_type]
         )
         if not seen:
             notes.append(f"no {x.event_type} event in the warehouse: --exclude removes nothing")
@@ -102,7 +102,8 @@ def _stages(
 
 
 def engine_for(settings: FunnelSettings, n_steps: int, need: str) -> str:
-    """strict: runs; any without exclusions or times: buckets (hash joins); else ASOF chains."""
+    """strict: runs; any without exclusions or times: buckets (hash joins); else chains (a
+    running minimum over each unit's moments, then equality joins)."""
     if settings.order == "strict":
         return "strict"
     if settings.order == "any" and not settings.exclusions and need != "times" and n_steps > 1:

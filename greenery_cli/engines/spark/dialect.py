@@ -273,6 +273,16 @@ def _refuse(node: exp.Expression, where: str) -> exp.Expression | None:
             f"{node.key.upper()} (Spark cannot change Parquet tables in place; "
             "write the new table state with a SELECT)"
         )
+    elif isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() == "ASOF":
+        reason = (
+            "ASOF join (Spark has none and reads ASOF as a table alias; find the first row at "
+            "or after a moment with a running min over a window, as "
+            "reports/funnel_attempts_chain.sql does)"
+        )
+    elif isinstance(node, exp.Greatest | exp.Least) and not node.expressions:
+        reason = (
+            f"{node.sql_name().lower()}() of one value (Spark wants two or more; write the value)"
+        )
     elif isinstance(node, exp.Union) and node.args.get("by_name"):
         reason = "UNION BY NAME (Spark SQL has none; list the same columns in the same order)"
     elif (

@@ -39,6 +39,22 @@ funnel_events as not materialized (
     from {{ 'marts.fct_product_funnel_events' if by_product else 'marts.fct_funnel_events' }}
     where {{ unit_column }} is not null
 ),
+{%- set chained = engine == 'chain' %}
+{%- if chained %}
+-- each event with the first step-k event at or after it (k > 1): a running min over the unit's
+-- events, newest first (at one moment, higher steps first): one sort, never pairs of events
+stepped as (
+    select
+        *
+        {%- for k in range(2, n_steps + 1) %},
+        min(case when step = {{ k }} then created_at_utc end) over (
+            partition by {{ key_list }} order by created_at_utc desc, step desc
+            rows between unbounded preceding and current row
+        ) as next_{{ k }}
+        {%- endfor %}
+    from funnel_events
+),
+{%- endif %}
 entries as (
     {%- if entry == 'first' %}
     -- only the unit's first step-1 event in range (then the lower event_id): an aggregate, no sort
@@ -49,7 +65,11 @@ entries as (
         arg_min(event_id, (created_at_utc, event_id)) as entry_event_id,
         arg_min({{ other_column }}, (created_at_utc, event_id)) as entry_other_id
         {%- endif %}
-    from funnel_events
+        {%- if chained %}{% for k in range(2, n_steps + 1) %},
+        -- the first entry's: next_k never decreases with time
+        min(next_{{ k }}) as next_{{ k }}
+        {%- endfor %}{% endif %}
+    from {{ 'stepped' if chained else 'funnel_events' }}
     where step = 1{{ entering_range() }}
     group by {{ key_list }}
     {%- else %}
@@ -60,7 +80,8 @@ entries as (
         event_id as entry_event_id,
         {{ other_column }} as entry_other_id
         {%- endif %}
-    from funnel_events
+        {%- if chained %}{% for k in range(2, n_steps + 1) %}, next_{{ k }}{% endfor %}{% endif %}
+    from {{ 'stepped' if chained else 'funnel_events' }}
     where step = 1{{ entering_range() }}
     {%- endif %}
 ),

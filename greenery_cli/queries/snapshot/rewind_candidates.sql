@@ -39,13 +39,22 @@ deltas as (
     )
     group by moment
 ),
+-- each run's moment in the same sweep, after the deltas at its moment: the products covered then
+sweep as (
+    select moment, delta, null as snapshot_run_id, 0 as is_run from deltas
+    union all
+    select taken_at, 0, snapshot_run_id, 1 from snapshots.snapshot_runs
+),
 coverage as (
-    select moment, sum(delta) over (order by moment rows unbounded preceding) as products
-    from deltas
+    select
+        snapshot_run_id,
+        is_run,
+        moment as taken_at,
+        sum(delta) over (order by moment, is_run rows unbounded preceding) as products
+    from sweep
 )
-select r.snapshot_run_id, r.taken_at, c.products
-from snapshots.snapshot_runs as r
-asof join coverage as c on c.moment <= r.taken_at
-where c.products >= $min_products
-    and r.taken_at < (select max(taken_at) from snapshots.snapshot_runs)
-order by r.taken_at desc, r.snapshot_run_id desc
+select snapshot_run_id, taken_at, products
+from coverage
+where is_run = 1 and products >= $min_products
+    and taken_at < (select max(taken_at) from snapshots.snapshot_runs)
+order by taken_at desc, snapshot_run_id desc
