@@ -294,12 +294,13 @@ HAND_ANSWERS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], object
     "stockouts": (("stockouts",), lambda q: sorted({r[0] for r in q["stockouts"]})),
 }
 HAND_ANSWERS["report"] = (
-    ("inventory_changes", "fluctuations", "stockouts", "funnel_by_step"),
+    ("inventory_changes", "fluctuations", "stockouts", "funnel_by_step", "funnel_by_product"),
     lambda q: {
         "inventory_changes": HAND_ANSWERS["inventory-changes"][1](q),
         "fluctuations": HAND_ANSWERS["fluctuations"][1](q),
         "stockouts": HAND_ANSWERS["stockouts"][1](q),
         "funnel_by_step": HAND_ANSWERS["funnel --by-step"][1](q),
+        "funnel_by_product": HAND_ANSWERS["funnel --by product"][1](q),
     },
 )
 DBT_ANSWERS: dict[str, tuple[str, Callable[[list[dict[str, Any]]], object]]] = {
@@ -325,7 +326,7 @@ QUESTION_CHECKS = {
     "fluctuations": "each changed product's number of changes and total change",
     "stockouts": "the products that were out of stock (greenery: in the last 3 weeks; dbt's "
     "peer: ever, the same over the four weekly states)",
-    "report": "the answers of its four sections, as above",
+    "report": "the answers of its five sections, as above",
 }
 DBT_MODELS = {q: m for q, (m, _) in DBT_ANSWERS.items()}
 

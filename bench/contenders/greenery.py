@@ -46,6 +46,7 @@ def _report(sections: dict[str, Rows]) -> dict[str, object]:
         "fluctuations": _fluctuations(sections["fluctuations"]),
         "stockouts": _stockouts(sections["stockouts"]),
         "funnel_by_step": _by_step(sections["funnel_by_step"]),
+        "funnel_by_product": _by_product(sections["funnel_by_product"]),
     }
 
 
