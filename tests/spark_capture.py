@@ -241,6 +241,8 @@ def snapshot_statements() -> list[Captured]:
                 key="product_id",
                 columns=["product_id", "name", "price", "inventory"],
                 check_columns=[c.name for c in compared],
+                # touched.sql: the products a run touched, as DuckDB's snapshot names them
+                touched="select product_id from snapshot_changes",
             )
             for number, statement in enumerate(s for s in sql.split(";") if s.strip()):
                 label = f"snapshot/{path.name}#{number + 1}"

@@ -128,6 +128,7 @@ SNAPSHOT_NOT_PORTABLE = {
     "snapshot/changes.sql#1": "a temp table",
     "snapshot/opened.sql#1": "a temp table",
     "snapshot/revert_plan.sql#1": "a temp table",
+    "snapshot/touched.sql#1": "a temp table",
     "snapshot/close.sql#1": "UPDATE",
     "snapshot/revert_apply.sql#1": "DELETE",
     "snapshot/revert_apply.sql#2": "UPDATE",
