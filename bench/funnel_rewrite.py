@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--before", default="main", help="git revision with the ASOF version")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", help="the variants whose name contains this text")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         archive = subprocess.run(
@@ -110,6 +111,8 @@ def main() -> None:
         f"{'cpu a/b':>7}  rows same"
     )
     for name in sides["before"]:
+        if args.only and args.only not in name:
+            continue
         figures: dict[str, list[float]] = {"before": [], "after": [], "cb": [], "ca": []}
         answers = {}
         for _ in range(args.runs):
