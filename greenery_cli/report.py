@@ -1,4 +1,5 @@
-"""`greenery report`: every week-4 answer of the warehouse, from one read-only connection."""
+"""`greenery report`: every week-4 answer of the warehouse, from one read-only connection (or
+one session on the Spark engine: the question functions are the same)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError
-from greenery_cli.warehouse import Warehouse, open_warehouse
+from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from greenery_cli.dashboard import DashboardData
@@ -119,13 +121,17 @@ def build_report(
     html: str | Path | None = None,
     wait: float = 10.0,
     now: datetime | None = None,
+    engine: EngineSpec = DUCKDB,
 ) -> WeeklyReport:
     """Answer every weekly question; with `html`, also write the dashboard page there.
 
     Reads only: the page's freshness is measured, not recorded (`greenery freshness` records).
-    `now` is the moment ages are measured at (default: the clock).
+    `now` is the moment ages are measured at (default: the clock). On a Spark engine the
+    answers and the page's freshness come from its tables; the page is written here.
     """
-    with open_warehouse(db, wait=wait) as wh:
+    from greenery_cli.engines import open_engine
+
+    with open_engine(db, engine, wait=wait) as wh:
         report = weekly_report(wh)
         if html is not None:
             from greenery_cli.dashboard import write_dashboard

@@ -16,5 +16,6 @@ def command(ctx: click.Context, sql: str, fmt: str, wait: float) -> int:
     from greenery_cli.output import emit
     from greenery_cli.query import run_query
 
-    emit(run_query(global_settings(ctx).db, sql, wait=wait), fmt)
+    settings = global_settings(ctx)
+    emit(run_query(settings.db, sql, wait=wait, engine=settings.engine), fmt)
     return 0

@@ -29,7 +29,8 @@ def command(ctx: click.Context, fmt: str, html: str | None, wait: float) -> int:
     from greenery_cli.report import build_report
     from greenery_cli.views.report import print_report
 
-    report = build_report(global_settings(ctx).db, html=html, wait=wait)
+    settings = global_settings(ctx)
+    report = build_report(settings.db, html=html, wait=wait, engine=settings.engine)
     print_report(report, fmt)
     if html:
         stderr_console().print(f"wrote {html}")

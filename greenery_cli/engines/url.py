@@ -27,6 +27,8 @@ SPARK_COMMANDS = frozenset(
         "load",
         "models",
         "project",
+        "query",
+        "report",
         "runs",
         "snapshot",
         "stockouts",
