@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -298,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped
     print(f"load average {os.getloadavg()}; starting a local Spark server ...", file=sys.stderr)
+    # the server's catalogue is in memory: tables an earlier server left on disk would collide
+    shutil.rmtree(args.work / "spark-server", ignore_errors=True)
     server = start_local_server(args.work / "spark-server", driver_memory=args.driver_memory)
     records: list[dict[str, Any]] = []
     try:
