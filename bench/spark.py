@@ -172,7 +172,11 @@ def answer(item: str, result: dict[str, Any]) -> Any:
         if figures is None:
             raise SystemExit(f"no load summary found in:\n{result['stderr'][-1000:]}")
         return figures
-    return rounded(json.loads(result["stdout"]))
+    found = rounded(json.loads(result["stdout"]))
+    if item.startswith("snapshot"):  # DuckDB names each state's file by its path, Spark by name
+        for state in found["states"]:
+            state["file"] = Path(state["file"]).name
+    return found
 
 
 def reset_spark(url: str) -> None:
