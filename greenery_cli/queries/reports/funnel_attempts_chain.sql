@@ -42,8 +42,9 @@ staged as (
         {%- endfor %}
     from chain
 ),
--- per moment of a unit (its funnel events' and excluded events'), whether an event excluded from
--- each stage happens then; a stage is blocked when one happens from its completion until the next step
+-- per moment of a unit (its attempts' stage completions and its excluded events), whether an event
+-- excluded from each stage happens then; a stage is blocked when one happens from its completion
+-- until the next step
 exclusion_moments as (
     select
         unit_id,
