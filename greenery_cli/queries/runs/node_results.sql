@@ -21,7 +21,7 @@ select
     status,
     duration_s,
     started_at,
-    started_at + to_microseconds(cast(duration_s * 1e6 as bigint)),
+    started_at + to_seconds(duration_s),  -- to the microsecond, as Spark's make_dt_interval
     null::bigint,
     failures,
     message
