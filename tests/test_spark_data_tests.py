@@ -8,6 +8,7 @@ import csv
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,7 +116,8 @@ def logged_runs(db: Path) -> list[tuple[Any, ...]]:
 
 class SparkStandIn:
     """The SparkEngine calls `test` makes, on a writable DuckDB warehouse, after each statement
-    was translated by the dialect and parsed as Spark SQL (no JVM)."""
+    was translated by the dialect and parsed as Spark SQL (no JVM). `test` sends several at
+    once on Spark; one DuckDB connection takes one at a time, so the stand-in queues them."""
 
     path = "sc://stand-in"
 
@@ -123,6 +125,8 @@ class SparkStandIn:
         self.wh = wh
         self.hidden = hidden  # relations a fresh server would not have
         self.sent: list[str] = []
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
 
     def _spark(self, sql: str) -> None:
         import sqlglot
@@ -131,22 +135,27 @@ class SparkStandIn:
 
         sqlglot.parse_one(spark_sql := to_spark(sql), read="spark")
         self.sent.append(spark_sql)
+        self.threads.add(threading.current_thread().name)
 
     def execute(self, sql: str, params: Any = None) -> None:
         self._spark(sql)
-        self.wh.execute(sql, params)
+        with self.lock:
+            self.wh.execute(sql, params)
 
     def scalar(self, sql: str, params: Any = None) -> Any:
         self._spark(sql)
-        return self.wh.scalar(sql, params)
+        with self.lock:
+            return self.wh.scalar(sql, params)
 
     def fetch(self, sql: str, params: Any = None) -> Any:
         self._spark(sql)
-        return self.wh.fetch(sql, params)
+        with self.lock:
+            return self.wh.fetch(sql, params)
 
     def create_table_as(self, relation: str, select: str, params: Any = None) -> None:
         self._spark(select)
-        self.wh.execute(f"create table {relation} as {select}", params)
+        with self.lock:
+            self.wh.execute(f"create table {relation} as {select}", params)
 
     # the catalogue: the warehouse's own look-ups, as Spark's are the catalogue's
     def table_exists(self, schema: str, table: str) -> bool:
@@ -165,7 +174,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     from greenery_cli.engines.spark import engine as spark_engine
     from greenery_cli.warehouse import open_warehouse
 
-    state: dict[str, Any] = {"sent": [], "hidden": set()}
+    state: dict[str, Any] = {"sent": [], "hidden": set(), "threads": set()}
 
     @contextmanager
     def connect(_spec: Any) -> Iterator[SparkStandIn]:
@@ -175,6 +184,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 yield engine
             finally:
                 state["sent"].append(engine.sent)
+                state["threads"] |= engine.threads
 
     monkeypatch.setattr(spark_engine, "connect", connect)
     yield state
@@ -228,6 +238,7 @@ def test_test_on_spark_gives_duckdbs_output_and_records(
     assert [r[:5] for r in logged_runs(spark)[1:]] == [
         (run, "test", '{"select": []}', "fail", 72) for run in range(2, 6)
     ] + [(run, "test", '{"select": ["stg_promos"]}', "fail", 5) for run in range(6, 10)]
+    assert len([t for t in stand_in["threads"] if t.startswith("greenery-test")]) > 1  # at once
     for sent in stand_in["sent"]:
         assert sum("INSERT INTO meta.test_results" in s for s in sent) == 1
         assert not any("information_schema" in s.lower() for s in sent)
