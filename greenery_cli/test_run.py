@@ -144,14 +144,15 @@ def run_one(engine: Any, test: DataTest, catalogue: _Catalogue) -> dict[str, Any
 
 def _query_errors(engine: Any) -> tuple[type[BaseException], ...]:
     """What a test's query failing raises: DuckDB's errors, or the Spark engine's one-line
-    ones (a server gone away is not a test's failure: it stops the run)."""
+    ones, SQL the dialect refuses included (a server gone away is not a test's failure: it
+    stops the run)."""
     if isinstance(engine, Warehouse):
         import duckdb
 
         return (duckdb.Error,)
-    from greenery_cli.errors import DataError, WarehouseError
+    from greenery_cli.errors import DataError, ModelError, WarehouseError
 
-    return (WarehouseError, DataError)
+    return (WarehouseError, DataError, ModelError)
 
 
 def _result_row(run_id: int, r: dict[str, Any]) -> list[Any]:

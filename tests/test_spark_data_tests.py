@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REAL_DATA, run_cli
+from conftest import REAL_DATA, REPO, run_cli
 
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
 
@@ -270,6 +270,35 @@ def test_test_on_spark_refuses_in_one_line_as_duckdb(
         "error: nothing loaded on sc://127.0.0.1:1: run `greenery load --source DIR` first\n"
     )
     assert logged_runs(spark) == before
+
+
+def test_a_test_spark_cannot_run_is_that_tests_error(
+    stand_in: dict[str, Any],
+    broken_warehouses: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A singular test in SQL the dialect refuses is `error` on Spark (exit 1), not the run's
+    end; the other tests still run."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "queries", project / "queries")
+    shutil.copy(REPO / "greenery.toml", project / "greenery.toml")
+    (project / "queries" / "tests" / "orders_match_the_export.sql").write_text(
+        "-- Every order is in the export.\n"
+        "select order_id from {{ ref('stg_orders') }}\n"
+        "where order_id not in (select order_id from read_csv('orders.csv'))\n"
+    )
+    monkeypatch.setenv("GREENERY_PROJECT_DIR", str(project))
+    shutil.copy(broken_warehouses[0], stand_in.setdefault("db", tmp_path / "spark.duckdb"))
+    result = run_cli("--engine", "sc://127.0.0.1:1", "test", "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    rows = {r["test"]: r for r in json.loads(result.stdout)}
+    refused = rows["orders_match_the_export"]
+    assert refused["status"] == "error" and refused["failures"] is None
+    assert refused["message"].startswith("queries/tests/orders_match_the_export.sql: ")
+    assert "not portable to Spark: read_csv()" in refused["message"]
+    assert "\n" not in refused["message"]
+    assert sum(r["status"] == "fail" for r in rows.values()) == 3  # the faults, as before
 
 
 # -- slow: the real CLI on the test run's Spark Connect server ---------------------------------
