@@ -301,6 +301,40 @@ def test_a_test_spark_cannot_run_is_that_tests_error(
     assert sum(r["status"] == "fail" for r in rows.values()) == 3  # the faults, as before
 
 
+def test_the_runs_results_sql_transpiles_and_gives_test_times_to_the_microsecond() -> None:
+    """`runs --format json` reads meta.test_results on Spark too: node_results.sql with every
+    table present parses as Spark SQL, and on DuckDB a test's completed_at is its start plus
+    its duration, to the microsecond (the slow test runs it on Spark)."""
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+    import sqlglot
+
+    from greenery_cli.engines.spark.dialect import to_spark
+    from greenery_cli.sql import render
+
+    sql = render("runs/node_results.sql", model_builds=True, test_results=True,
+                 freshness_checks=True)  # fmt: skip
+    assert len(sqlglot.parse(to_spark(sql), read="spark")) == 1
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    con.execute("create schema meta")
+    con.execute(render("meta/trust_tables.sql"))
+    started = datetime(2026, 12, 2, 7, 0, 0, 250_000, tzinfo=UTC)
+    con.execute(
+        "insert into meta.test_results values (7, 't', 'unique', null, null, 'error', 'pass', "
+        "0, null, null, null, ?, 1.2345675)",
+        [started],
+    )
+    sql = render("runs/node_results.sql", model_builds=False, test_results=True,
+                 freshness_checks=False)  # fmt: skip
+    ((unique_id, completed),) = con.execute(
+        f"select unique_id, completed_at from ({sql})", {"run_ids": [7]}
+    ).fetchall()
+    assert unique_id == "test.t"
+    assert completed == started + timedelta(microseconds=1_234_568)
+
+
 # -- slow: the real CLI on the test run's Spark Connect server ---------------------------------
 
 
