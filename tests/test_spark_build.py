@@ -92,6 +92,20 @@ class _BuildingStandIn:
         self.drop(relation)
         self.wh.execute(f"alter table {scratch} rename to {relation.split('.')[1]}")
 
+    def ensure_schemas(self) -> None:
+        from greenery_cli.engines.spark.engine import SCHEMAS
+
+        for schema in SCHEMAS:
+            self.execute(f"create schema if not exists {schema}")
+
+    def read_csv(self, path: str, name: str) -> list[str]:
+        # as SparkEngine reads an export: every column a string, the header's names
+        self.wh.execute(
+            f"create or replace temp view {name} as "
+            f"select * from read_csv('{path}', header = true, all_varchar = true)"
+        )
+        return [row[0] for row in self.wh.rows(f"describe {name}")]
+
     def create_view_as(self, relation: str, select: str) -> None:
         self._spark(select, where=relation)
         if self.kind_of(relation) == "TABLE":
@@ -274,6 +288,29 @@ def test_a_failing_model_on_spark_keeps_its_table_and_stops_the_build(
     assert [c[0] for c in log["changes"]] == ["staging.stg_promos"]
     assert rows(spark, "select count(*) from meta.model_builds")[0][0] == builds_before + 1
     assert last_run(duck)["run"][3] == "error" and last_run(duck)["builds"] == []
+
+
+def test_load_on_spark_builds_and_logs_every_model_as_duckdb(
+    tmp_path: Path, real_data: Path, on_stand_in: dict[str, Path]
+) -> None:
+    """The Spark load's models (built by the code `build` shares) and their log rows are a
+    DuckDB load's, then a Spark build of them says it rebuilt them."""
+    duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+    on_duck = run_cli("--db", str(duck), "load", "--source", str(real_data / "raw"))
+    on_spark = run_cli("--engine", STAND_IN, "load", "--source", str(real_data / "raw"))
+    assert on_duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.stderr
+    assert "built 17 models" in on_spark.stderr and "(run 1)" in on_spark.stderr
+    spark_log, duck_log = last_run(spark), last_run(duck)
+    assert len(spark_log["builds"]) == 17
+    assert spark_log["builds"] == duck_log["builds"]  # never built, the same rows, fingerprints
+    models = [c for c in spark_log["changes"] if not c[0].startswith(("raw.", "seeds."))]
+    assert models == [c for c in duck_log["changes"] if c in models] and len(models) == 17
+    rebuilt = run_cli("--engine", STAND_IN, "build", "--select", "dim_products", "--format", "csv")
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert without_durations(rebuilt.stdout)[1] == [
+        "dim_products", "marts", "table", "built", "30", REBUILT
+    ]  # fmt: skip
 
 
 def test_build_on_spark_refuses_missing_inputs_before_building(
