@@ -246,6 +246,36 @@ def test_selections_on_spark_are_duckdbs(
     assert [b[0] for b in last_run(spark)["builds"]] == ["stg_products", "int_stock", "fct_promos"]
 
 
+def test_an_incremental_model_on_spark_is_built_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_stand_in: dict[str, Path]
+) -> None:
+    """Built whole on every build (never appended to twice): the rows stay DuckDB's."""
+    project = make_project(tmp_path / "project", monkeypatch)
+    (project / "queries" / "marts" / "schema.toml").write_text(
+        '[dim_stock]\nmaterialized = "incremental"\n\n[fct_promos]\nmaterialized = "table"\n'
+    )
+    duck = make_warehouse(tmp_path / "duck.duckdb", [("p1", "Fern", 3), ("p2", "Ivy", 2)])
+    spark = tmp_path / "spark.duckdb"
+    shutil.copy(duck, spark)
+    on_stand_in["db"] = spark
+    for _ in range(2):
+        on_duck, on_spark = both(duck, spark, "--select", "+dim_stock")
+        assert on_duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.stderr
+        assert rows(spark, "select * from marts.dim_stock order by all") == [
+            ("p1", 3), ("p2", 2)
+        ]  # fmt: skip
+    # its inputs were rebuilt before it: DuckDB's rule then builds it in full too
+    assert rows(spark, "select model, materialized, action, rows, reason from meta.model_builds "
+                "order by run_id desc, started_at desc limit 1") == [(
+        "dim_stock", "incremental", "built", 2,
+        "intermediate.int_stock, staging.stg_products changed throughout (not by event time): "
+        "built in full",
+    )]  # fmt: skip
+    assert rows(duck, "select * from marts.dim_stock order by all") == [("p1", 3), ("p2", 2)]
+    assert rows(spark, "select table_type from information_schema.tables "
+                "where table_name = 'dim_stock'") == [("BASE TABLE",)]  # fmt: skip
+
+
 def test_a_failing_model_on_spark_keeps_its_table_and_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_stand_in: dict[str, Path]
 ) -> None:
