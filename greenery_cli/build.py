@@ -37,6 +37,7 @@ class BuildSettings:
 class BuildResult:
     run_id: int
     models: list[ModelBuild] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where the engine differs (Spark)
 
     @property
     def built(self) -> list[ModelBuild]:

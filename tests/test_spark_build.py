@@ -264,6 +264,9 @@ def test_an_incremental_model_on_spark_is_built_whole(
         assert rows(spark, "select * from marts.dim_stock order by all") == [
             ("p1", 3), ("p2", 2)
         ]  # fmt: skip
+    assert on_spark.stderr.endswith(
+        "models: 3 built (run 2); marts.dim_stock: incremental built whole on Spark\n"
+    )
     # its inputs were rebuilt before it: DuckDB's rule then builds it in full too
     assert rows(spark, "select model, materialized, action, rows, reason from meta.model_builds "
                 "order by run_id desc, started_at desc limit 1") == [(

@@ -66,5 +66,6 @@ def command(
         )
     )
     emit(result.frame(), fmt, title="Models, in build order", layout=BUILD)
-    stderr_console().print(f"models: {summary(result.models)} (run {result.run_id})")
+    notes = "".join(f"; {note}" for note in result.notes)
+    stderr_console().print(f"models: {summary(result.models)} (run {result.run_id}){notes}")
     return 0

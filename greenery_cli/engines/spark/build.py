@@ -121,7 +121,7 @@ def build_on_spark(
                     "built"
                 ) from None
             _log(engine, run.run_id, models, done)
-            result = BuildResult(run.run_id, done.builds)
+            result = BuildResult(run.run_id, done.builds, done.notes)
             run.rows_affected = sum(b.rows or 0 for b in result.built)
             run.message = summary(result.models)
     return result
