@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from greenery_cli.engine.run import ModelBuild, build
 from greenery_cli.engine.selection import needs_state, split
 from greenery_cli.engine.state import BuildState
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError
 from greenery_cli.matrix import Node, cell_name, load_matrix
 from greenery_cli.models import Model, build_order, discover, select
 from greenery_cli.progress import progress
 from greenery_cli.runlog import recorded_run
-from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
+from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, open_warehouse
 
 if TYPE_CHECKING:
     import polars as pl
@@ -29,12 +30,14 @@ class BuildSettings:
     business_line: str | None = None
     wait: float = DEFAULT_WAIT_SECONDS
     full_refresh: bool = False  # rebuild every chosen model from scratch, changed or not
+    engine: EngineSpec = DUCKDB  # a Spark Connect URL: engines/spark/build.py
 
 
 @dataclass
 class BuildResult:
     run_id: int
     models: list[ModelBuild] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where the engine differs (Spark)
 
     @property
     def built(self) -> list[ModelBuild]:
@@ -124,7 +127,13 @@ def choose(
     return build_order(models, chosen)
 
 
-def check_inputs(wh: Warehouse, models: dict[str, Model], order: list[Model]) -> None:
+class Catalogue(Protocol):
+    """What check_inputs asks of an engine (DuckDB's Warehouse, or a SparkEngine)."""
+
+    def relations(self) -> dict[str, str]: ...
+
+
+def check_inputs(wh: Catalogue, models: dict[str, Model], order: list[Model]) -> None:
     """Every input a chosen model reads from outside this build must already be in the warehouse
     (an ephemeral model's inputs are its readers')."""
     building = {m.name for m in order}
@@ -170,6 +179,10 @@ def build_models(settings: BuildSettings) -> BuildResult:
         "business_line": settings.business_line,
         "full_refresh": settings.full_refresh,
     }
+    if settings.engine.is_spark:
+        from greenery_cli.engines.spark.build import build_on_spark
+
+        return build_on_spark(settings, models, matrix, args)
     with open_warehouse(settings.db, write=True, wait=settings.wait) as wh:
         with recorded_run(wh, "build", args) as run:
             state = BuildState.read(wh)

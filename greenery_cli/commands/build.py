@@ -46,7 +46,9 @@ def command(
     since its last build (--full-refresh: always, from scratch); the output says what each
     chosen model got and why. With no selection every model is considered. --select and the
     matrix options combine: a model is chosen when a selector picks it and it sits in the
-    chosen cells. Each decision is recorded in meta.model_builds, the run in meta.runs.
+    chosen cells. Each decision is recorded in meta.model_builds, the run in meta.runs. On
+    Spark (--engine sc://...) every chosen model is rebuilt, and not all or nothing
+    (docs/spark.md).
     """
     from greenery_cli.build import BuildSettings, build_models, summary
     from greenery_cli.output import emit, stderr_console
@@ -60,8 +62,10 @@ def command(
             business_line=business_line,
             wait=wait,
             full_refresh=full_refresh,
+            engine=global_settings(ctx).engine,
         )
     )
     emit(result.frame(), fmt, title="Models, in build order", layout=BUILD)
-    stderr_console().print(f"models: {summary(result.models)} (run {result.run_id})")
+    notes = "".join(f"; {note}" for note in result.notes)
+    stderr_console().print(f"models: {summary(result.models)} (run {result.run_id}){notes}")
     return 0

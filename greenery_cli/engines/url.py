@@ -19,6 +19,7 @@ SPARK_PARAMS = ("token", "user_id", "use_ssl", "session_id", "user_agent")
 # what runs on a Spark Connect engine today (docs/spark.md); the rest is refused in one line
 SPARK_COMMANDS = frozenset(
     {
+        "build",
         "fluctuations",
         "freshness",
         "funnel",

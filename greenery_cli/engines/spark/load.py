@@ -5,7 +5,8 @@ The folder is read by the Spark server (a local server reads this machine's fold
 export is checked against the project's contract (sources.toml: the columns, each value castable
 to its declared type, keys present and distinct, required columns filled) before anything is
 written; only then are the raw tables, seeds and models replaced, each built under a scratch
-name and renamed over the old one. Spark has no transaction across tables, so a failure while
+name and renamed over the old one (the models as `greenery build` builds them on Spark:
+engines/spark/models.py). Spark has no transaction across tables, so a failure while
 writing (the server going away) can leave some tables of the new load beside old ones; a
 rerun repairs it. Incremental models are built whole, as tables. The run, each raw table's load,
 each model's build and each table's change are appended to the run log on Spark (meta.runs,
@@ -14,13 +15,13 @@ meta.loads, meta.model_builds, meta.changes: engines/spark/meta.py) as a DuckDB 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greenery_cli.engines.spark.engine import SparkEngine
+from greenery_cli.engines.spark.models import SparkBuilds, build_in_order, logged_rows
 from greenery_cli.engines.url import EngineSpec
 from greenery_cli.errors import DataError, SourceError, UsageError
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from greenery_cli.raw_load import TableLoad
 
 META_TABLES = ("runs", "loads", "model_builds", "changes")
+REBUILT = "rebuilt: a Spark load builds every model"  # no fingerprints compared: every one
 
 
 @dataclass
@@ -113,7 +115,6 @@ def _check_keys(
 def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> SparkLoadResult:
     """Check every export and seed, then write them and build every model; with a `run_id`,
     append what was done to the run log's tables (which must exist)."""
-    from greenery_cli.engine.run import ModelBuild
     from greenery_cli.models import build_order, discover
     from greenery_cli.project import current
     from greenery_cli.raw_load import TableLoad
@@ -154,38 +155,15 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
         rows = int(engine.scalar(f"select count(*) from {relation}"))
         result.tables[relation] = rows
         result.loads.append(TableLoad(relation, "loaded", rows, rows, "loaded in full"))
-    for model in build_order(discover()):
-        if not model.in_warehouse:
-            continue  # ephemeral: inlined into the models that read it
-        started, clock = datetime.now(UTC), time.perf_counter()
-        rows_built: int | None = None
-        if model.materialized == "view":
-            engine.create_view_as(model.relation, model.sql)
-            result.models[model.relation] = "view"
-        else:
-            engine.create_table_as(model.relation, model.sql)
-            result.models[model.relation] = "table"
-            rows_built = int(engine.scalar(f"select count(*) from {model.relation}"))
-            if model.materialized == "incremental":
-                result.notes.append(f"{model.relation}: incremental built whole on Spark")
-        reason = (
-            "rebuilt: a Spark load builds every model"
-            if model.name in built_before
-            else ("never built")
-        )
-        result.builds.append(
-            ModelBuild(
-                model.name,
-                model.layer,
-                rows_built,
-                started,
-                datetime.now(UTC),
-                time.perf_counter() - clock,
-                model.materialized,
-                "built",
-                reason,
-            )
-        )
+    done = SparkBuilds()
+    build_in_order(
+        engine,
+        # an ephemeral model is inlined into the models that read it: nothing to build or log
+        [m for m in build_order(discover()) if m.in_warehouse],
+        lambda m: REBUILT if m.name in built_before else "never built",
+        done,
+    )
+    result.builds, result.models, result.notes = done.builds, done.kinds, done.notes
     if run_id:
         _record(engine, run_id, result)
     return result
@@ -212,21 +190,11 @@ def _record(engine: SparkEngine, run_id: int, result: SparkLoadResult) -> None:
             for t in raw
         ],
     )
-    builds: list[list[Any]] = []
-    for b in result.builds:
-        fingerprint = models[b.model].fingerprint
-        assert fingerprint is not None
-        builds.append(
-            [run_id, b.model, b.layer, b.rows, b.started_at, b.finished_at, b.duration_s]
-            + [b.materialized, b.action, b.reason, fingerprint.as_json()]
-        )
+    builds, model_changes = logged_rows(run_id, models, result.builds)
     append(engine, "model_builds", builds)
     # every table and view was rewritten whole: one `throughout` change each, as on DuckDB
     changes = [[run_id, t.relation, "throughout", None, None, t.rows] for t in result.loads]
-    changes += [
-        [run_id, models[b.model].relation, "throughout", None, None, b.rows] for b in result.builds
-    ]
-    append(engine, "changes", changes)
+    append(engine, "changes", changes + model_changes)
 
 
 def spark_load(
