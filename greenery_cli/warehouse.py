@@ -178,6 +178,17 @@ class Warehouse:
             )
         }
 
+    def column_names(self, schema: str, table: str) -> list[str]:
+        """A table's or view's columns, in order (the engine's own catalogue look-up)."""
+        return [
+            r[0]
+            for r in self.rows(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            )
+        ]
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: commit on success, roll back on any exception."""

@@ -78,7 +78,7 @@ def test_the_project_names_its_engine(tmp_path: Path) -> None:
     assert "greenery.toml line 1" in result.stderr and "hidden-one" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["test", "schedule"])
+@pytest.mark.parametrize("command", ["schedule", "demo"])
 def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: str) -> None:
     result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command)
     assert result.exit_code == 2

@@ -29,7 +29,10 @@ def command(ctx: click.Context, selectors: tuple[str, ...], fmt: str, wait: floa
     from greenery_cli.test_run import TestSettings, as_records, for_people, run_tests, summary
     from greenery_cli.views.listings import TESTS
 
-    report = run_tests(TestSettings(db=global_settings(ctx).db, select=selectors, wait=wait))
+    settings = global_settings(ctx)
+    report = run_tests(
+        TestSettings(db=settings.db, select=selectors, wait=wait, engine=settings.engine)
+    )
     if fmt == "json":
         click.echo(to_json(as_records(report.results)))
     else:

@@ -33,6 +33,7 @@ SPARK_COMMANDS = frozenset(
         "runs",
         "snapshot",
         "stockouts",
+        "test",
     }
 )
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")

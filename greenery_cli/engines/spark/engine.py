@@ -100,6 +100,11 @@ class SparkEngine:
                         found[f"{schema}.{table.name}"] = kind
         return found
 
+    def column_names(self, schema: str, table: str) -> list[str]:
+        """A table's or view's columns, in order (as Warehouse.column_names gives)."""
+        with self.errors():
+            return [c.name for c in self.spark.catalog.listColumns(f"{schema}.{table}")]
+
     def ensure_schemas(self) -> None:
         for schema in SCHEMAS:
             self.execute(f"create schema if not exists {schema}")

@@ -17,12 +17,12 @@ where run_id in (select unnest($run_ids))
 {% if model_builds %}union all{% endif %}
 select
     run_id,
-    'test.' || test_name,
+    'test.' || test_name as unique_id,  -- named: this may be the first branch
     status,
-    duration_s,
+    duration_s as execution_time,
     started_at,
-    started_at + to_microseconds(cast(duration_s * 1e6 as bigint)),
-    null::bigint,
+    started_at + to_seconds(duration_s) as completed_at,  -- to the microsecond, as on Spark
+    null::bigint as rows_affected,
     failures,
     message
 from meta.test_results
@@ -32,14 +32,14 @@ where run_id in (select unnest($run_ids))
 {% if model_builds or test_results %}union all{% endif %}
 select
     run_id,
-    kind || '.' || split_part(name, '.', 2),
+    kind || '.' || split_part(name, '.', 2) as unique_id,
     status,
-    null::double,
-    checked_at,
-    checked_at,
-    null::bigint,
-    null::bigint,
-    note
+    null::double as execution_time,
+    checked_at as started_at,
+    checked_at as completed_at,
+    null::bigint as rows_affected,
+    null::bigint as failures,
+    note as message
 from meta.freshness_checks
 where run_id in (select unnest($run_ids))
 {% endif %}
