@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.errors import DataError, UsageError, WorkFailed
 from greenery_cli.output import iso_utc
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
+from greenery_cli.warehouse import quote_identifier as _quote
 
 if TYPE_CHECKING:
     import polars as pl
@@ -89,10 +90,6 @@ class _Column:
     name: str
     quoted: str
     param: str | None = None  # compare only versions opened at or after the run that added it
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _params(sql: str, params: dict[str, Any]) -> dict[str, Any]:

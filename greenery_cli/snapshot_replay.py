@@ -29,7 +29,6 @@ from greenery_cli.snapshot import (
     _columns,
     _now,
     _open,
-    _quote,
     _scratch,
     _take,
     _transaction,
@@ -37,7 +36,7 @@ from greenery_cli.snapshot import (
     ensure_tables,
     supported_config,
 )
-from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse
+from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, quote_identifier
 
 if TYPE_CHECKING:
     from greenery_cli.runlog import Run
@@ -227,7 +226,7 @@ def _already_there(
     names = _check_columns(
         settings.check_columns, staged.columns, snapshot_columns, str(state.file)
     )
-    compared = [_Column(n, _quote(n)) for n in names if n in snapshot_columns]
+    compared = [_Column(n, quote_identifier(n)) for n in names if n in snapshot_columns]
     sql = render(
         "snapshot/replay_differs.sql",
         staged=staged.table,

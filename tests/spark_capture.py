@@ -60,8 +60,8 @@ class Recording:
         self._note(sql, params)
         return self.wh.frame(sql, params)
 
-    # table_exists is the Warehouse's own catalog look-up (information_schema), not recorded:
-    # it calls the real warehouse's scalar, so it stays out of `captured`
+    # table_exists is the Warehouse's own catalog look-up (a bind, or information_schema), not
+    # recorded: it calls the real warehouse's connection, so it stays out of `captured`
 
 
 def replayed_warehouse(real_data: Path, folder: Path) -> Path:

@@ -187,3 +187,32 @@ def test_a_load_that_finds_nothing_changed_writes_in_place_unless_a_reader_holds
     assert run_cli("--db", str(db), "load").exit_code == 0
     assert db.stat().st_ino != published
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_reader_knows_which_tables_and_views_exist(tmp_path: Path) -> None:
+    """A reader asks by binding the name, a writer by the catalogue: both answer the same, for
+    tables, views, a view that no longer binds, odd names and what is missing."""
+    db = tmp_path / "w.duckdb"
+    asked = [
+        ("raw", "t"),
+        ("raw", "v"),
+        ("raw", "broken"),
+        ("raw", 'odd "name"'),
+        ("raw", "missing"),
+        ("nowhere", "t"),
+        ("raw", "T"),  # DuckDB's names are case-insensitive
+    ]
+    with open_warehouse(db, write=True) as wh:
+        wh.execute("create table raw.t (a int)")
+        wh.execute("create table raw.gone (a int)")
+        wh.execute("create view raw.v as select * from raw.t")
+        wh.execute("create view raw.broken as select * from raw.gone")
+        wh.execute("drop table raw.gone")
+        wh.execute('create table raw."odd ""name""" (a int)')
+        written = [wh.table_exists(s, t) for s, t in asked]
+    with open_warehouse(db) as wh:
+        read = [wh.table_exists(s, t) for s, t in asked]
+        again = [wh.table_exists(s, t) for s, t in asked]
+    assert written == [True, True, True, True, False, False, True]
+    assert read == written
+    assert again == read

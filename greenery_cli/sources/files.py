@@ -16,6 +16,7 @@ from greenery_cli.output import visible
 from greenery_cli.project.sources import RawTable
 from greenery_cli.sources import values
 from greenery_cli.warehouse import Warehouse
+from greenery_cli.warehouse import quote_identifier as _quote
 
 _CSV_OPTIONS = (
     "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
@@ -31,10 +32,6 @@ def _struct(columns: dict[str, str]) -> str:
     return (
         "{" + ", ".join(f"{_sql_literal(c)}: {_sql_literal(t)}" for c, t in columns.items()) + "}"
     )
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _has_exports(folder: Path) -> bool:
