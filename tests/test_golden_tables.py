@@ -194,7 +194,9 @@ def pinned_build(monkeypatch: pytest.MonkeyPatch) -> None:
     def build_models(settings: Any) -> Any:
         result = original(settings)
         frame = _pin_seconds(result.frame(), "duration_s")
-        return SimpleNamespace(frame=lambda: frame, models=result.models, run_id=result.run_id)
+        return SimpleNamespace(
+            frame=lambda: frame, models=result.models, run_id=result.run_id, notes=result.notes
+        )
 
     monkeypatch.setattr(build, "build_models", build_models)
 
