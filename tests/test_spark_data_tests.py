@@ -85,30 +85,30 @@ def without_durations(fmt: str, text: str) -> str:
     return text  # the table view shows no durations
 
 
-def stored_results(db: Path) -> list[tuple[Any, ...]]:
+def _meta_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute(
-            "select run_id, test_name, kind, target, column_name, severity, status, failures, "
-            "examples, reason, message from meta.test_results order by run_id, test_name"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def stored_results(db: Path) -> list[tuple[Any, ...]]:
+    return _meta_rows(
+        db,
+        "select run_id, test_name, kind, target, column_name, severity, status, failures, "
+        "examples, reason, message from meta.test_results order by run_id, test_name",
+    )
 
 
 def logged_runs(db: Path) -> list[tuple[Any, ...]]:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "select run_id, command, args, status, rows_affected, message from meta.runs "
-            "order by run_id"
-        ).fetchall()
-    finally:
-        con.close()
+    return _meta_rows(
+        db,
+        "select run_id, command, args, status, rows_affected, message from meta.runs "
+        "order by run_id",
+    )
 
 
 # -- always: the Spark path through a stand-in engine ------------------------------------------
