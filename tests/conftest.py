@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def on_stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """`--engine sc://...` answered by the stand-in over the DuckDB file put in ["db"]."""
+    pytest.importorskip("sqlglot", reason="the spark extra is not installed")
+    from spark_stand_in import BuildingStandIn
+
+    from greenery_cli.engines.spark import engine as spark_engine
+    from greenery_cli.warehouse import open_warehouse
+
+    target: dict[str, Path] = {}
+
+    @contextmanager
+    def connect(_spec: Any) -> Iterator[BuildingStandIn]:
+        with open_warehouse(target["db"], write=True) as wh:
+            yield BuildingStandIn(wh)
+
+    monkeypatch.setattr(spark_engine, "connect", connect)
+    yield target

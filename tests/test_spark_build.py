@@ -11,125 +11,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from conftest import REPO, run_cli
+from spark_stand_in import STAND_IN
 from tiny_project import make_project, make_warehouse
 
 from greenery_cli.engines.spark.build import REBUILT
 from greenery_cli.errors import ExitCode
-
-STAND_IN = "sc://127.0.0.1:1"  # never reached: `connect` answers with the stand-in
-
-
-@contextmanager
-def _as_spark_errors() -> Iterator[None]:
-    """A failing statement as SparkEngine reports it: one WarehouseError line."""
-    from greenery_cli.errors import WarehouseError
-
-    try:
-        yield
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Spark: {str(exc).splitlines()[0]}") from None
-
-
-class _BuildingStandIn:
-    """The SparkEngine calls `build` makes, on a DuckDB warehouse; each statement is also
-    translated by the dialect and parsed as Spark SQL."""
-
-    path = STAND_IN
-
-    def __init__(self, wh: Any) -> None:
-        self.wh = wh
-        self.sent: list[str] = []
-
-    def _spark(self, sql: str, where: str | None = None) -> None:
-        import sqlglot
-
-        from greenery_cli.engines.spark.dialect import to_spark
-
-        sqlglot.parse_one(spark_sql := to_spark(sql, where=where), read="spark")
-        self.sent.append(spark_sql)
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        self._spark(sql)
-        self.wh.execute(sql, params)
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        self._spark(sql)
-        return self.wh.rows(sql, params)
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        self._spark(sql)
-        return self.wh.scalar(sql, params)
-
-    def relations(self) -> dict[str, str]:
-        return dict(self.wh.relations())
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        return f"{schema}.{table}" in self.wh.relations()
-
-    def kind_of(self, relation: str) -> str | None:
-        return self.relations().get(relation)
-
-    def drop(self, relation: str) -> None:
-        kind = self.kind_of(relation)
-        if kind is not None:
-            self.wh.execute(f"drop {kind.lower()} {relation}")
-
-    def create_table_as(self, relation: str, select: str, params: Any = None) -> None:
-        # as SparkEngine does: a scratch table, renamed over the old one once it is whole
-        self._spark(select, where=relation)
-        scratch = f"{relation}__greenery_new"
-        self.drop(scratch)
-        with _as_spark_errors():
-            self.wh.execute(f"create table {scratch} as {select}", params)
-        self.drop(relation)
-        self.wh.execute(f"alter table {scratch} rename to {relation.split('.')[1]}")
-
-    def ensure_schemas(self) -> None:
-        from greenery_cli.engines.spark.engine import SCHEMAS
-
-        for schema in SCHEMAS:
-            self.execute(f"create schema if not exists {schema}")
-
-    def read_csv(self, path: str, name: str) -> list[str]:
-        # as SparkEngine reads an export: every column a string, the header's names
-        self.wh.execute(
-            f"create or replace temp view {name} as "
-            f"select * from read_csv('{path}', header = true, all_varchar = true)"
-        )
-        return [row[0] for row in self.wh.rows(f"describe {name}")]
-
-    def create_view_as(self, relation: str, select: str) -> None:
-        self._spark(select, where=relation)
-        if self.kind_of(relation) == "TABLE":
-            self.drop(relation)
-        with _as_spark_errors():
-            self.wh.execute(f"create or replace view {relation} as {select}")
-
-
-@pytest.fixture
-def on_stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    """`--engine sc://...` answered by the stand-in over the DuckDB file put in ["db"]."""
-    pytest.importorskip("sqlglot", reason="the spark extra is not installed")
-    from greenery_cli.engines.spark import engine as spark_engine
-    from greenery_cli.warehouse import open_warehouse
-
-    target: dict[str, Path] = {}
-
-    @contextmanager
-    def connect(_spec: Any) -> Iterator[_BuildingStandIn]:
-        with open_warehouse(target["db"], write=True) as wh:
-            yield _BuildingStandIn(wh)
-
-    monkeypatch.setattr(spark_engine, "connect", connect)
-    yield target
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -144,19 +144,7 @@ class FileSource:
             raise DataError(_parquet_unreadable(path, exc)) from None
 
     def _columns(self, wh: Warehouse, table: RawTable, path: Path) -> list[str]:
-        header = self._header(wh, path)
-        missing = [c for c in table.columns if c not in header]
-        if missing:
-            # the file's own names, escaped: a quoted header may hold a newline
-            extra = [visible(c) for c in header if c not in table.columns]
-            hint = f" (the file has unexpected column(s) {', '.join(extra)})" if extra else ""
-            raise DataError(
-                f"{path}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
-            )
-        duplicated = sorted({visible(c) for c in header if header.count(c) > 1})
-        if duplicated:
-            raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
-        return header
+        return checked_header(path, table, self._header(wh, path))
 
     def _csv_reader(self, path: Path, header: list[str], table: RawTable) -> str:
         types = {c: values.csv_read_type(table.columns.get(c, "VARCHAR")) for c in header}
@@ -175,14 +163,7 @@ class FileSource:
             }
         except duckdb.Error as exc:
             raise DataError(_parquet_unreadable(path, exc)) from None
-        wrong = [
-            f"{c} is {found[c]}, the raw contract declares {t}"
-            for c, t in table.columns.items()
-            if not values.accepts(t, found[c])
-        ]
-        if wrong:
-            raise DataError(f"{path}: wrong column type(s): {'; '.join(wrong)}")
-        return {c: found[c] for c in table.columns}
+        return checked_types(path, table, found)
 
     def _file_select(self, wh: Warehouse, table: RawTable, path: Path, header: list[str]) -> str:
         """A SELECT over one file, each value converted exactly to its declared type (or the
@@ -323,14 +304,50 @@ class FileSource:
         if not rows:
             return None
         row, value = int(rows[0][0]), rows[0][1]
-        fault = (
-            f"column {column}: {_shown(value)} {values.reason(declared)} "
-            f"(raw table {table.name} declares {declared})"
-        )
+        fault = refused_value(table, column, value)
         if path.suffix == ".csv":
             line = _csv_line(wh, reader, header, row)
             return f"{path} line {line} (data row {row}), {fault}"
         return f"{path} row {row}, {fault}"
+
+
+def checked_header(path: Path, table: RawTable, header: list[str]) -> list[str]:
+    """A file's column names, refused when a contract column is missing or a name repeats
+    (the columns may come in any order; extra ones are carried after the contract's)."""
+    missing = [c for c in table.columns if c not in header]
+    if missing:
+        # the file's own names, escaped: a quoted header may hold a newline
+        extra = [visible(c) for c in header if c not in table.columns]
+        hint = f" (the file has unexpected column(s) {', '.join(extra)})" if extra else ""
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)} for raw table {table.name}{hint}"
+        )
+    duplicated = sorted({visible(c) for c in header if header.count(c) > 1})
+    if duplicated:
+        raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
+    return header
+
+
+def checked_types(path: Path, table: RawTable, found: dict[str, str]) -> dict[str, str]:
+    """Each contract column's type in a typed file (DuckDB's type names), refusing types that
+    cannot hold the declared one."""
+    wrong = [
+        f"{c} is {found[c]}, the raw contract declares {t}"
+        for c, t in table.columns.items()
+        if not values.accepts(t, found[c])
+    ]
+    if wrong:
+        raise DataError(f"{path}: wrong column type(s): {'; '.join(wrong)}")
+    return {c: found[c] for c in table.columns}
+
+
+def refused_value(table: RawTable, column: str, value: str | None) -> str:
+    """What a refusal says of a value, after the place it was found (`path line N, `...)."""
+    declared = table.columns[column]
+    return (
+        f"column {column}: {_shown(value)} {values.reason(declared)} "
+        f"(raw table {table.name} declares {declared})"
+    )
 
 
 @contextmanager

@@ -6,6 +6,9 @@ lies in the range every command can answer (timestamps and dates from EARLIEST t
 LATEST). A refused value stops the statement through DuckDB's error() with a marker naming the
 column; the source then finds the first refused value's row with `refused()`, the same rule as
 a predicate, so the check costs no second pass over good data.
+
+The predicates are written in SQL that DuckDB runs and that the Spark dialect
+(engines/spark/dialect.py) turns into the same test on Spark, whose load checks exports with them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ _TEXT = {"VARCHAR"}
 # would also take 12.5 (rounded), 0x1F or 1_000, which no export means
 _INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
 _NUMBER_TEXT = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+_MAX_DOUBLE = "1.7976931348623157e308"
 # more than six digits after the second: DuckDB keeps microseconds and would drop the rest
 _SUBMICRO_TEXT = r"[0-9]:[0-9]{2}\.[0-9]{7}"
 
@@ -77,6 +81,12 @@ def _in_range(expr: str, declared: str) -> str:
     return f"({expr} >= {_literal(EARLIEST)} and {expr} < {_literal(LATEST)})"
 
 
+def _finite(expr: str) -> str:
+    """SQL true when the DOUBLE `expr` is a finite number: NaN compares above every number in
+    both DuckDB and Spark, and neither has isfinite() under the same name."""
+    return f"abs({expr}) <= {_MAX_DOUBLE}"
+
+
 def _accepted(expr: str, declared: str, source_type: str) -> str:
     """SQL true when the non-NULL value `expr` converts exactly (NULL counts as not)."""
     source = base_type(source_type)
@@ -85,14 +95,14 @@ def _accepted(expr: str, declared: str, source_type: str) -> str:
         return f"{cast} is not null"
     if declared in ("INTEGER", "BIGINT"):
         if source in _TEXT:
-            return f"(regexp_full_match({expr}, '{_INTEGER_TEXT}') and {cast} is not null)"
+            return f"(regexp_matches({expr}, '{_INTEGER_TEXT}') and {cast} is not null)"
         if source in _FLOATS or source == "DECIMAL":
-            return f"({expr} = trunc({expr}) and {cast} is not null)"
+            return f"({expr} % 1 = 0 and {cast} is not null)"
         return f"{cast} is not null"
     if declared == "DOUBLE":
         if source in _TEXT:
-            return f"(regexp_full_match({expr}, '{_NUMBER_TEXT}') and isfinite({cast}))"
-        return f"isfinite({cast})"
+            return f"(regexp_matches({expr}, '{_NUMBER_TEXT}') and {_finite(cast)})"
+        return _finite(cast)
     if declared == "BOOLEAN":
         return f"{cast} is not null"
     if declared == "DATE":

@@ -144,16 +144,31 @@ class SparkEngine:
 
     def read_csv(self, path: str, name: str) -> list[str]:
         """A CSV file with a header as the session's temporary view `name`, every column a
-        string (the caller casts to the declared types); its column names."""
+        string (the caller casts to the declared types); its column names.
+
+        Read as DuckDB's file source reads one (RFC 4180): a quote inside a quoted field is
+        doubled (Spark's default escape is a backslash), and a quoted field may hold a line
+        break (Spark's default reads each line as a record)."""
         with self.errors(SourceError):
             frame = (
                 self.spark.read.option("header", True)
                 .option("inferSchema", False)
                 .option("mode", "FAILFAST")
+                .option("quote", '"')
+                .option("escape", '"')
+                .option("multiLine", True)
                 .csv(path)
             )
             frame.createOrReplaceTempView(name)
             return list(frame.columns)
+
+    def read_parquet(self, path: str, name: str) -> dict[str, str]:
+        """A Parquet file as the session's temporary view `name`; its columns and their types,
+        named as DuckDB names them (so sources/values.py's rules apply as they are)."""
+        with self.errors(DataError):
+            frame = self.spark.read.parquet(path)
+            frame.createOrReplaceTempView(name)
+            return {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
 
     # -- errors --------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
@@ -180,6 +195,27 @@ class SparkEngine:
             if type(exc).__module__.startswith(("grpc", "pyspark")):
                 raise _translate(exc, kind, self) from None
             raise
+
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+    "int": "INTEGER",
+    "bigint": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",  # Spark's timestamp is a moment
+    "timestamp_ntz": "TIMESTAMP",
+}
+
+
+def duckdb_type(spark_type: str) -> str:
+    """DuckDB's name for a Spark column type (`decimal(18,3)` -> DECIMAL(18,3)); a type DuckDB
+    has no counterpart for is returned as Spark spells it, upper-cased."""
+    return _DUCKDB_TYPES.get(spark_type, spark_type.upper())
 
 
 def _translate(exc: BaseException, kind: type[GreeneryError], engine: SparkEngine) -> GreeneryError:

@@ -1,10 +1,13 @@
-"""`greenery --engine sc://... load --source DIR`: CSV exports and seeds into Spark tables, then
+"""`greenery --engine sc://... load --source DIR`: exports and seeds into Spark tables, then
 every model, in build order.
 
-The folder is read by the Spark server (a local server reads this machine's folder). Every
-export is checked against the project's contract (sources.toml: the columns, each value castable
-to its declared type, keys present and distinct, required columns filled) before anything is
-written; only then are the raw tables, seeds and models replaced, each built under a scratch
+The folder holds what DuckDB's file source reads (sources/files.py: per raw table a .csv or
+.parquet file or a folder of batch files, or a raw/ subfolder of them); its files are read by
+the Spark server (a local server reads this machine's folder). Every export is checked against
+the project's contract as a DuckDB load checks it (sources.toml: the columns by name, extra ones
+carried; a Parquet column's type; each value converting exactly to its declared type by
+sources/values.py's rules; keys present and distinct, required columns filled) before anything
+is written; only then are the raw tables, seeds and models replaced, each built under a scratch
 name and renamed over the old one (the models as `greenery build` builds them on Spark:
 engines/spark/models.py). Spark has no transaction across tables, so a failure while
 writing (the server going away) can leave some tables of the new load beside old ones; a
@@ -23,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.engines.spark.engine import SparkEngine
 from greenery_cli.engines.spark.models import SparkBuilds, build_in_order, logged_rows
 from greenery_cli.engines.url import EngineSpec
-from greenery_cli.errors import DataError, SourceError, UsageError
+from greenery_cli.errors import DataError, UsageError
+from greenery_cli.sources.files import FileSource
 
 if TYPE_CHECKING:
     from greenery_cli.engine.run import ModelBuild
+    from greenery_cli.project.sources import RawTable
     from greenery_cli.raw_load import TableLoad
 
 META_TABLES = ("runs", "loads", "model_builds", "changes")
@@ -90,6 +95,61 @@ def _stage(engine: SparkEngine, csv: Path, name: str, columns: dict[str, str]) -
     )
 
 
+def _stage_raw(engine: SparkEngine, source: FileSource, table: RawTable) -> str:
+    """The table's export (one file, or every batch file of its folder; CSV or Parquet, as
+    DuckDB's file source finds them) as one SELECT typed by the contract, after the same
+    checks as a DuckDB load: the contract's columns present by name in any order, extra
+    columns the same in every file and carried after them, each typed column of a Parquet
+    file of a type that can hold the declared one, and every value converting exactly
+    (sources/values.py's rules, through the dialect)."""
+    from greenery_cli.sources import values
+    from greenery_cli.sources.files import checked_header, checked_types, refused_value
+
+    selects: list[str] = []
+    extras_of: tuple[Path, list[str]] | None = None
+    for number, path in enumerate(source.files_for(table)):
+        name = f"greenery_raw_{table.name}_{number}"
+        if path.suffix == ".parquet":
+            try:
+                found = engine.read_parquet(str(path), name)
+            except DataError as exc:
+                raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
+            header = checked_header(path, table, list(found))
+            delivered = checked_types(path, table, found)
+        else:
+            header = checked_header(path, table, engine.read_csv(str(path), name))
+            delivered = dict.fromkeys(table.columns, "VARCHAR")  # every CSV field is text
+        extras = [c for c in header if c not in table.columns]
+        if extras_of is not None and sorted(extras) != sorted(extras_of[1]):
+            raise DataError(
+                f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
+                f"{extras_of[0].name}'s ({', '.join(extras_of[1]) or 'none'}); every file of "
+                f"raw table {table.name} needs the same columns"
+            )
+        extras_of = extras_of or (path, extras)
+        checked = [c for c, t in table.columns.items() if values.needs_check(t, delivered[c])]
+        refusals = [values.refused(_quoted(c), table.columns[c], delivered[c]) for c in checked]
+        if checked:
+            counts = engine.rows(
+                "select " + ", ".join(f"count_if({r})" for r in refusals) + f" from {name}"
+            )[0]
+            for column, refusal, bad in zip(checked, refusals, counts, strict=True):
+                if bad:
+                    value = engine.scalar(
+                        f"select cast({_quoted(column)} as varchar) from {name} "
+                        f"where {refusal} limit 1"
+                    )
+                    raise DataError(
+                        f"{path}: {bad} value(s) refused, the first: "
+                        + refused_value(table, column, value)
+                    )
+        columns = [
+            f"cast({_quoted(c)} as {t}) as {_quoted(c)}" for c, t in table.columns.items()
+        ] + [_quoted(c) for c in extras_of[1]]
+        selects.append(f"select {', '.join(columns)} from {name}")
+    return "\nunion all\n".join(selects)
+
+
 def _check_keys(
     engine: SparkEngine, csv: Path, select: str, key: tuple[str, ...], required: tuple[str, ...]
 ) -> None:
@@ -124,25 +184,19 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
         raise UsageError("load on the Spark engine needs --source DIR (no remembered source)")
     if "://" in source:
         raise UsageError(
-            f"load on the Spark engine reads a folder of CSV exports, not {source.split('://')[0]}"
-            ":// (docs/spark.md)"
+            "load on the Spark engine reads a folder of exports (CSV or Parquet), not "
+            f"{source.split('://')[0]}:// (docs/spark.md)"
         )
-    folder = Path(source).resolve()
-    if not folder.is_dir():
-        raise SourceError(f"--source {source}: no such folder")
+    files = FileSource(source)
+    folder = files.folder.resolve()
     project = current()
+    files.check(project.sources)
     engine.ensure_schemas()
     staged: list[tuple[str, str]] = []  # (relation, typed select)
     for table in project.sources:
-        csv = folder / f"{table.name}.csv"
-        if not csv.is_file():
-            other = "parquet" if (folder / f"{table.name}.parquet").exists() else None
-            raise SourceError(
-                f"{folder}: no {table.name}.csv"
-                + (" (Parquet exports load on DuckDB only, for now)" if other else "")
-            )
-        select = _stage(engine, csv, f"greenery_raw_{table.name}", table.columns)
-        _check_keys(engine, csv, select, table.primary_key, table.not_null)
+        select = _stage_raw(engine, files, table)
+        where = files.folder / table.name if files.is_batched(table) else files.files_for(table)[0]
+        _check_keys(engine, where, select, table.primary_key, table.not_null)
         staged.append((f"raw.{table.name}", select))
     for seed in declared_seeds():
         select = _stage(engine, seed.path, f"greenery_seed_{seed.name}", seed.columns)

@@ -1,0 +1,242 @@
+"""`greenery --engine sc://... load` reads what a DuckDB load reads and refuses what it refuses.
+
+The exports: per raw table a .csv or a .parquet file, or a folder of batch files of both kinds,
+the contract's columns by name in any order, extra columns carried. Every value is checked by
+sources/values.py's rules, written once and run on Spark through the dialect.
+
+Fast: through the DuckDB stand-in engine of test_spark_build (the Spark load's calls answered by
+DuckDB, every statement also translated and parsed as Spark SQL), against a DuckDB load of the
+same files. Slow: on the test run's Spark Connect server, the value rules give DuckDB's verdict
+(and the plain-Python reference of test_bad_input) on every token, and the real data exported as
+Parquet and batch files is staged into exactly the rows DuckDB loads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import run_cli
+from spark_stand_in import STAND_IN
+from test_bad_input import CSV_VALUES, edit_line, reference_value
+from test_spark_build import rows
+
+from greenery_cli.errors import ExitCode
+
+TABLES = ("addresses", "events", "order_items", "orders", "products", "promos", "users")
+
+
+def _exports(loaded: Path, target: Path) -> Path:
+    """The real raw tables as exports of every kind a load reads: Parquet files, products with
+    its columns reversed and an extra column, and events as a folder of one CSV batch and one
+    Parquet batch."""
+    target.mkdir()
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        for table in ("addresses", "order_items", "orders", "promos", "users"):
+            con.execute(f"copy raw.{table} to '{target / table}.parquet' (format parquet)")
+        columns = [r[0] for r in con.execute("describe raw.products").fetchall()]
+        reversed_columns = ", ".join(reversed(columns))
+        con.execute(
+            f"copy (select {reversed_columns}, 'Greenery Ltd' as supplier from raw.products) "
+            f"to '{target}/products.parquet' (format parquet)"
+        )
+        (target / "events").mkdir()
+        half = "created_at < (select median(created_at) from raw.events)"
+        con.execute(
+            f"copy (select * from raw.events where {half}) to '{target}/events/1.csv' (header)"
+        )
+        con.execute(
+            f"copy (select * from raw.events where not ({half})) "
+            f"to '{target}/events/2.parquet' (format parquet)"
+        )
+    return target
+
+
+def _raw_rows(db: Path, table: str) -> list[tuple[Any, ...]]:
+    return rows(db, f"select * from raw.{table} order by all")
+
+
+def test_a_spark_load_reads_parquet_batches_and_extra_columns_as_duckdb(
+    tmp_path: Path, loaded_real_warehouse: Path, on_stand_in: dict[str, Path]
+) -> None:
+    exports = _exports(loaded_real_warehouse, tmp_path / "exports")
+    duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+    on_duck = run_cli("--db", str(duck), "load", "--source", str(exports))
+    on_spark = run_cli("--engine", STAND_IN, "load", "--source", str(exports))
+    assert on_duck.exit_code == 0, on_duck.stderr
+    assert on_spark.exit_code == 0, on_spark.stderr
+    for table in TABLES:
+        assert _raw_rows(spark, table) == _raw_rows(duck, table), table
+    # the rows are the real ones, whatever form they came in
+    for table in TABLES:
+        original = rows(loaded_real_warehouse, f"select count(*) from raw.{table}")
+        assert rows(spark, f"select count(*) from raw.{table}") == original, table
+    products = [r[0] for r in rows(spark, "describe raw.products")]
+    assert products[-1] == "supplier" and products == [
+        r[0] for r in rows(duck, "describe raw.products")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "column", "value", "said"),
+    CSV_VALUES,
+    ids=[f"{t}.{c}={v}" for t, _, c, v, _ in CSV_VALUES],
+)
+def test_a_spark_load_refuses_a_value_as_duckdb_does(
+    raw_copy: Path,
+    tmp_path: Path,
+    on_stand_in: dict[str, Path],
+    table: str,
+    line: int,
+    column: str,
+    value: str,
+    said: str,
+) -> None:
+    path = raw_copy / f"{table}.csv"
+    path.write_text("\n".join(edit_line(line, column, value)(path.read_text().splitlines())) + "\n")
+    on_stand_in["db"] = tmp_path / "spark.duckdb"
+    result = run_cli("--engine", STAND_IN, "load", "--source", str(raw_copy))
+    assert result.exit_code == ExitCode.WORK_FAILED, result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert str(path) in message and f"column {column}: {value!r} {said}" in message
+    written = on_stand_in["db"]  # a first command that fails leaves no warehouse behind
+    assert not written.exists() or not rows(written, "select * from raw.products limit 1")
+
+
+def test_a_spark_load_refuses_a_parquet_column_of_the_wrong_type(
+    raw_copy: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    csv = raw_copy / "products.csv"
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace (inventory > 10 as inventory) from read_csv('{csv}')) "
+            f"to '{raw_copy}/products.parquet' (format parquet)"
+        )
+    csv.unlink()
+    on_stand_in["db"] = tmp_path / "spark.duckdb"
+    result = run_cli("--engine", STAND_IN, "load", "--source", str(raw_copy))
+    assert result.exit_code == ExitCode.WORK_FAILED, result.stderr
+    assert result.stderr.strip().endswith(
+        f"{raw_copy / 'products.parquet'}: wrong column type(s): inventory is BOOLEAN, "
+        "the raw contract declares INTEGER"
+    )
+
+
+def test_a_spark_load_names_an_ambiguous_or_missing_export_as_duckdb(
+    raw_copy: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    on_stand_in["db"] = tmp_path / "spark.duckdb"
+    (raw_copy / "promos").mkdir()
+    shutil.copy(raw_copy / "promos.csv", raw_copy / "promos" / "1.csv")
+    said = []
+    for engine in (("--db", str(tmp_path / "duck.duckdb")), ("--engine", STAND_IN)):
+        result = run_cli(*engine, "load", "--source", str(raw_copy))
+        assert result.exit_code == ExitCode.TOOL_ERROR, result.stderr
+        said.append(result.stderr.strip().splitlines()[-1])
+    assert said[0] == said[1] and "promos.csv and promos/ all exist" in said[0]
+    (raw_copy / "promos.csv").unlink()
+    shutil.rmtree(raw_copy / "promos")
+    result = run_cli("--engine", STAND_IN, "load", "--source", str(raw_copy))
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert "missing raw table file(s) for promos" in result.stderr
+
+
+# --- on a Spark Connect server --------------------------------------------------------------
+
+TOKENS = {
+    "INTEGER": [
+        "7", " 7 ", "+3", "-2147483648", "2147483647", "2147483648", "12.5", "1e2", "0x1F",
+        "1_000", "lots", "99999999999", "0", "-0", "007",
+    ],
+    "BIGINT": ["9223372036854775807", "9223372036854775808", "12.0", " -4", "1e3"],
+    "DOUBLE": [
+        "1.5", "3.", ".5", "1e-3", "-2E10", "nan", "inf", "-inf", "1e400", "1_0.5", "abc",
+        "1.7976931348623157e308", "0x10", " 2.5 ",
+    ],
+    "TIMESTAMPTZ": [
+        "2021-02-11 05:46:52+00", "2021-02-11T05:46:52Z", "2021-02-11 05:46:52.123456+00",
+        "2021-02-17T23:30:34.1234567Z", "294246-01-01T00:00:00Z", "infinity", "yesterday",
+        "1800-01-01T00:00:00Z", "1900-01-01 00:00:00+00", "2199-12-31 23:59:59+00",
+        "2200-01-01 00:00:00+00",
+    ],
+    "DATE": ["2021-02-11", "1899-12-31", "2199-12-31", "2200-01-01", "2021-13-01", "soon"],
+}  # fmt: skip
+
+
+def _refused_on_duckdb(declared: str, source_type: str, tokens: list[Any]) -> list[bool]:
+    from greenery_cli.sources import values
+
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"create table t (i integer, x {source_type})")
+        con.executemany("insert into t values (?, ?)", list(enumerate(tokens)))
+        return [
+            bool(r[0])
+            for r in con.execute(
+                f"select {values.refused('x', declared, source_type)} from t order by i"
+            ).fetchall()
+        ]
+
+
+@pytest.mark.slow
+def test_the_contracts_value_rules_give_duckdbs_verdicts_on_spark(spark: Any) -> None:
+    """Every token of every declared type, as text (a CSV field; an empty one is NULL before
+    these rules see it) and as typed Parquet values:
+    refused on Spark exactly when DuckDB refuses it, and for numbers as the plain-Python
+    reference of the documented rules says."""
+    from greenery_cli.engines.spark.dialect import to_spark
+    from greenery_cli.sources import values
+
+    cases: list[tuple[str, str, list[Any]]] = [(d, "VARCHAR", t) for d, t in TOKENS.items()]
+    cases += [
+        ("INTEGER", "DOUBLE", [12.0, 12.5, -3.0, 2147483648.0, 1e300, float("nan"), float("inf")]),
+        ("BIGINT", "DOUBLE", [9.007199254740992e15, 1e19, -1.5]),
+    ]
+    spark_types = {"VARCHAR": "string", "DOUBLE": "double"}
+    for declared, source_type, tokens in cases:
+        frame = spark.createDataFrame(
+            list(enumerate(tokens)), f"i int, x {spark_types[source_type]}"
+        )
+        frame.createOrReplaceTempView("greenery_tokens")
+        predicate = values.refused("x", declared, source_type)
+        on_spark = [
+            bool(r[0])
+            for r in spark.sql(
+                to_spark(f"select {predicate} from greenery_tokens order by i")
+            ).collect()
+        ]
+        on_duckdb = _refused_on_duckdb(declared, source_type, tokens)
+        differ = [t for t, s, d in zip(tokens, on_spark, on_duckdb, strict=True) if s != d]
+        assert not differ, (declared, source_type, differ)
+        if declared in ("INTEGER", "DOUBLE") and source_type == "VARCHAR":
+            expected = [not reference_value(t, declared)[0] for t in tokens]
+            assert on_duckdb == expected, declared
+
+
+@pytest.mark.slow
+def test_parquet_and_batch_exports_stage_on_spark_as_duckdb_loads_them(
+    spark_server: Any, loaded_real_warehouse: Path, tmp_path: Path
+) -> None:
+    from greenery_cli.engines.spark.engine import connect
+    from greenery_cli.engines.spark.load import _stage_raw
+    from greenery_cli.engines.url import parse_engine
+    from greenery_cli.project import current
+    from greenery_cli.sources.files import FileSource
+
+    exports = _exports(loaded_real_warehouse, tmp_path / "exports")
+    duck = tmp_path / "duck.duckdb"
+    assert run_cli("--db", str(duck), "load", "--source", str(exports)).exit_code == 0
+    source = FileSource(exports)
+    with connect(parse_engine(spark_server.url)) as engine:
+        for table in current().sources:
+            select = _stage_raw(engine, source, table)
+            staged = engine.rows(f"select * from ({select}) as staged")
+            expected = _raw_rows(duck, table.name)
+            # aware datetimes are equal (and hash) by instant, whatever zone each engine gives
+            assert Counter(staged) == Counter(expected), table.name
