@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.matrix import (
     BUSINESS_LINES,
     FREQUENCIES,
@@ -37,6 +38,12 @@ class ScheduleSettings:
     db: str | Path | None
     log_dir: str | Path | None = None  # default: logs/ beside the warehouse
     executable: str | None = None  # default: the greenery this Python runs
+    # the team's project, which every job names: cron runs jobs from $HOME, where the nearest
+    # greenery.toml is not the project's (None: the built-in project, found anywhere)
+    project_dir: str | Path | None = None
+    # the jobs' engine: "" the warehouse file (--db), else the --engine argument they carry;
+    # None: a Spark engine the jobs find themselves (the project's setting, GREENERY_ENGINE)
+    engine: str | None = ""
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,18 @@ def greenery_executable() -> str:
     return shutil.which("greenery") or "greenery"
 
 
-def _command_argv(cell: list[Node], exe: str, db: Path) -> list[str]:
+def _head(settings: ScheduleSettings, exe: str, db: Path) -> list[str]:
+    """The executable and the global options every job carries."""
+    head = [exe]
+    if settings.project_dir is not None:
+        head += ["--project-dir", str(Path(settings.project_dir).expanduser().resolve())]
+    if settings.engine == "":
+        return [*head, "--db", str(db)]
+    return [*head, "--engine", settings.engine] if settings.engine else head
+
+
+def _command_argv(cell: list[Node], head: list[str]) -> list[str]:
     frequency, business_line = cell[0].cell
-    head = [exe, "--db", str(db)]
     wait = ["--wait", str(SCHEDULED_WAIT_SECONDS)]
     if cell[0].node_type == "model":
         return [*head, "build", "--frequency", frequency, "--business-line", business_line, *wait]
@@ -90,7 +106,7 @@ def check_line(settings: ScheduleSettings) -> str:
     """A crontab line for the overdue check: silent on stdout unless something is overdue, so
     cron mails (MAILTO) only then; its summary goes to a log."""
     exe, db, log_dir = _paths(settings)
-    command = shlex.join([exe, "--db", str(db), "schedule", "check"])
+    command = shlex.join([*_head(settings, exe, db), "schedule", "check"])
     log = shlex.quote(str(log_dir / "greenery-check.log"))
     return _crontab_escape(f"59 * * * * {command} 2>> {log}")
 
@@ -99,6 +115,7 @@ def plan(settings: ScheduleSettings, matrix: list[Node] | None = None) -> list[S
     """One ScheduledCell per non-empty cell, ordered by frequency then business line."""
     matrix = matrix if matrix is not None else load_matrix(discover())
     exe, db, log_dir = _paths(settings)
+    head = _head(settings, exe, db)
     cells: dict[tuple[str, str], list[Node]] = {}
     for node in matrix:
         cells.setdefault(node.cell, []).append(node)
@@ -111,7 +128,7 @@ def plan(settings: ScheduleSettings, matrix: list[Node] | None = None) -> list[S
             slug = f"{frequency}-{business_line.lower()}"
             log_file = log_dir / f"greenery-{slug}.log"
             lock_file = log_dir / f"greenery-{slug}.lock"
-            command = shlex.join(_command_argv(nodes, exe, db))
+            command = shlex.join(_command_argv(nodes, head))
             cron = cron_expression(frequency, business_line)
             line = _crontab_escape(
                 f"{cron} flock -n {shlex.quote(str(lock_file))} {command} "
@@ -223,11 +240,13 @@ def check_overdue(
     matrix: list[Node] | None = None,
     *,
     wait: float = 10.0,
+    engine: EngineSpec = DUCKDB,
 ) -> pl.DataFrame:
-    """Each node of the matrix with its last run, its age and ok | overdue | never."""
-    from greenery_cli.warehouse import open_warehouse
+    """Each node of the matrix with its last run, its age and ok | overdue | never: from the
+    warehouse's run log, or the Spark engine's (its `meta.*` tables)."""
+    from greenery_cli.engines import open_engine
 
-    with open_warehouse(db, wait=wait) as wh:
+    with open_engine(db, engine, wait=wait) as wh:
         return node_ages(wh, now, matrix)
 
 

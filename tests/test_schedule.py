@@ -209,6 +209,69 @@ def test_crontab_lines_parse_and_run_the_exact_greenery_command(tmp_path) -> Non
     assert check[5:9] == [check[5], "--db", str(db), "schedule"]
 
 
+def test_jobs_name_the_teams_project_so_cron_runs_them_on_it(tmp_path, monkeypatch) -> None:
+    """cron starts a job in $HOME, whose nearest greenery.toml is not the project's: every job
+    of a project that is not the built-in one names it, and run from elsewhere, uses it."""
+    assert run_cli("init", str(tmp_path / "shop")).exit_code == 0
+    project = (tmp_path / "shop").resolve()
+    monkeypatch.chdir(project)
+    result = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    commands = [shlex.split(cell["command"]) for cell in json.loads(result.stdout)]
+    assert commands and all(c[1:3] == ["--project-dir", str(project)] for c in commands)
+    elsewhere = tmp_path / "cron-home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    check = run_cli(*commands[0][1:3], "--db", str(tmp_path / "w.duckdb"), "schedule", "check")
+    assert f"using project greenery_shop at {project} (--project-dir)" in check.stderr
+    # the built-in project is found from anywhere: its jobs carry no --project-dir
+    builtin = run_cli("--db", str(tmp_path / "w.duckdb"), "schedule", "--format", "json")
+    assert all("--project-dir" not in cell["command"] for cell in json.loads(builtin.stdout))
+
+
+def test_jobs_on_spark_carry_the_engine_but_never_its_token(tmp_path, monkeypatch) -> None:
+    def commands(*args: str) -> tuple[list[list[str]], str]:
+        result = run_cli(*args, "schedule", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return [shlex.split(c["command"]) for c in json.loads(result.stdout)], result.stderr
+
+    jobs, _ = commands("--engine", "sc://spark-host:15002")
+    assert all(j[1:3] == ["--engine", "sc://spark-host:15002"] and "--db" not in j for j in jobs)
+    monkeypatch.setenv("GREENERY_ENGINE", "sc://spark-host:15002/;token=s3cr3t")
+    jobs, said = commands()
+    assert all("--engine" not in j and "--db" not in j for j in jobs)
+    assert "GREENERY_ENGINE is set" in said and "token=***" in said
+    crontab_text = run_cli("schedule")
+    assert "s3cr3t" not in crontab_text.stdout + crontab_text.stderr
+    monkeypatch.delenv("GREENERY_ENGINE")
+    assert run_cli("init", str(tmp_path / "shop")).exit_code == 0
+    config = tmp_path / "shop" / "greenery.toml"
+    config.write_text('engine = "sc://spark-host:15002"\n' + config.read_text())
+    jobs, _ = commands("--project-dir", str(tmp_path / "shop"))
+    # the project's own engine setting comes with --project-dir
+    assert all(j[1] == "--project-dir" and "--engine" not in j for j in jobs)
+
+
+def test_check_on_spark_gives_duckdbs_verdict(tmp_path, monkeypatch, on_stand_in) -> None:
+    from spark_stand_in import STAND_IN
+
+    from greenery_cli.engines.url import parse_engine
+
+    make_project(tmp_path / "project", monkeypatch)
+    db = make_warehouse(tmp_path / "w.duckdb", [("p1", "Fern", 3)])
+    record_runs(
+        db,
+        {"stg_products": NOW - timedelta(days=3), "int_stock": NOW - timedelta(minutes=5)},
+        loaded=NOW - timedelta(minutes=30),
+        snapshot=NOW - timedelta(hours=5),
+    )
+    on_stand_in["db"] = db
+    on_duckdb = check_overdue(db, now=NOW)
+    on_spark = check_overdue(None, now=NOW, engine=parse_engine(STAND_IN))
+    assert on_spark.to_dicts() == on_duckdb.to_dicts()
+    assert {r["node"]: r["status"] for r in on_spark.to_dicts()}["stg_products"] == "overdue"
+
+
 def test_crontab_escapes_percent_signs(tmp_path) -> None:
     db = tmp_path / "100%" / "w.duckdb"
     cells = plan(ScheduleSettings(db=db, log_dir=tmp_path / "logs", executable="/opt/greenery"))

@@ -67,18 +67,16 @@ def test_the_project_names_its_engine(tmp_path: Path) -> None:
     config = tmp_path / "p" / "greenery.toml"
     original = config.read_text()
     config.write_text('engine = "sc://127.0.0.1:1"\n' + original)
-    result = run_cli("--project-dir", str(tmp_path / "p"), "schedule")
+    result = run_cli("--project-dir", str(tmp_path / "p"), "demo")
     assert result.exit_code == 2
-    assert (
-        "greenery schedule does not run on the Spark engine yet (sc://127.0.0.1:1)" in result.stderr
-    )
+    assert "greenery demo does not run on the Spark engine yet (sc://127.0.0.1:1)" in result.stderr
     config.write_text('engine = "sc://h:1/;token=hidden-one;x=1"\n' + original)
     result = run_cli("--project-dir", str(tmp_path / "p"), "funnel")
     assert result.exit_code == 2
     assert "greenery.toml line 1" in result.stderr and "hidden-one" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["schedule", "demo"])
+@pytest.mark.parametrize("command", ["demo"])
 def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: str) -> None:
     result = run_cli("--engine", "sc://127.0.0.1:1/;token=t0k", command)
     assert result.exit_code == 2

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from greenery_cli.errors import ExitCode, UsageError
@@ -12,6 +14,9 @@ from greenery_cli.options import (
     global_settings,
     wait_option,
 )
+
+if TYPE_CHECKING:
+    from greenery_cli.schedule import ScheduleSettings
 
 SCHEDULE_FORMATS = ("crontab", "airflow", *ROW_FORMATS)
 
@@ -50,7 +55,6 @@ def command(
 
     from greenery_cli.output import emit, stderr_console, to_json
     from greenery_cli.schedule import (
-        ScheduleSettings,
         airflow_dag,
         cells_frame,
         check_line,
@@ -71,8 +75,8 @@ def command(
         deprecated("schedule --check", "schedule check")
         if log_dir:
             raise UsageError("--check takes no --log-dir")
-        return _check(db, fmt, wait)
-    settings = ScheduleSettings(db=db, log_dir=log_dir)
+        return _check(ctx, fmt, wait)
+    settings, note = _jobs(ctx, db, log_dir)
     cells = plan(settings)
     if fmt == "json":
         click.echo(to_json([asdict(cell) for cell in cells]))
@@ -89,18 +93,55 @@ def command(
         click.echo(crontab(cells, check_line(settings)), nl=False)
     missing = missing_log_dirs(cells)
     if missing and fmt != "airflow":
-        stderr_console().print(f"note: create the log folder first: mkdir -p {' '.join(missing)}")
+        stderr_console().print(
+            f"note: create the log folder first: mkdir -p {' '.join(missing)}", markup=False
+        )
+    if note:
+        stderr_console().print(f"note: {note}", markup=False)
     return 0
 
 
-def _check(db: str | None, fmt: str | None, wait: float) -> int:
+def _jobs(
+    ctx: click.Context, db: str | None, log_dir: str | None
+) -> tuple[ScheduleSettings, str | None]:
+    """What every scheduled job must carry to do what this invocation would: the team's
+    project, and its engine; and a note when the engine cannot be written into the jobs."""
+    import os
+
+    from greenery_cli.project import current
+    from greenery_cli.schedule import ScheduleSettings as Settings
+
+    project = current()
+    project_dir = None if project.builtin else project.root
+    spec = global_settings(ctx).engine
+    engine: str | None = ""
+    note = None
+    if spec.is_spark:
+        given = global_settings(ctx).engine_option or os.environ.get("GREENERY_ENGINE")
+        if not given:
+            engine = None  # the project's `engine`, which --project-dir brings along
+        elif spec.params:
+            engine = None  # its parameters (a token) are never written into a job
+            note = (
+                f"the jobs run on the Spark engine {spec.shown} only if GREENERY_ENGINE is set "
+                "to its URL in their environment (a line GREENERY_ENGINE=... at the top of the "
+                "crontab, or the Airflow worker's environment): its parameters are not written "
+                "into them"
+            )
+        else:
+            engine = spec.url
+    return Settings(db=db, log_dir=log_dir, project_dir=project_dir, engine=engine), note
+
+
+def _check(ctx: click.Context, fmt: str | None, wait: float) -> int:
     from greenery_cli.output import emit, stderr_console
     from greenery_cli.schedule import check_overdue, overdue_nodes
     from greenery_cli.views.listings import OVERDUE
 
     if fmt in ("crontab", "airflow"):
         raise UsageError(f"`schedule check` reports as table, json, csv or markdown, not {fmt}")
-    nodes = check_overdue(db, wait=wait)
+    settings = global_settings(ctx)
+    nodes = check_overdue(settings.db, wait=wait, engine=settings.engine)
     overdue = overdue_nodes(nodes)
     if overdue.height or fmt not in (None, "table"):  # silence when all is well: cron mails
         emit(overdue, fmt or "table", title="Overdue against the matrix", layout=OVERDUE)
@@ -115,4 +156,4 @@ def _check(db: str | None, fmt: str | None, wait: float) -> int:
 def check_command(ctx: click.Context, fmt: str, wait: float) -> int:
     """List the nodes whose last build, snapshot or load is older than their frequency allows
     (exit 1 when any are, silent on stdout when none are), so cron itself can alert."""
-    return _check(global_settings(ctx).db, fmt, wait)
+    return _check(ctx, fmt, wait)
