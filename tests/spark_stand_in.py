@@ -85,7 +85,8 @@ class BuildingStandIn:
         for schema in SCHEMAS:
             self.execute(f"create schema if not exists {schema}")
 
-    def read_csv(self, path: str, name: str) -> list[str]:
+    def read_csv(self, path: str, name: str, glob: str | None = None) -> list[str]:
+        assert glob is None  # a folder read as one is a remote folder's: not stood in for
         # as SparkEngine reads an export: every column a string, the header's names
         self.wh.execute(
             f"create or replace temp view {name} as "
@@ -93,7 +94,11 @@ class BuildingStandIn:
         )
         return [row[0] for row in self.wh.rows(f"describe {name}")]
 
-    def read_parquet(self, path: str, name: str) -> dict[str, str]:
+    def send_csv(self, path: Any, name: str) -> list[str]:
+        return self.read_csv(str(path), name)
+
+    def read_parquet(self, path: str, name: str, glob: str | None = None) -> dict[str, str]:
+        assert glob is None
         # as SparkEngine reads one: its columns and their types, DuckDB's names
         self.wh.execute(
             f"create or replace temp view {name} as select * from read_parquet('{path}')"

@@ -25,7 +25,7 @@ from spark_stand_in import STAND_IN
 from test_bad_input import CSV_VALUES, edit_line, reference_value
 from test_spark_build import rows
 
-from greenery_cli.errors import ExitCode
+from greenery_cli.errors import ExitCode, SourceError
 
 TABLES = ("addresses", "events", "order_items", "orders", "products", "promos", "users")
 
@@ -34,7 +34,7 @@ def _exports(loaded: Path, target: Path) -> Path:
     """The real raw tables as exports of every kind a load reads: Parquet files, products with
     its columns reversed and an extra column, and events as a folder of one CSV batch and one
     Parquet batch."""
-    target.mkdir()
+    target.mkdir(parents=True)
     with duckdb.connect(str(loaded), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         for table in ("addresses", "order_items", "orders", "promos", "users"):
@@ -223,20 +223,80 @@ def test_the_contracts_value_rules_give_duckdbs_verdicts_on_spark(spark: Any) ->
 def test_parquet_and_batch_exports_stage_on_spark_as_duckdb_loads_them(
     spark_server: Any, loaded_real_warehouse: Path, tmp_path: Path
 ) -> None:
+    """Found on this machine, or by the server in a folder URL (file:// here, as s3a:// would
+    be) whose raw/ subfolder holds them: the same files, staged into DuckDB's rows."""
     from greenery_cli.engines.spark.engine import connect
-    from greenery_cli.engines.spark.load import _stage_raw
+    from greenery_cli.engines.spark.load import _local_exports, _remote_exports, _stage_raw
     from greenery_cli.engines.url import parse_engine
     from greenery_cli.project import current
     from greenery_cli.sources.files import FileSource
 
-    exports = _exports(loaded_real_warehouse, tmp_path / "exports")
+    exports = _exports(loaded_real_warehouse, tmp_path / "data" / "raw")
+    (tmp_path / "data" / "notes").mkdir()
+    (tmp_path / "data" / "notes" / "events.csv").write_text("not,an,export\n")
     duck = tmp_path / "duck.duckdb"
     assert run_cli("--db", str(duck), "load", "--source", str(exports)).exit_code == 0
+    tables = current().sources
     source = FileSource(exports)
     with connect(parse_engine(spark_server.url)) as engine:
-        for table in current().sources:
-            select = _stage_raw(engine, source, table)
-            staged = engine.rows(f"select * from ({select}) as staged")
-            expected = _raw_rows(duck, table.name)
-            # aware datetimes are equal (and hash) by instant, whatever zone each engine gives
-            assert Counter(staged) == Counter(expected), table.name
+        root, remote = _remote_exports(engine, f"file://{tmp_path / 'data'}/", tables)
+        assert root == f"file://{exports}"
+        assert [e.label for e in remote["events"]] == [
+            f"file://{exports}/events/*.csv",
+            f"file://{exports}/events/*.parquet",
+        ]
+        for table in tables:
+            expected = Counter(_raw_rows(duck, table.name))
+            for found in (_local_exports(source, table), remote[table.name]):
+                staged = engine.rows(f"select * from ({_stage_raw(engine, found, table)}) as s")
+                # aware datetimes are equal (and hash) by instant, whatever zone each engine gives
+                assert Counter(staged) == expected, (table.name, found)
+        with pytest.raises(SourceError, match="cannot list the folder"):
+            _remote_exports(engine, f"file://{tmp_path}/nowhere", tables)
+
+
+class _Listing:
+    """An engine whose server lists the given files (as Spark names them)."""
+
+    def __init__(self, *paths: str) -> None:
+        self.paths = list(paths)
+
+    def list_files(self, url: str) -> list[str]:
+        return self.paths
+
+
+def test_a_remote_folder_is_chosen_from_by_duckdbs_rules() -> None:
+    from greenery_cli.engines.spark.load import Export, _remote_exports
+    from greenery_cli.project.sources import RawTable
+
+    def table(name: str) -> RawTable:
+        return RawTable(name, {"id": "VARCHAR"}, ("id",), freshness_column=None)
+
+    tables = (table("events"), table("products"))
+    listing = _Listing(
+        "s3a://shop/exports/raw/events/2024-01.csv",
+        "s3a://shop/exports/raw/events/2024-02.parquet",
+        "s3a://shop/exports/raw/events/notes.txt",
+        "s3a://shop/exports/raw/events/deeper/x.csv",
+        "s3a://shop/exports/raw/products.parquet",
+        "s3a://shop/exports/inventory-weeks/products-week-1.csv",
+    )
+    root, chosen = _remote_exports(listing, "s3a://shop/exports/", tables)  # type: ignore[arg-type]
+    assert root == "s3a://shop/exports/raw"
+    assert chosen == {
+        "events": [
+            Export("s3a://shop/exports/raw/events/*.csv", "csv", root + "/events", "*.csv"),
+            Export(
+                "s3a://shop/exports/raw/events/*.parquet", "parquet", root + "/events", "*.parquet"
+            ),
+        ],
+        "products": [Export(root + "/products.parquet", "parquet", root + "/products.parquet")],
+    }
+    spaced = _Listing("file:/data/my%20exports/events.csv", "file:/data/my%20exports/products.csv")
+    root, chosen = _remote_exports(spaced, "file:///data/my exports", tables)  # type: ignore[arg-type]
+    assert [e.label for e in chosen["products"]] == ["file:///data/my exports/products.csv"]
+    both = _Listing("s3a://b/x/events.csv", "s3a://b/x/events/1.csv", "s3a://b/x/products.csv")
+    with pytest.raises(SourceError, match=r"events.csv and events/ all exist for raw table events"):
+        _remote_exports(both, "s3a://b/x", tables)  # type: ignore[arg-type]
+    with pytest.raises(SourceError, match=r"s3a://b/x: no products.csv, products.parquet or"):
+        _remote_exports(_Listing("s3a://b/x/events.csv"), "s3a://b/x", tables)  # type: ignore[arg-type]

@@ -66,35 +66,18 @@ class FileSource:
         state), or every batch file of its folder."""
         if table.name in self.files:
             return [self.files[table.name]]
-        candidates = [self.folder / f"{table.name}.{ext}" for ext in ("parquet", "csv")]
-        present = [p for p in candidates if p.is_file()]
         batches = self.folder / table.name
-        if batches.is_dir():
-            present.append(batches)
-        if len(present) > 1:
-            names = " and ".join(p.name + ("/" if p.is_dir() else "") for p in present)
-            raise SourceError(
-                f"{self.folder}: {names} all exist for raw table {table.name}; keep one so the "
-                "load is unambiguous"
-            )
-        if not present:
-            raise SourceError(
-                f"{self.folder}: no {table.name}.csv, {table.name}.parquet or {table.name}/ folder"
-            )
-        if not present[0].is_dir():
-            return present
-        files = sorted(
-            p
-            for p in batches.iterdir()
-            if p.suffix in (".csv", ".parquet")
-            and p.is_file()
-            and not p.name.startswith((".", "_"))
+        names = table_files(
+            self.folder,
+            table.name,
+            [
+                f"{table.name}.{ext}"
+                for ext in ("parquet", "csv")
+                if (self.folder / f"{table.name}.{ext}").is_file()
+            ],
+            sorted(p.name for p in batches.iterdir() if p.is_file()) if batches.is_dir() else None,
         )
-        if not files:
-            raise SourceError(
-                f"{batches}: holds no .csv or .parquet file for raw table {table.name}"
-            )
-        return files
+        return [self.folder / name for name in names]
 
     def is_batched(self, table: RawTable) -> bool:
         """Whether the table is a folder of batch files (else one whole-table export)."""
@@ -311,7 +294,34 @@ class FileSource:
         return f"{path} row {row}, {fault}"
 
 
-def checked_header(path: Path, table: RawTable, header: list[str]) -> list[str]:
+def table_files(
+    folder: str | Path, table: str, whole: list[str], batches: list[str] | None
+) -> list[str]:
+    """Which of a folder's files are raw table `table`'s export, by name: `whole` the
+    whole-table files present (<table>.parquet, <table>.csv), `batches` the file names in its
+    <table>/ folder (None: no such folder). One whole-table file, or the folder's .csv and
+    .parquet files whose names do not start with . or _; both, or neither, is refused."""
+    present = [*whole, *([f"{table}/"] if batches is not None else [])]
+    if len(present) > 1:
+        raise SourceError(
+            f"{folder}: {' and '.join(present)} all exist for raw table {table}; keep one so the "
+            "load is unambiguous"
+        )
+    if not present:
+        raise SourceError(f"{folder}: no {table}.csv, {table}.parquet or {table}/ folder")
+    if batches is None:
+        return whole
+    files = [
+        f"{table}/{name}"
+        for name in sorted(batches)
+        if name.endswith((".csv", ".parquet")) and not name.startswith((".", "_"))
+    ]
+    if not files:
+        raise SourceError(f"{folder}/{table}: holds no .csv or .parquet file for raw table {table}")
+    return files
+
+
+def checked_header(path: str | Path, table: RawTable, header: list[str]) -> list[str]:
     """A file's column names, refused when a contract column is missing or a name repeats
     (the columns may come in any order; extra ones are carried after the contract's)."""
     missing = [c for c in table.columns if c not in header]
@@ -328,7 +338,7 @@ def checked_header(path: Path, table: RawTable, header: list[str]) -> list[str]:
     return header
 
 
-def checked_types(path: Path, table: RawTable, found: dict[str, str]) -> dict[str, str]:
+def checked_types(path: str | Path, table: RawTable, found: dict[str, str]) -> dict[str, str]:
     """Each contract column's type in a typed file (DuckDB's type names), refusing types that
     cannot hold the declared one."""
     wrong = [

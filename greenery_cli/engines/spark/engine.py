@@ -18,6 +18,8 @@ from greenery_cli.engines.url import EngineSpec
 from greenery_cli.errors import DataError, GreeneryError, SourceError, WarehouseError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import polars as pl
     import pyarrow as pa
 
@@ -142,31 +144,74 @@ class SparkEngine:
         with self.errors():
             self._sql("", None, spark_sql).collect()
 
-    def read_csv(self, path: str, name: str) -> list[str]:
+    def list_files(self, url: str) -> list[str]:
+        """Every file under the folder `url` (any file system the server reads: file://,
+        s3a://, hdfs://...), as the server names them; names starting with . or _ are left out,
+        as Spark leaves them out of every read. Raises SourceError when there is no such folder."""
+        with self.errors(SourceError):
+            frame = (
+                self.spark.read.format("binaryFile")
+                .option("recursiveFileLookup", True)
+                .load(url)
+                .select("path")
+            )
+            return sorted(str(row[0]) for row in frame.collect())
+
+    def read_csv(self, path: str, name: str, glob: str | None = None) -> list[str]:
         """A CSV file with a header as the session's temporary view `name`, every column a
-        string (the caller casts to the declared types); its column names.
+        string (the caller casts to the declared types); its column names. With `glob`, every
+        file of the folder `path` that matches it, read as one.
 
         Read as DuckDB's file source reads one (RFC 4180): a quote inside a quoted field is
         doubled (Spark's default escape is a backslash), and a quoted field may hold a line
         break (Spark's default reads each line as a record)."""
         with self.errors(SourceError):
-            frame = (
+            reader = (
                 self.spark.read.option("header", True)
                 .option("inferSchema", False)
                 .option("mode", "FAILFAST")
                 .option("quote", '"')
                 .option("escape", '"')
                 .option("multiLine", True)
-                .csv(path)
             )
+            if glob:
+                reader = reader.option("pathGlobFilter", glob)
+            frame = reader.csv(path)
             frame.createOrReplaceTempView(name)
             return list(frame.columns)
 
-    def read_parquet(self, path: str, name: str) -> dict[str, str]:
-        """A Parquet file as the session's temporary view `name`; its columns and their types,
-        named as DuckDB names them (so sources/values.py's rules apply as they are)."""
+    def send_csv(self, path: Path, name: str) -> list[str]:
+        """A small CSV file of this machine (a seed) as the session's temporary view `name`,
+        read here and sent to the server, every column a string and an empty field NULL, as
+        `read_csv` reads one there; its column names."""
+        import csv
+
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                lines = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise DataError(f"{path}: cannot read as CSV: {exc}") from None
+        if not lines:
+            raise DataError(f"{path}: empty file, expected a header row")
+        header, *records = lines
+        for number, record in enumerate(records, start=1):
+            if len(record) != len(header):
+                raise DataError(
+                    f"{path} data row {number}: expected {len(header)} fields, found {len(record)}"
+                )
+        schema = ", ".join(f"`{c.replace('`', '``')}` string" for c in header)
+        rows = [[field or None for field in record] for record in records]
+        with self.errors(SourceError):
+            self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
+        return header
+
+    def read_parquet(self, path: str, name: str, glob: str | None = None) -> dict[str, str]:
+        """A Parquet file (or a folder's files matching `glob`) as the session's temporary view
+        `name`; its columns and their types, named as DuckDB names them (so
+        sources/values.py's rules apply as they are)."""
         with self.errors(DataError):
-            frame = self.spark.read.parquet(path)
+            reader = self.spark.read.option("pathGlobFilter", glob) if glob else self.spark.read
+            frame = reader.parquet(path)
             frame.createOrReplaceTempView(name)
             return {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from greenery_cli.engines.spark.engine import SparkEngine
 from greenery_cli.engines.spark.models import SparkBuilds, build_in_order, logged_rows
 from greenery_cli.engines.url import EngineSpec
-from greenery_cli.errors import DataError, UsageError
+from greenery_cli.errors import DataError, SourceError, UsageError
 from greenery_cli.sources.files import FileSource
 
 if TYPE_CHECKING:
@@ -52,10 +52,13 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _stage(engine: SparkEngine, csv: Path, name: str, columns: dict[str, str]) -> str:
+def _stage(
+    engine: SparkEngine, csv: Path, name: str, columns: dict[str, str], *, sent: bool = False
+) -> str:
     """The CSV as a temporary view, checked against the declared columns and types; the typed
-    SELECT over it."""
-    found = engine.read_csv(str(csv), name)
+    SELECT over it. `sent`: read here and sent to the server (a small file of the project's,
+    such as a seed, which a remote server cannot read)."""
+    found = engine.send_csv(csv, name) if sent else engine.read_csv(str(csv), name)
     if [c.lower() for c in found] != [c.lower() for c in columns]:
         missing = [c for c in columns if c.lower() not in {f.lower() for f in found}]
         extra = [f for f in found if f.lower() not in {c.lower() for c in columns}]
@@ -95,7 +98,67 @@ def _stage(engine: SparkEngine, csv: Path, name: str, columns: dict[str, str]) -
     )
 
 
-def _stage_raw(engine: SparkEngine, source: FileSource, table: RawTable) -> str:
+@dataclass(frozen=True)
+class Export:
+    """One read of a raw table's export: a file, or (in a remote folder) every file of one kind
+    in the table's batch folder, read as one."""
+
+    label: str  # what a message names
+    kind: str  # csv | parquet
+    path: str  # what the server reads
+    glob: str | None = None  # the batch folder's files of this kind
+
+
+def _local_exports(files: FileSource, table: RawTable) -> list[Export]:
+    return [Export(str(p), p.suffix.lstrip("."), str(p)) for p in files.files_for(table)]
+
+
+def _remote_exports(
+    engine: SparkEngine, url: str, tables: tuple[RawTable, ...]
+) -> tuple[str, dict[str, list[Export]]]:
+    """A folder the server reads (s3a://, hdfs://, file://...), found by one listing through
+    the server and chosen by DuckDB's rules (sources/files.py table_files, the raw/ subfolder):
+    the folder used, and each table's reads."""
+    from urllib.parse import unquote
+
+    from greenery_cli.sources.files import table_files
+
+    root = url.rstrip("/")
+    try:
+        listed = engine.list_files(root)
+    except SourceError as exc:
+        raise SourceError(f"--source {url}: cannot list the folder ({exc})") from None
+
+    def bare(path: str) -> str:  # file:/x, file:///x and /x name one file
+        return (path.split(":", 1)[1] if ":" in path.split("/", 1)[0] else path).lstrip("/")
+
+    prefix = bare(root) + "/"
+    # the server names files as URIs (a space is %20)
+    names = [bare(unquote(p))[len(prefix) :] for p in listed if bare(unquote(p)).startswith(prefix)]
+    if not any("/" not in n and n.endswith((".csv", ".parquet")) for n in names) and any(
+        n.startswith("raw/") and n.count("/") == 1 and n.endswith((".csv", ".parquet"))
+        for n in names
+    ):
+        root, names = f"{root}/raw", [n[4:] for n in names if n.startswith("raw/")]
+    chosen: dict[str, list[Export]] = {}
+    for table in tables:
+        whole = [n for n in (f"{table.name}.parquet", f"{table.name}.csv") if n in names]
+        inside = [n.split("/", 1)[1] for n in names if n.startswith(f"{table.name}/")]
+        batches = [n for n in inside if "/" not in n] if inside else None
+        picked = table_files(root, table.name, whole, batches)
+        if batches is None:
+            chosen[table.name] = [
+                Export(f"{root}/{n}", n.rsplit(".", 1)[1], f"{root}/{n}") for n in picked
+            ]
+            continue
+        kinds = sorted({n.rsplit(".", 1)[1] for n in picked})
+        chosen[table.name] = [
+            Export(f"{root}/{table.name}/*.{k}", k, f"{root}/{table.name}", f"*.{k}") for k in kinds
+        ]
+    return root, chosen
+
+
+def _stage_raw(engine: SparkEngine, exports: list[Export], table: RawTable) -> str:
     """The table's export (one file, or every batch file of its folder; CSV or Parquet, as
     DuckDB's file source finds them) as one SELECT typed by the contract, after the same
     checks as a DuckDB load: the contract's columns present by name in any order, extra
@@ -106,25 +169,26 @@ def _stage_raw(engine: SparkEngine, source: FileSource, table: RawTable) -> str:
     from greenery_cli.sources.files import checked_header, checked_types, refused_value
 
     selects: list[str] = []
-    extras_of: tuple[Path, list[str]] | None = None
-    for number, path in enumerate(source.files_for(table)):
-        name = f"greenery_raw_{table.name}_{number}"
-        if path.suffix == ".parquet":
+    extras_of: tuple[str, list[str]] | None = None
+    for number, export in enumerate(exports):
+        name, path = f"greenery_raw_{table.name}_{number}", export.label
+        if export.kind == "parquet":
             try:
-                found = engine.read_parquet(str(path), name)
+                found = engine.read_parquet(export.path, name, export.glob)
             except DataError as exc:
                 raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
             header = checked_header(path, table, list(found))
             delivered = checked_types(path, table, found)
         else:
-            header = checked_header(path, table, engine.read_csv(str(path), name))
+            columns = engine.read_csv(export.path, name, export.glob)
+            header = checked_header(path, table, columns)
             delivered = dict.fromkeys(table.columns, "VARCHAR")  # every CSV field is text
         extras = [c for c in header if c not in table.columns]
         if extras_of is not None and sorted(extras) != sorted(extras_of[1]):
             raise DataError(
                 f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
-                f"{extras_of[0].name}'s ({', '.join(extras_of[1]) or 'none'}); every file of "
-                f"raw table {table.name} needs the same columns"
+                f"{extras_of[0].rsplit('/', 1)[-1]}'s ({', '.join(extras_of[1]) or 'none'}); "
+                f"every file of raw table {table.name} needs the same columns"
             )
         extras_of = extras_of or (path, extras)
         checked = [c for c, t in table.columns.items() if values.needs_check(t, delivered[c])]
@@ -151,7 +215,11 @@ def _stage_raw(engine: SparkEngine, source: FileSource, table: RawTable) -> str:
 
 
 def _check_keys(
-    engine: SparkEngine, csv: Path, select: str, key: tuple[str, ...], required: tuple[str, ...]
+    engine: SparkEngine,
+    csv: Path | str,
+    select: str,
+    key: tuple[str, ...],
+    required: tuple[str, ...],
 ) -> None:
     for column in dict.fromkeys((*key, *required)):
         nulls = int(
@@ -182,27 +250,33 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
 
     if source is None:
         raise UsageError("load on the Spark engine needs --source DIR (no remembered source)")
-    if "://" in source:
+    scheme = source.split("://")[0].lower() if "://" in source else None
+    if scheme is not None and scheme.startswith("postgres"):
         raise UsageError(
             "load on the Spark engine reads a folder of exports (CSV or Parquet), not "
-            f"{source.split('://')[0]}:// (docs/spark.md)"
+            f"{scheme}:// (docs/spark.md)"
         )
-    files = FileSource(source)
-    folder = files.folder.resolve()
     project = current()
-    files.check(project.sources)
+    if scheme is None:  # a folder on this machine, which a local server reads
+        files = FileSource(source)
+        folder = str(files.folder.resolve())
+        files.check(project.sources)
+        exports = {t.name: _local_exports(files, t) for t in project.sources}
+    else:
+        folder, exports = _remote_exports(engine, source, project.sources)
     engine.ensure_schemas()
     staged: list[tuple[str, str]] = []  # (relation, typed select)
     for table in project.sources:
-        select = _stage_raw(engine, files, table)
-        where = files.folder / table.name if files.is_batched(table) else files.files_for(table)[0]
+        found = exports[table.name]
+        select = _stage_raw(engine, found, table)
+        where = found[0].label if len(found) == 1 else f"{folder}/{table.name}/"
         _check_keys(engine, where, select, table.primary_key, table.not_null)
         staged.append((f"raw.{table.name}", select))
     for seed in declared_seeds():
-        select = _stage(engine, seed.path, f"greenery_seed_{seed.name}", seed.columns)
+        select = _stage(engine, seed.path, f"greenery_seed_{seed.name}", seed.columns, sent=True)
         _check_keys(engine, seed.path, select, seed.primary_key, ())
         staged.append((f"seeds.{seed.name}", select))
-    result = SparkLoadResult(source=str(folder))
+    result = SparkLoadResult(source=folder)
     built_before = _built_before(engine) if run_id else set()
     for relation, select in staged:  # everything checked: now write
         engine.create_table_as(relation, select)
