@@ -295,7 +295,7 @@ def _check_on_spark(
             raise UsageError(
                 f"nothing loaded on {settings.engine.shown}: run `greenery load --source DIR` first"
             )
-        with recorded_run(engine, "freshness", args) as (_log, run):
+        with recorded_run(engine, "freshness", args, wait=settings.wait) as (_log, run):
             ensure(engine, ("freshness_checks",))
             # the engine answers the Warehouse calls measure_freshness makes (rows, scalar,
             # table_exists, relations), in DuckDB's dialect

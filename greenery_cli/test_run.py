@@ -213,7 +213,9 @@ def _run_on_spark(settings: TestSettings) -> TestReport:
             raise UsageError(
                 f"nothing loaded on {settings.engine.shown}: run `greenery load --source DIR` first"
             )
-        with recorded_run(engine, "test", {"select": list(settings.select)}) as (_log, run):
+        with recorded_run(
+            engine, "test", {"select": list(settings.select)}, wait=settings.wait
+        ) as (_log, run):
             tests = declared_tests(settings.select)  # inside: a bad --select is logged
             ensure(engine, ("test_results",))
             catalogue = _Catalogue(engine)

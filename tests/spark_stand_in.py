@@ -25,7 +25,36 @@ def _as_spark_errors() -> Iterator[None]:
         raise WarehouseError(f"Spark: {str(exc).splitlines()[0]}") from None
 
 
-class BuildingStandIn:
+class Markers:
+    """The writer lock's markers (engines/spark/lock.py) as DuckDB tables, for a stand-in over
+    a DuckDB connection (`self.con`, or its warehouse's `self.wh.con`)."""
+
+    def _duck(self) -> duckdb.DuckDBPyConnection:
+        return self.con if hasattr(self, "con") else self.wh.con  # type: ignore[attr-defined]
+
+    def create_marker(self, relation: str, properties: dict[str, str]) -> bool:
+        # as SparkEngine's: a second CREATE of the same name is refused by the catalogue
+        con = self._duck()
+        con.execute("create schema if not exists " + relation.split(".")[0])
+        try:
+            con.execute(f"create table {relation} (name varchar, value varchar)")
+        except duckdb.CatalogException:
+            return False
+        con.executemany(f"insert into {relation} values (?, ?)", list(properties.items()))
+        return True
+
+    def marker(self, relation: str) -> dict[str, str] | None:
+        try:
+            found = self._duck().execute(f"select name, value from {relation}").fetchall()
+        except duckdb.CatalogException:
+            return None
+        return {str(n): str(v) for n, v in found}
+
+    def drop_marker(self, relation: str) -> None:
+        self._duck().execute(f"drop table if exists {relation}")
+
+
+class BuildingStandIn(Markers):
     """The SparkEngine calls the Spark commands make, on a DuckDB warehouse; each statement is also
     translated by the dialect and parsed as Spark SQL."""
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
+from spark_stand_in import Markers
 
 from greenery_cli.engines.url import DUCKDB, parse_engine, resolve_engine
 from greenery_cli.errors import UsageError
@@ -186,7 +187,7 @@ def test_revert_preview_sql_lists_duckdbs_dry_run(real_data: Path, tmp_path: Pat
     assert mine.equals(theirs.changes)
 
 
-class _TranspilingStandIn:
+class _TranspilingStandIn(Markers):
     """The SparkEngine calls `report` and `query` make, answered by a read-only DuckDB warehouse
     after each statement was translated by the dialect and parsed as Spark SQL (no JVM)."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import REAL_DATA, REPO, run_cli
+from spark_stand_in import Markers
 
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
 
@@ -114,7 +115,7 @@ def logged_runs(db: Path) -> list[tuple[Any, ...]]:
 # -- always: the Spark path through a stand-in engine ------------------------------------------
 
 
-class SparkStandIn:
+class SparkStandIn(Markers):
     """The SparkEngine calls `test` makes, on a writable DuckDB warehouse, after each statement
     was translated by the dialect and parsed as Spark SQL (no JVM). `test` sends several at
     once on Spark; one DuckDB connection takes one at a time, so the stand-in queues them."""

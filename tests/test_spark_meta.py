@@ -15,13 +15,14 @@ pytest.importorskip("sqlglot", reason="the spark extra is not installed")
 
 import duckdb  # noqa: E402
 import sqlglot  # noqa: E402
+from spark_stand_in import Markers  # noqa: E402
 
 from greenery_cli.engines.spark.dialect import to_spark  # noqa: E402
 from greenery_cli.engines.spark.meta import append, columns, ensure, recorded_run  # noqa: E402
 from greenery_cli.errors import DataError  # noqa: E402
 
 
-class DuckStandIn:
+class DuckStandIn(Markers):
     """The SparkEngine calls meta.py makes, on an in-memory DuckDB; every statement is also
     transpiled and parsed as Spark SQL."""
 

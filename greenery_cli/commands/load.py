@@ -44,7 +44,7 @@ def command(
     if engine.is_spark:
         from greenery_cli.engines.spark.load import spark_load
 
-        summary = spark_load(engine, source, selectors, full_refresh)
+        summary = spark_load(engine, source, selectors, full_refresh, wait=wait)
         stderr_console().print(summary, markup=False, highlight=False)
         return 0
     result = load(

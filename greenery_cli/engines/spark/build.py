@@ -80,7 +80,7 @@ def build_on_spark(
     from greenery_cli.progress import progress
 
     with connect(settings.engine) as engine:
-        with recorded_run(engine, "build", args) as (_log_of_runs, run):
+        with recorded_run(engine, "build", args, wait=settings.wait) as (_log_of_runs, run):
             ensure(engine, META_TABLES)
             on_spark: Any = engine  # BuildState reads through the engine's rows()
             state = BuildState.read(on_spark)

@@ -144,6 +144,39 @@ class SparkEngine:
         with self.errors():
             self._sql("", None, spark_sql).collect()
 
+    # -- a marker: a view whose existence says something to every client (engines/spark/lock.py)
+    def create_marker(self, relation: str, properties: dict[str, str]) -> bool:
+        """Create the view `relation` carrying `properties`, at once for every client of the
+        server; False when it exists already (the catalogue refuses a second)."""
+        from pyspark.errors import PySparkException
+
+        props = ", ".join(f"'{k}' = '{v.replace(chr(39), '')}'" for k, v in properties.items())
+        try:
+            self.spark.sql(f"create view {relation} tblproperties ({props}) as select 1 as marker")
+        except PySparkException as exc:
+            condition = getattr(exc, "getCondition", lambda: None)() or ""
+            if condition.startswith("TABLE_OR_VIEW_ALREADY_EXISTS"):
+                return False
+            raise _translate(exc, WarehouseError, self) from None
+        return True
+
+    def marker(self, relation: str) -> dict[str, str] | None:
+        """The properties of the marker `relation`, or None when there is none."""
+        from pyspark.errors import PySparkException
+
+        with self.errors():
+            if not self.spark.catalog.tableExists(relation):
+                return None
+        try:
+            found = self.spark.sql(f"show tblproperties {relation}").collect()
+        except PySparkException:
+            return None  # dropped between the two calls
+        return {str(row[0]): str(row[1]) for row in found}
+
+    def drop_marker(self, relation: str) -> None:
+        with self.errors():
+            self.spark.sql(f"drop view if exists {relation}").collect()
+
     def list_files(self, url: str) -> list[str]:
         """Every file under the folder `url` (any file system the server reads: file://,
         s3a://, hdfs://...), as the server names them; names starting with . or _ are left out,

@@ -326,7 +326,11 @@ def _record(engine: SparkEngine, run_id: int, result: SparkLoadResult) -> None:
 
 
 def spark_load(
-    spec: EngineSpec, source: str | None, selectors: tuple[str, ...], full_refresh: bool
+    spec: EngineSpec,
+    source: str | None,
+    selectors: tuple[str, ...],
+    full_refresh: bool,
+    wait: float = 10.0,
 ) -> str:
     """What the CLI calls: refuse what Spark does not do yet, load, and say what was done."""
     from greenery_cli.engines.spark.engine import connect
@@ -347,7 +351,7 @@ def spark_load(
         "full_refresh": full_refresh,
     }
     with connect(spec) as engine:
-        with recorded_run(engine, "load", args) as (_log, run):
+        with recorded_run(engine, "load", args, wait=wait) as (_log, run):
             ensure(engine, META_TABLES)
             result = load_on_spark(engine, source, run.run_id)
             logged = LoadResult(run.run_id, "files", result.source, loads=result.loads)

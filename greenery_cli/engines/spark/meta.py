@@ -4,8 +4,8 @@ The tables have exactly the columns the DuckDB warehouse declares (read from its
 the two never drift), and are only ever appended to: Spark cannot UPDATE a Parquet table, so a
 run's row is written once, when the run ends (success, fail or error), as DuckDB's run log
 writes it. Run ids come from the log itself (one past the newest run; Spark has no sequence),
-and a command's runs (a replay's outer run and each state's) take consecutive ids. Spark has no
-writer lock: two writers started at once could take the same id (docs/spark.md).
+and a command's runs (a replay's outer run and each state's) take consecutive ids, handed out
+under the server's writer lock (engines/spark/lock.py), so two writers never take the same one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from greenery_cli.engines.spark.engine import SparkEngine
+from greenery_cli.engines.spark.lock import DEFAULT_WAIT, writer_lock
 from greenery_cli.errors import GreeneryError
 from greenery_cli.runlog import Run, row_values
 
@@ -96,11 +97,25 @@ class RunLog:
 
 @contextmanager
 def recorded_run(
-    engine: SparkEngine, command: str, args: dict[str, Any], at_least: int = 1
+    engine: SparkEngine,
+    command: str,
+    args: dict[str, Any],
+    at_least: int = 1,
+    wait: float = DEFAULT_WAIT,
 ) -> Iterator[tuple[RunLog, Run]]:
     """The command's run (and any runs it starts from the log) in meta.runs, as success or as
-    the error that stopped it; as runlog.recorded_run does on DuckDB. No id below `at_least`
-    (a snapshot history older than the run log has ids of its own)."""
+    the error that stopped it; as runlog.recorded_run does on DuckDB, under the server's writer
+    lock (engines/spark/lock.py; waiting up to `wait` seconds for another writer). No id below
+    `at_least` (a snapshot history older than the run log has ids of its own)."""
+    with writer_lock(engine, wait):
+        with _recorded(engine, command, args, at_least) as recorded:
+            yield recorded
+
+
+@contextmanager
+def _recorded(
+    engine: SparkEngine, command: str, args: dict[str, Any], at_least: int
+) -> Iterator[tuple[RunLog, Run]]:
     from greenery_cli.sql import render
 
     ensure(engine, ("runs",))
