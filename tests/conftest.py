@@ -158,6 +158,72 @@ def spark(spark_server: Any) -> Iterator[Any]:
         session.stop()
 
 
+# the greenery databases a Spark load, snapshot and run log write on the server
+GREENERY_DATABASES = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
+
+
+def drop_spark_warehouse(spark: Any) -> None:
+    for database in GREENERY_DATABASES:
+        spark.sql(f"drop database if exists {database} cascade").collect()
+
+
+def load_and_replay(engine: tuple[str, ...], real_data: Path) -> tuple[str, str]:
+    """The real exports loaded, then the four weekly products files replayed, by the CLI; what
+    each said on stderr."""
+    loaded = run_cli(*engine, "load", "--source", str(real_data / "raw"))
+    assert loaded.exit_code == 0, loaded.stderr
+    replayed = run_cli(*engine, "snapshot", "--replay", str(real_data / "inventory-weeks"))
+    assert replayed.exit_code == 0, replayed.stderr
+    return loaded.stderr, replayed.stderr
+
+
+def copy_warehouse(db: Path, target: Path) -> Path:
+    """A copy of a DuckDB warehouse file (and its write-ahead log, if one is left) to write to."""
+    shutil.copy(db, target)
+    wal = db.with_name(f"{db.name}.wal")
+    if wal.exists():
+        shutil.copy(wal, target.with_name(f"{target.name}.wal"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_replayed_duckdb(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """load_and_replay on a DuckDB warehouse, once (read-only for tests: copy it to write)."""
+    db = tmp_path_factory.mktemp("real-replayed") / "replayed.duckdb"
+    load_and_replay(("--db", str(db)), real_data)
+    return db
+
+
+@pytest.fixture(scope="session")
+def real_replayed_spark(spark_server: Any, spark: Any, real_data: Path) -> str:
+    """load_and_replay on the test run's Spark server, once, from no greenery databases; its
+    URL. The slow tests of SHARED_SPARK_ORDER share it, in that order (see below)."""
+    drop_spark_warehouse(spark)
+    loaded, replayed = load_and_replay(("--engine", spark_server.url), real_data)
+    assert "loaded 7 raw tables" in loaded and "replayed 4 of 4 states" in replayed
+    return str(spark_server.url)
+
+
+# The modules whose slow tests use real_replayed_spark or write over it, in the order their
+# writes allow: the CLI tests first (their run log must be the load's and the replay's alone),
+# then build's (it adds runs of its own), then test's (it loads other exports over the same
+# databases). Collection puts their tests in this order in the places they take; every other
+# test keeps its place.
+SHARED_SPARK_ORDER = ("test_spark_cli", "test_spark_build", "test_spark_data_tests")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def module(item: pytest.Item) -> str:
+        return item.path.stem
+
+    places = [i for i, item in enumerate(items) if module(item) in SHARED_SPARK_ORDER]
+    ordered = sorted(
+        (items[i] for i in places), key=lambda item: SHARED_SPARK_ORDER.index(module(item))
+    )
+    for place, item in zip(places, ordered, strict=True):
+        items[place] = item
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
