@@ -197,29 +197,28 @@ def real_replayed_duckdb(real_data: Path, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="session")
 def real_replayed_spark(spark_server: Any, spark: Any, real_data: Path) -> str:
     """load_and_replay on the test run's Spark server, once, from no greenery databases; its
-    URL. The slow tests of SHARED_SPARK_ORDER share it, in that order (see below)."""
+    URL. The tests using it run before those that write other data there (see below)."""
     drop_spark_warehouse(spark)
     loaded, replayed = load_and_replay(("--engine", spark_server.url), real_data)
     assert "loaded 7 raw tables" in loaded and "replayed 4 of 4 states" in replayed
     return str(spark_server.url)
 
 
-# The modules whose slow tests use real_replayed_spark or write over it, in the order their
-# writes allow: the CLI tests first (their run log must be the load's and the replay's alone),
-# then build's (it adds runs of its own), then test's (it loads other exports over the same
-# databases). Collection puts their tests in this order in the places they take; every other
-# test keeps its place.
-SHARED_SPARK_ORDER = ("test_spark_cli", "test_spark_build", "test_spark_data_tests")
+# The slow Spark tests share one server, so the order of those that write its greenery
+# databases matters. First the modules using real_replayed_spark: the CLI tests (their run log
+# must be the load's and the replay's alone), build's (it adds runs of its own), then any other
+# module using it; last the ones that write other data over the same databases (test's loads
+# broken exports, real_data's copies DuckDB's tables). Collection puts their tests in this order
+# in the places they take; every other test keeps its place.
+SHARED_SPARK_USERS = ("test_spark_cli", "test_spark_build")
+SPARK_OVERWRITERS = ("test_spark_data_tests", "test_spark_real_data")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def module(item: pytest.Item) -> str:
-        return item.path.stem
-
-    places = [i for i, item in enumerate(items) if module(item) in SHARED_SPARK_ORDER]
-    ordered = sorted(
-        (items[i] for i in places), key=lambda item: SHARED_SPARK_ORDER.index(module(item))
-    )
+    users = {i.path.stem for i in items if "real_replayed_spark" in getattr(i, "fixturenames", ())}
+    order = [*SHARED_SPARK_USERS, *sorted(users - set(SHARED_SPARK_USERS)), *SPARK_OVERWRITERS]
+    places = [i for i, item in enumerate(items) if item.path.stem in order]
+    ordered = sorted((items[i] for i in places), key=lambda item: order.index(item.path.stem))
     for place, item in zip(places, ordered, strict=True):
         items[place] = item
 

@@ -426,7 +426,7 @@ def test_build_on_spark_matches_duckdb_and_survives_a_failing_model(
     the same rows, output and run log on both; a project whose dim_products fails stops the
     build (exit 2 on both), the old table intact, the model downstream not built, what was
     rebuilt before it logged under the failed run. The CLI tests before this one added runs to
-    Spark's log (conftest.SHARED_SPARK_ORDER), so each engine's run ids are its own log's next."""
+    Spark's log (conftest.SHARED_SPARK_USERS), so each engine's run ids are its own log's next."""
     spark_cli = ("--engine", real_replayed_spark)
     duck = copy_warehouse(real_replayed_duckdb, tmp_path / "duck.duckdb")
     duck_cli = ("--db", str(duck))
