@@ -292,7 +292,11 @@ ROUNDED += ["0.125", "-0.125", "0", "null", "123456.785", "1.005", "-2.675", "86
 
 def _round_grid() -> str:
     values = ", ".join(f"(({v})::double)" for v in ROUNDED)
-    places = ", ".join(f"round(x::double, {d}), round(-x / 7, {d})" for d in range(1, 8))
+    # Spark divides decimals into a decimal, DuckDB into a double (by 4: the same double)
+    places = ", ".join(
+        f"round(x::double, {d}), round(-x / 7, {d}), round(x::decimal(18, 6) / 4, {d})"
+        for d in range(1, 8)
+    )
     return f"select x, {places} from (values {values}) as t(x)"
 
 

@@ -335,10 +335,13 @@ def _round_double(node: exp.Expression, where: str) -> exp.Expression | None:
     places = _int_literal(node.args.get("decimals"))
     if places is None or not 1 <= places <= 7:
         return None  # round(x) agrees; other d are left as written (docs/spark.md)
-    x = exp.Paren(this=node.this)
 
-    def double(value: float) -> exp.Expression:
-        return exp.Cast(this=exp.Literal.number(value), to=exp.DataType.build("double"))
+    def double(value: float | exp.Expression) -> exp.Expression:
+        this = value if isinstance(value, exp.Expression) else exp.Literal.number(value)
+        return exp.Cast(this=this, to=exp.DataType.build("double"))
+
+    # a double as in DuckDB, even where Spark divided decimals into a decimal
+    x = double(exp.Paren(this=node.this))
 
     def times(a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Mul(this=a.copy(), expression=b.copy())
