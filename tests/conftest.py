@@ -159,6 +159,71 @@ def spark(spark_server: Any) -> Iterator[Any]:
         session.stop()
 
 
+# the greenery databases a Spark load, snapshot and run log write on the server
+GREENERY_DATABASES = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
+
+
+def drop_spark_warehouse(spark: Any) -> None:
+    for database in GREENERY_DATABASES:
+        spark.sql(f"drop database if exists {database} cascade").collect()
+
+
+def load_and_replay(engine: tuple[str, ...], real_data: Path) -> tuple[str, str]:
+    """The real exports loaded, then the four weekly products files replayed, by the CLI; what
+    each said on stderr."""
+    loaded = run_cli(*engine, "load", "--source", str(real_data / "raw"))
+    assert loaded.exit_code == 0, loaded.stderr
+    replayed = run_cli(*engine, "snapshot", "--replay", str(real_data / "inventory-weeks"))
+    assert replayed.exit_code == 0, replayed.stderr
+    return loaded.stderr, replayed.stderr
+
+
+def copy_warehouse(db: Path, target: Path) -> Path:
+    """A copy of a DuckDB warehouse file (and its write-ahead log, if one is left) to write to."""
+    shutil.copy(db, target)
+    wal = db.with_name(f"{db.name}.wal")
+    if wal.exists():
+        shutil.copy(wal, target.with_name(f"{target.name}.wal"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_replayed_duckdb(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """load_and_replay on a DuckDB warehouse, once (read-only for tests: copy it to write)."""
+    db = tmp_path_factory.mktemp("real-replayed") / "replayed.duckdb"
+    load_and_replay(("--db", str(db)), real_data)
+    return db
+
+
+@pytest.fixture(scope="session")
+def real_replayed_spark(spark_server: Any, spark: Any, real_data: Path) -> str:
+    """load_and_replay on the test run's Spark server, once, from no greenery databases; its
+    URL. The tests using it run before those that write other data there (see below)."""
+    drop_spark_warehouse(spark)
+    loaded, replayed = load_and_replay(("--engine", spark_server.url), real_data)
+    assert "loaded 7 raw tables" in loaded and "replayed 4 of 4 states" in replayed
+    return str(spark_server.url)
+
+
+# The slow Spark tests share one server, so the order of those that write its greenery
+# databases matters. First the modules using real_replayed_spark: the CLI tests (their run log
+# must be the load's and the replay's alone), build's (it adds runs of its own), then any other
+# module using it; last the ones that write other data over the same databases (test's loads
+# broken exports, real_data's copies DuckDB's tables). Collection puts their tests in this order
+# in the places they take; every other test keeps its place.
+SHARED_SPARK_USERS = ("test_spark_cli", "test_spark_build")
+SPARK_OVERWRITERS = ("test_spark_data_tests", "test_spark_real_data")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    users = {i.path.stem for i in items if "real_replayed_spark" in getattr(i, "fixturenames", ())}
+    order = [*SHARED_SPARK_USERS, *sorted(users - set(SHARED_SPARK_USERS)), *SPARK_OVERWRITERS]
+    places = [i for i, item in enumerate(items) if item.path.stem in order]
+    ordered = sorted((items[i] for i in places), key=lambda item: order.index(item.path.stem))
+    for place, item in zip(places, ordered, strict=True):
+        items[place] = item
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

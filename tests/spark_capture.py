@@ -154,6 +154,11 @@ def question_sql(db: Path) -> list[Captured]:
             if question in EXTRAS_FOR:
                 for label, settings in _funnel_extras():
                     ask(f"funnel {question} {label}", lambda r, f=function, s=settings: f(r, s))
+            if question == "breakdown":  # it answers only --by PROPERTY: each once
+                base = "order=any unit=session period=day since=False until=False"
+                for name in funnel.breakdown.properties():
+                    by = funnel.FunnelSettings(by=name)
+                    ask(f"funnel {question} {base} by={name}", lambda r, f=function, s=by: f(r, s))
         runs = [
             str(run_id)
             for (run_id,) in wh.rows("select snapshot_run_id from snapshots.snapshot_runs")

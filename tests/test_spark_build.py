@@ -3,8 +3,9 @@ rebuilt whole on Spark; a failing model stops the build with its previous table 
 
 Fast: through a stand-in engine (a DuckDB warehouse answering the SparkEngine calls the build
 makes, every statement also translated by the dialect and parsed as Spark SQL), against DuckDB's
-own build of a copy of the same warehouse. Slow: the real data loaded once on the test run's
-Spark Connect server, then builds through the CLI, against DuckDB's for the same selection.
+own build of a copy of the same warehouse. Slow: the test run's real data loaded and replayed
+on its Spark Connect server (conftest's real_replayed_spark), then builds through the CLI,
+against DuckDB's on a copy of the same work for the same selection.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, copy_warehouse, run_cli
 from spark_stand_in import STAND_IN
 from tiny_project import make_project, make_warehouse
 
@@ -252,15 +253,6 @@ def test_build_on_spark_refuses_missing_inputs_before_building(
 
 # -- slow: the real data on the test run's Spark Connect server ---------------------------------
 
-GREENERY_DATABASES = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "meta")
-
-
-def _drop_warehouse(spark: Any) -> None:
-    """The server's greenery databases dropped: the Spark CLI tests after this module start from
-    an empty run log, as they expect."""
-    for database in GREENERY_DATABASES:
-        spark.sql(f"drop database if exists {database} cascade").collect()
-
 
 def _spark_log(spark: Any, run_id: int) -> dict[str, Any]:
     """last_run's shape, read from Spark's meta tables."""
@@ -312,60 +304,62 @@ def _broken_project(root: Path) -> Path:
     return root
 
 
+def _next_run_id(spark: Any) -> int:
+    spark.catalog.refreshTable("meta.runs")
+    return int(spark.sql("select max(run_id) from meta.runs").collect()[0][0]) + 1
+
+
 @pytest.mark.slow
 def test_build_on_spark_matches_duckdb_and_survives_a_failing_model(
-    spark_server: Any, spark: Any, real_data: Path, tmp_path: Path
+    real_replayed_spark: str, real_replayed_duckdb: Path, spark: Any, tmp_path: Path
 ) -> None:
-    """The real exports loaded once on Spark and on DuckDB; `build --select stg_products+
-    --full-refresh` builds the same models with the same rows, output and run log on both; a
-    project whose dim_products fails stops the build (exit 2 on both), the old table intact, the
-    model downstream not built, what was rebuilt before it logged under the failed run."""
-    url = spark_server.url
-    spark_cli, duck = ("--engine", url), tmp_path / "duck.duckdb"
+    """The real exports loaded and replayed on Spark (the test run's shared warehouse) and on
+    DuckDB (a copy); `build --select stg_products+ --full-refresh` builds the same models with
+    the same rows, output and run log on both; a project whose dim_products fails stops the
+    build (exit 2 on both), the old table intact, the model downstream not built, what was
+    rebuilt before it logged under the failed run. The CLI tests before this one added runs to
+    Spark's log (conftest.SHARED_SPARK_USERS), so each engine's run ids are its own log's next."""
+    spark_cli = ("--engine", real_replayed_spark)
+    duck = copy_warehouse(real_replayed_duckdb, tmp_path / "duck.duckdb")
     duck_cli = ("--db", str(duck))
-    _drop_warehouse(spark)
-    try:
-        for engine in (spark_cli, duck_cli):
-            loaded = run_cli(*engine, "load", "--source", str(real_data / "raw"))
-            assert loaded.exit_code == 0, loaded.stderr
+    spark_run, duck_run = _next_run_id(spark), last_run(duck)["run"][0] + 1
+    args = ("build", "--select", "stg_products+", "--full-refresh", "--format", "csv")
+    on_spark, on_duck = run_cli(*spark_cli, *args), run_cli(*duck_cli, *args)
+    assert on_spark.exit_code == on_duck.exit_code == 0, on_spark.stderr
+    assert without_durations(on_spark.stdout) == without_durations(on_duck.stdout)
+    assert on_spark.stderr == f"models: 3 built (run {spark_run})\n"
+    assert on_duck.stderr == f"models: 3 built (run {duck_run})\n"
+    spark_log, duck_log = _spark_log(spark, spark_run), last_run(duck)
+    assert [b[0] for b in spark_log["builds"]] == [
+        "stg_products", "int_order_items_priced", "dim_products"
+    ]  # fmt: skip
+    assert (spark_log["run"][0], duck_log["run"][0]) == (spark_run, duck_run)
+    assert {**spark_log, "run": spark_log["run"][1:]} == {**duck_log, "run": duck_log["run"][1:]}
+    for relation in ("staging.stg_products", "intermediate.int_order_items_priced"):
+        assert _contents(spark_cli, relation) == _contents(duck_cli, relation)
+    products = _contents(spark_cli, "marts.dim_products")
+    assert products == _contents(duck_cli, "marts.dim_products") and len(products) == 30
 
-        args = ("build", "--select", "stg_products+", "--full-refresh", "--format", "csv")
-        on_spark, on_duck = run_cli(*spark_cli, *args), run_cli(*duck_cli, *args)
-        assert on_spark.exit_code == on_duck.exit_code == 0, on_spark.stderr
-        assert without_durations(on_spark.stdout) == without_durations(on_duck.stdout)
-        assert on_spark.stderr == on_duck.stderr == "models: 3 built (run 2)\n"
-        spark_log, duck_log = _spark_log(spark, 2), last_run(duck)
-        assert [b[0] for b in spark_log["builds"]] == [
-            "stg_products", "int_order_items_priced", "dim_products"
-        ]  # fmt: skip
-        assert spark_log == duck_log
-        for relation in ("staging.stg_products", "intermediate.int_order_items_priced"):
-            assert _contents(spark_cli, relation) == _contents(duck_cli, relation)
-        products = _contents(spark_cli, "marts.dim_products")
-        assert products == _contents(duck_cli, "marts.dim_products") and len(products) == 30
-
-        project = ("--project-dir", str(_broken_project(tmp_path / "broken")))
-        args = ("build", "--select", "+dim_products_sold")
-        on_spark = run_cli(*project, *spark_cli, *args)
-        on_duck = run_cli(*project, *duck_cli, *args)
-        assert on_spark.exit_code == on_duck.exit_code == ExitCode.TOOL_ERROR, on_spark.stderr
-        assert on_spark.stdout == on_duck.stdout == ""
-        for result in (on_spark, on_duck):
-            assert "model dim_products (dim_products.sql) failed" in result.stderr
-            assert "Traceback" not in result.stderr
-        assert (
-            # upstream of the broken dim_products: stg_products (it no longer reads order items)
-            "the 1 model(s) before it were rebuilt, it keeps its previous relation, the 1 after "
-            "it were not built" in on_spark.stderr
-        )
-        assert _contents(spark_cli, "marts.dim_products") == products
-        marts = {t.name for t in spark.catalog.listTables("marts")}
-        assert "dim_products" in marts and "dim_products_sold" not in marts
-        assert not [name for name in marts if "__greenery_new" in name]
-        failed = _spark_log(spark, 3)
-        assert failed["run"][1] == "build" and failed["run"][3] == "error"
-        assert "dim_products" in failed["run"][5]
-        assert [b[0] for b in failed["builds"]] == ["stg_products"]
-        assert last_run(duck)["run"][3] == "error" and last_run(duck)["builds"] == []
-    finally:
-        _drop_warehouse(spark)
+    project = ("--project-dir", str(_broken_project(tmp_path / "broken")))
+    args = ("build", "--select", "+dim_products_sold")
+    on_spark = run_cli(*project, *spark_cli, *args)
+    on_duck = run_cli(*project, *duck_cli, *args)
+    assert on_spark.exit_code == on_duck.exit_code == ExitCode.TOOL_ERROR, on_spark.stderr
+    assert on_spark.stdout == on_duck.stdout == ""
+    for result in (on_spark, on_duck):
+        assert "model dim_products (dim_products.sql) failed" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert (
+        # upstream of the broken dim_products: stg_products (it no longer reads order items)
+        "the 1 model(s) before it were rebuilt, it keeps its previous relation, the 1 after "
+        "it were not built" in on_spark.stderr
+    )
+    assert _contents(spark_cli, "marts.dim_products") == products
+    marts = {t.name for t in spark.catalog.listTables("marts")}
+    assert "dim_products" in marts and "dim_products_sold" not in marts
+    assert not [name for name in marts if "__greenery_new" in name]
+    failed = _spark_log(spark, spark_run + 1)
+    assert failed["run"][1] == "build" and failed["run"][3] == "error"
+    assert "dim_products" in failed["run"][5]
+    assert [b[0] for b in failed["builds"]] == ["stg_products"]
+    assert last_run(duck)["run"][3] == "error" and last_run(duck)["builds"] == []

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import copy_warehouse, run_cli
 from spark_stand_in import Markers
 
 from greenery_cli.engines.url import DUCKDB, parse_engine, resolve_engine
@@ -331,17 +331,8 @@ def test_query_on_spark_refuses_writes_and_unportable_sql_before_connecting(
 # -- slow: the real CLI on the test run's Spark Connect server ---------------------------------
 
 
-@pytest.fixture(scope="module")
-def spark_loaded(spark_server: Any, real_data: Path) -> str:
-    """The real exports loaded and the four weeks replayed on Spark, through the CLI."""
-    url = spark_server.url
-    loaded = run_cli("--engine", url, "load", "--source", str(real_data / "raw"))
-    assert loaded.exit_code == 0, loaded.stderr
-    assert "loaded 7 raw tables" in loaded.stderr
-    replayed = run_cli("--engine", url, "snapshot", "--replay", str(real_data / "inventory-weeks"))
-    assert replayed.exit_code == 0, replayed.stderr
-    assert "replayed 4 of 4 states" in replayed.stderr
-    return url
+# the real exports loaded and the four weeks replayed by the CLI on both engines, once per
+# test run: conftest's real_replayed_spark and real_replayed_duckdb
 
 
 @pytest.mark.slow
@@ -351,14 +342,13 @@ def spark_loaded(spark_server: Any, real_data: Path) -> str:
     [("funnel", "--by-step"), ("fluctuations",)],
 )
 def test_real_answers_on_spark_match_duckdb(
-    spark_loaded: str,
-    real_data: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    real_replayed_spark: str,
+    real_replayed_duckdb: Path,
     args: tuple[str, ...],
 ) -> None:
-    duck_db = _replayed_duckdb(real_data, tmp_path_factory)
+    duck_db = real_replayed_duckdb
     duck = run_cli("--db", str(duck_db), *args, "--format", "json")
-    spark = run_cli("--engine", spark_loaded, *args, "--format", "json")
+    spark = run_cli("--engine", real_replayed_spark, *args, "--format", "json")
     assert duck.exit_code == 0 and spark.exit_code == 0, spark.stderr
     if args[0] == "funnel":
         rows = json.loads(spark.stdout)
@@ -371,13 +361,15 @@ def test_real_answers_on_spark_match_duckdb(
 
 @pytest.mark.slow
 def test_report_and_query_on_spark_match_duckdb(
-    spark_loaded: str, real_data: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    real_replayed_spark: str, real_replayed_duckdb: Path, tmp_path: Path
 ) -> None:
     """`report` (every section, with the dashboard page) and `query` on the loaded Spark
     warehouse give DuckDB's answers from the same data."""
-    duck_db = str(_replayed_duckdb(real_data, tmp_path_factory))
+    duck_db = str(real_replayed_duckdb)
     page = tmp_path / "report.html"
-    spark = run_cli("--engine", spark_loaded, "report", "--format", "json", "--html", str(page))
+    spark = run_cli(
+        "--engine", real_replayed_spark, "report", "--format", "json", "--html", str(page)
+    )
     duck = run_cli("--db", duck_db, "report", "--format", "json")
     assert duck.exit_code == 0 and spark.exit_code == 0, spark.stderr
     _strip_run_ids(duck_answer := json.loads(duck.stdout))
@@ -394,7 +386,7 @@ def test_report_and_query_on_spark_match_duckdb(
         "group by all order by o.order_total desc, o.order_id limit 5"
     )
     for fmt in ("json", "csv"):
-        on_spark = run_cli("--engine", spark_loaded, "query", sql, "--format", fmt)
+        on_spark = run_cli("--engine", real_replayed_spark, "query", sql, "--format", fmt)
         on_duck = run_cli("--db", duck_db, "query", sql, "--format", fmt)
         assert on_spark.exit_code == 0 and on_duck.exit_code == 0, on_spark.stderr
         assert on_spark.stdout == on_duck.stdout
@@ -403,7 +395,7 @@ def test_report_and_query_on_spark_match_duckdb(
             assert len(top) == 5 and list(top[0]) == [
                 "order_id", "created_at", "order_total", "items"
             ]  # fmt: skip
-    missing = run_cli("--engine", spark_loaded, "query", "select * from marts.nope")
+    missing = run_cli("--engine", real_replayed_spark, "query", "select * from marts.nope")
     assert missing.exit_code == 2 and missing.stderr.count("\n") == 1
     assert "query failed: Spark: [TABLE_OR_VIEW_NOT_FOUND]" in missing.stderr
 
@@ -433,18 +425,6 @@ def _strip_run_ids(value: Any) -> None:
             _strip_run_ids(item)
 
 
-def _same_work_on_duckdb(real_data: Path, factory: pytest.TempPathFactory) -> Path:
-    """The fixture's work on DuckDB through the same CLI: the load, then the replay."""
-    db = factory.mktemp("duck-log") / "log.duckdb"
-    for args in (
-        ("load", "--source", str(real_data / "raw")),
-        ("snapshot", "--replay", str(real_data / "inventory-weeks")),
-    ):
-        done = run_cli("--db", str(db), *args)
-        assert done.exit_code == 0, done.stderr
-    return db
-
-
 def _json(*args: str) -> tuple[int, Any]:
     result = run_cli(*args, "--format", "json")
     assert result.exit_code in (0, 1), result.stderr
@@ -453,12 +433,12 @@ def _json(*args: str) -> tuple[int, Any]:
 
 @pytest.mark.slow
 def test_run_log_on_spark_matches_duckdb(
-    spark_loaded: str, real_data: Path, tmp_path_factory: pytest.TempPathFactory
+    real_replayed_spark: str, real_replayed_duckdb: Path, tmp_path: Path
 ) -> None:
     """The same load and replay log the same runs on both engines (ids, commands, arguments,
     rows, messages, each model built), list the same snapshot runs (ids included), and
     `freshness` and `models` then give the same verdicts from Spark's own meta tables."""
-    db = str(_same_work_on_duckdb(real_data, tmp_path_factory))
+    db = str(copy_warehouse(real_replayed_duckdb, tmp_path / "log.duckdb"))  # freshness logs
 
     def runs(engine: tuple[str, ...]) -> list[tuple[Any, ...]]:
         _code, found = _json(*engine, "runs", "--all")
@@ -474,7 +454,7 @@ def test_run_log_on_spark_matches_duckdb(
             for r in found
         ]  # fmt: skip
 
-    duck, spark = ("--db", db), ("--engine", spark_loaded)
+    duck, spark = ("--db", db), ("--engine", real_replayed_spark)
     on_duck = runs(duck)
     assert [r[:2] for r in on_duck] == [(6 - i, "snapshot") for i in range(5)] + [(1, "load")]
     assert len(on_duck[-1][-1]) == 17  # the load's run lists every model it built
@@ -504,11 +484,11 @@ def test_run_log_on_spark_matches_duckdb(
 
 
 @pytest.mark.slow
-def test_snapshot_on_spark_swaps_and_reverts(spark_loaded: str) -> None:
+def test_snapshot_on_spark_swaps_and_reverts(real_replayed_spark: str) -> None:
     """A run over the loaded raw.products (week 1's state) after week 4: changes recorded as
     a new generation, with its meta.runs id; `snapshot revert` swaps back and the history is
     week 4's again, and says what it undid as on DuckDB."""
-    spark = ("--engine", spark_loaded)
+    spark = ("--engine", real_replayed_spark)
     _code, before = _json(*spark, "snapshot", "list")
     taken = run_cli(*spark, "snapshot", "--at", "2024-11-05T06:00:00Z")
     assert taken.exit_code == 0, taken.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REAL_DATA, REPO, run_cli
+from conftest import REAL_DATA, REPO, copy_warehouse, run_cli
 from spark_stand_in import Markers
 
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
@@ -341,16 +341,24 @@ def test_the_runs_results_sql_transpiles_and_gives_test_times_to_the_microsecond
 
 @pytest.mark.slow
 def test_test_on_a_spark_server_matches_duckdb(
-    spark_server: Any, spark: Any, real_data: Path, tmp_path: Path
+    spark_server: Any,
+    spark: Any,
+    broken_warehouses: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
 ) -> None:
-    """One load of the broken exports and one snapshot on each engine; then `test` finds the
-    three faults on Spark as on DuckDB, in the same output and exit code; a model missing on
-    both makes the tests `--select` picks the same errors; `runs` lists the same results."""
-    found = broken_copy(real_data, tmp_path / "raw")
-    db = str(tmp_path / "duck.duckdb")
+    """One load of the broken exports and one snapshot on each engine (DuckDB's load is the
+    module's, copied); then `test` finds the three faults on Spark as on DuckDB, in the same
+    output and exit code; a model missing on both makes the tests `--select` picks the same
+    errors; `runs` lists the same results."""
+    loaded, found = broken_warehouses
+    source = loaded.parent / "raw"
+    db = str(copy_warehouse(loaded, tmp_path / "duck.duckdb"))
     duck, on_spark = ("--db", db), ("--engine", spark_server.url)
-    for engine in (duck, on_spark):
-        for args in (("load", "--source", str(tmp_path / "raw")), ("snapshot",)):
+    for engine, steps in (
+        (duck, [("snapshot",)]),
+        (on_spark, [("load", "--source", str(source)), ("snapshot",)]),
+    ):
+        for args in steps:
             done = run_cli(*engine, *args)
             assert done.exit_code == 0, done.stderr
 

@@ -124,6 +124,55 @@ CASES = [
         "from (values (1), (2), (4), (10)) as t(x)",
         [(3.0, 8.2)],
     ),
+    # sqlglot passes a column end as slice()'s LENGTH: [20, 30, 40] for the first row
+    Case(
+        "array_slice_bounds",
+        "select array_slice(x, a, b) from (values ([10, 20, 30, 40], 2, 3), "
+        "([10, 20, 30, 40], 1, 2), ([10, 20, 30, 40], null, 2), ([10, 20, 30, 40], 3, 9)) "
+        "as t(x, a, b)",
+        [([20, 30],), ([10, 20],), (None,), ([30, 40],)],
+        silent=True,
+        unordered=True,
+    ),
+    # negative bounds count from the end, an inclusive end, 0 as 1, clamped past either end
+    Case(
+        "array_slice_bounds",
+        "select x[-2:], x[:-2], x[2:-1], x[-5:1], x[0:2], x[3:10], list_slice(x, -1, -1), "
+        "x[4:2], x[-9:-6] from (values ([10, 20, 30, 40])) as t(x)",
+        [([30, 40], [10, 20, 30], [20, 30, 40], [10], [10, 20], [30, 40], [40], [], [])],
+    ),
+    Case(
+        "array_slice_bounds",
+        "select x[$a : $b], array_slice(x, $c, $d), x[$e:] "
+        "from (values ([10, 20, 30, 40])) as t(x)",
+        [([20, 30], None, [40])],
+        params={"a": -3, "b": -2, "c": 0, "d": None, "e": -1},
+    ),
+    Case(
+        "array_slice_bounds",
+        "select x[2:3], x[-1:], array_slice(x, 1, 1) "
+        "from (values ([]::int[]), (null::int[])) as t(x)",
+        [([], [], []), (None, None, None)],
+        unordered=True,
+    ),
+    # rewind_match.sql's shape: a slice of an ordered list(), and a slice of a slice
+    Case(
+        "array_slice_bounds",
+        "select list(v order by v desc)[2:3][2:2], list(v order by v)[-2:] "
+        "from (values (3), (1), (2), (5)) as t(v)",
+        [([2], [3, 5])],
+    ),
+    # 00:07:12 is 1.005 days, a double just below 1.005: DuckDB rounds that exact value (1.0),
+    # Spark the printed "1.005" half up (1.01); stockouts.sql's days_out. 0.125 is exact: up
+    Case(
+        "round_double",
+        "select round((epoch(b) - epoch(a)) / 86400, 2), round(2.675::double, 2), "
+        "round(-1.005::double, 2), round(7 / 2), round(0.125::double, 2) "
+        "from (values ('2024-01-01 00:00:00'::timestamptz, '2024-01-02 00:07:12'::timestamptz)) "
+        "as t(a, b)",
+        [(1.0, 2.67, -1.0, 4.0, 0.13)],
+        silent=True,
+    ),
     # what sqlglot gets right by itself; a regression there would be silent too
     Case(
         None,
@@ -168,9 +217,12 @@ def test_every_rule_has_a_fixture() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_rule_fires_and_duckdb_gives_the_known_answer(case: Case, duck: Any) -> None:
+    import sqlglot
+
     result = transpile(case.sql)
     if case.rule is not None:
         assert case.rule in result.rules, result.sql
+    assert sqlglot.parse_one(result.sql, read="spark") is not None
     assert _rows(duck.execute(case.sql, case.params or None).fetchall(), case.unordered) == (
         _rows(case.expected, case.unordered)
     )
@@ -195,7 +247,72 @@ def test_plain_transpile_is_silently_wrong_on_spark(case: Case, spark: Any) -> N
     assert _rows(got, case.unordered) != _rows(case.expected, case.unordered), plain
 
 
-# constructs refused, each with what to write instead
+# every slice bound from before the first element to past the last, and NULL
+SLICE_BOUNDS = [*range(-6, 7), None]
+SLICE_LISTS = "([10, 20, 30, 40]), ([10]), ([]::int[]), (null::int[])"
+
+
+def _sql_value(bound: int | None) -> str:
+    return "null" if bound is None else str(bound)
+
+
+def _slice_grid() -> str:
+    """Each list sliced by each pair of bounds as columns (the translation of the bounds
+    written in the SQL) and as literals (folded when translated), x[a:] and x[:b] too."""
+    bounds = ", ".join(f"({_sql_value(b)})" for b in SLICE_BOUNDS)
+    literal = [f"x[{_sql_value(a)}:{_sql_value(b)}]" for a in SLICE_BOUNDS for b in SLICE_BOUNDS]
+    literal += [f"x[{a}:]" for a in SLICE_BOUNDS if a is not None]
+    literal += [f"x[:{b}]" for b in SLICE_BOUNDS if b is not None]
+    return (
+        f"select x, a, b, array_slice(x, a, b), {', '.join(literal)} "
+        f"from (values {SLICE_LISTS}) as l(x), (values {bounds}) as s(a), "
+        f"(values {bounds}) as e(b)"
+    )
+
+
+def test_the_slice_grid_is_translated() -> None:
+    result = transpile(_slice_grid())
+    assert result.rules == ("array_slice_bounds",) and "[" not in result.sql
+
+
+@pytest.mark.slow
+def test_every_slice_bound_gives_duckdb_answer_on_spark(duck: Any, spark: Any) -> None:
+    """DuckDB's own answer for every (list, begin, end) of the grid, against Spark's."""
+    sql = _slice_grid()
+    expected = _rows(duck.execute(sql).fetchall(), unordered=True)
+    assert len(expected) == 4 * len(SLICE_BOUNDS) ** 2
+    got = _rows(spark.sql(transpile(sql).sql).collect(), unordered=True)
+    assert got == expected
+
+
+# doubles printed as a tie at 1-4 places (most lie just below or above it) and some that are not
+ROUNDED = [f"{k}5e-{d}" for k in range(-300, 300, 7) for d in (2, 3, 4, 5)]
+ROUNDED += ["0.125", "-0.125", "0", "null", "123456.785", "1.005", "-2.675", "86832 / 86400"]
+
+
+def _round_grid() -> str:
+    values = ", ".join(f"(({v})::double)" for v in ROUNDED)
+    # Spark divides decimals into a decimal, DuckDB into a double (by 4: the same double)
+    places = ", ".join(
+        f"round(x::double, {d}), round(-x / 7, {d}), round(x::decimal(18, 6) / 4, {d})"
+        for d in range(1, 8)
+    )
+    return f"select x, {places} from (values {values}) as t(x)"
+
+
+def test_the_round_grid_is_translated() -> None:
+    assert transpile(_round_grid()).rules == ("round_double",)
+
+
+@pytest.mark.slow
+def test_every_rounding_gives_duckdb_answer_on_spark(duck: Any, spark: Any) -> None:
+    """DuckDB's own round(x, 1..7) of each double of the grid, against Spark's."""
+    sql = _round_grid()
+    expected = _rows(duck.execute(sql).fetchall(), unordered=True)
+    got = _rows(spark.sql(transpile(sql).sql).collect(), unordered=True)
+    assert got == expected
+
+
 REFUSED = {
     "rowid": "select s.rowid from (values (1)) as s(x)",
     "UNION BY NAME": "select 1 as a union all by name select 2 as a",
@@ -211,6 +328,8 @@ REFUSED = {
     "epoch() of an interval": "select epoch(b - a) from t",
     "greatest() of one value": "select greatest(a) from t",
     "ASOF join": "select e.k, s.t from e asof left join s on s.k = e.k and s.t >= e.t",
+    "slice with a step": "select x[1:3:2] from t",
+    "slicing a string": "select 'greenery'[2:4]",
 }
 
 

@@ -2,10 +2,10 @@
 
 Phase 1's proof of the dialect on real SQL, without the engine integration (phase 2): the raw
 tables, seeds and snapshot history of a DuckDB warehouse (real exports loaded, the four weekly
-products files replayed) are copied to Parquet tables on the test run's Spark Connect server;
-every model is built there from its transpiled SQL, in build order; then every question
-statement captured from the real question functions runs on both engines with the same
-parameters, and the rows must agree.
+products files replayed, by the CLI: conftest's real_replayed_duckdb) are copied to Parquet
+tables on the test run's Spark Connect server; every model is built there from its transpiled
+SQL, in build order; then every question statement captured from the real question functions
+runs on both engines with the same parameters, and the rows must agree.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
 
-from spark_capture import Captured, question_sql, replayed_warehouse  # noqa: E402
+from spark_capture import Captured, question_sql  # noqa: E402
 
 from greenery_cli.engines.spark.dialect import to_spark  # noqa: E402
 
@@ -30,8 +30,9 @@ COPIED_SCHEMAS = ("raw", "seeds", "snapshots", "meta")
 
 
 @pytest.fixture(scope="module")
-def replayed(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return replayed_warehouse(real_data, tmp_path_factory.mktemp("spark-real"))
+def replayed(real_replayed_duckdb: Path) -> Path:
+    """The test run's DuckDB warehouse of the real data, loaded and replayed by the CLI."""
+    return real_replayed_duckdb
 
 
 @pytest.fixture(scope="module")

@@ -203,6 +203,178 @@ def _zip_unnests(node: exp.Expression, where: str) -> exp.Expression | None:
     return node
 
 
+def _int_literal(node: exp.Expression | None) -> int | None:
+    """The value of an integer literal (negative ones included), else None."""
+    if isinstance(node, exp.Neg):
+        inner = _int_literal(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Literal) and not node.is_string and node.name.isdigit():
+        return int(node.name)
+    return None
+
+
+def _is_text(node: exp.Expression) -> bool:
+    """A value plainly a string (DuckDB slices strings too; Spark's slice takes arrays only)."""
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(*exp.DataType.TEXT_TYPES)
+    return (isinstance(node, exp.Literal) and node.is_string) or isinstance(
+        node, exp.DPipe | exp.Concat | exp.Substring | exp.Lower | exp.Upper
+    )
+
+
+def _slice_bounds(
+    node: exp.Expression, where: str
+) -> tuple[exp.Expression, exp.Expression | None, exp.Expression | None, bool] | None:
+    """(list, begin, end, has step) of array_slice/list_slice(x, a, b) or x[a:b]; a bound left
+    out of x[a:b] is None (from the first / to the last)."""
+    if isinstance(node, exp.ArraySlice):
+        return node.this, node.args["start"], node.args["end"], node.args.get("step") is not None
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_slice":
+        if len(node.expressions) < 3:
+            raise NotPortable(f"{where}: list_slice takes a list, a begin and an end")
+        values, begin, end, *stepped = node.expressions
+        return values, begin, end, bool(stepped)
+    if (
+        isinstance(node, exp.Bracket)
+        and len(node.expressions) == 1
+        and isinstance(node.expressions[0], exp.Slice)
+    ):
+        bounds = node.expressions[0]
+        step = bounds.args.get("step") is not None
+        return node.this, bounds.this, bounds.expression, step
+    return None
+
+
+def _array_slice(node: exp.Expression, where: str) -> exp.Expression | None:
+    """array_slice(x, a, b) / x[a:b] -> Spark's slice(x, start, LENGTH) with DuckDB's bounds.
+
+    DuckDB counts 1-based with an inclusive end, a negative bound from the end (-1 the last),
+    0 as 1, a bound past either end clamped, and a NULL bound makes the result NULL; sqlglot's
+    SLICE(x, a, b - a + 1) is right only for positive bounds, and x[a:b] is no Spark syntax."""
+    found = _slice_bounds(node, where)
+    if found is None:
+        return None
+    values, begin, end, has_step = found
+    if has_step:
+        raise NotPortable(
+            f"{where}: not portable to Spark: a slice with a step (write the slice without "
+            "one and filter its elements)"
+        )
+    if _is_text(values):
+        raise NotPortable(
+            f"{where}: not portable to Spark: slicing a string (Spark's slice takes arrays; "
+            "write substr(s, start, length))"
+        )
+    if isinstance(begin, exp.Null) or isinstance(end, exp.Null):
+        return exp.Null()
+    inner = values.transform(lambda n: _array_slice(n, where) or n)  # a slice of a slice
+
+    def size() -> exp.Expression:
+        return _call("SIZE", inner.copy())
+
+    def from_end(bound: exp.Expression) -> exp.Expression:  # -1 is the last element
+        value = _int_literal(bound)
+        if value is None:
+            counted = exp.Add(this=size(), expression=bound.copy())
+            return exp.Add(this=counted, expression=_number(1))
+        return size() if value == -1 else exp.Sub(this=size(), expression=_number(-value - 1))
+
+    def position(bound: exp.Expression) -> exp.Expression:
+        value = _int_literal(bound)
+        if value is not None:
+            return _number(value) if value >= 0 else from_end(bound)
+        as_int = exp.Cast(this=bound.copy(), to=exp.DataType.build("int"))
+        negative = exp.LT(this=as_int.copy(), expression=_number(0))
+        return exp.If(this=negative, true=from_end(as_int), false=as_int)
+
+    first, last = _int_literal(begin), _int_literal(end)
+    start: exp.Expression
+    if begin is None or (first is not None and first >= 0):
+        start = _number(max(first or 1, 1))
+    else:
+        start = _call("GREATEST", position(begin), _number(1))
+    length: exp.Expression
+    if end is None:
+        length = size()  # slice stops at the last element whatever the length asks
+    elif last is not None and last >= 0 and isinstance(start, exp.Literal):
+        length = _number(max(last - int(start.name) + 1, 0))
+    else:
+        span = exp.Sub(this=position(end), expression=start.copy())
+        length = _call("GREATEST", exp.Add(this=span, expression=_number(1)), _number(0))
+    sliced = _call("SLICE", inner, start, length)
+    unknown = [
+        exp.Is(this=b.copy(), expression=exp.Null())
+        for b in (begin, end)
+        if b is not None and _int_literal(b) is None
+    ]
+    if not unknown:
+        return sliced
+    return exp.If(this=exp.or_(*unknown), true=exp.Null(), false=sliced)
+
+
+def _is_double(node: exp.Expression) -> bool:
+    """An expression DuckDB computes as a DOUBLE whatever its inputs: `/` and epoch()
+    (rewritten by then into a division), or an explicit cast."""
+    if isinstance(node, exp.Paren | exp.Neg):
+        return _is_double(node.this)
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+    return isinstance(node, exp.Div | exp.TimeToUnix)
+
+
+def _round_double(node: exp.Expression, where: str) -> exp.Expression | None:
+    """round(x, d) of a double: DuckDB rounds x's exact binary value half away from zero, so
+    2.675 (really 2.67499999...) gives 2.67; Spark rounds the shortest decimal printing x
+    ("2.675") half up, giving 2.68.
+
+    In Spark: p = x * 10^d in doubles, and its rounding error e exactly (Dekker's product:
+    x split into two 26-bit halves, each times 10^d exact for d <= 7); x's exact scaled value is
+    p + e, so a p that is exactly k + 0.5 rounds away from zero unless e points back to zero."""
+    if not isinstance(node, exp.Round) or not _is_double(node.this):
+        return None
+    places = _int_literal(node.args.get("decimals"))
+    if places is None or not 1 <= places <= 7:
+        return None  # round(x) agrees; other d are left as written (docs/spark.md)
+
+    def double(value: float | exp.Expression) -> exp.Expression:
+        this = value if isinstance(value, exp.Expression) else exp.Literal.number(value)
+        return exp.Cast(this=this, to=exp.DataType.build("double"))
+
+    # a double as in DuckDB, even where Spark divided decimals into a decimal
+    x = double(exp.Paren(this=node.this))
+
+    def times(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Mul(this=a.copy(), expression=b.copy())
+
+    def minus(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Paren(this=exp.Sub(this=a.copy(), expression=b.copy()))
+
+    scale = double(10**places)
+    scaled = times(x, scale)
+    spread = times(double(2**27 + 1), x)
+    high = minus(spread, minus(spread, x))
+    low = minus(x, high)
+    error = exp.Add(this=minus(times(high, scale), scaled), expression=times(low, scale))
+    size = _call("ABS", scaled)
+    whole = _call("FLOOR", size.copy())
+    fraction = minus(size, whole)
+    half = double(0.5)
+    away = exp.or_(
+        exp.GT(this=fraction.copy(), expression=half.copy()),
+        exp.and_(
+            exp.EQ(this=fraction.copy(), expression=half.copy()),
+            exp.GTE(
+                this=times(_call("SIGN", x.copy()), exp.Paren(this=error)), expression=_number(0)
+            ),
+        ),
+    )
+    rounded = exp.Add(this=whole, expression=exp.If(this=away, true=_number(1), false=_number(0)))
+    result = exp.Div(this=times(_call("SIGN", x.copy()), exp.Paren(this=rounded)), expression=scale)
+    # from 2^52 / 10^d up a double has no fraction at d places: x is its own rounding
+    integral = exp.GTE(this=_call("ABS", x.copy()), expression=double(2**52 / 10**places))
+    return exp.If(this=integral, true=x.copy(), false=result)
+
+
 # --- rules for constructs Spark spells differently ----------------------------------------
 
 
@@ -335,6 +507,16 @@ RULES: tuple[Rule, ...] = (
         "arg_max_nulls", "DuckDB's arg_max skips NULL values, Spark's max_by returns them", _arg_max
     ),
     Rule("zip_unnests", "two unnest() walk in step in DuckDB; Spark crosses them", _zip_unnests),
+    Rule(
+        "round_double",
+        "Spark rounds a double's printed decimal, DuckDB its exact value",
+        _round_double,
+    ),
+    Rule(
+        "array_slice_bounds",
+        "Spark's slice takes a length, counts negative ends its own way, has no x[a:b]",
+        _array_slice,
+    ),
     Rule("materialized_cte", "Spark cannot parse AS [NOT] MATERIALIZED", _materialized_cte),
     Rule(
         "to_interval", "Spark has no to_seconds(); make_dt_interval builds the same", _to_interval
@@ -347,7 +529,7 @@ def transpile(sql: str, *, where: str = "query") -> Transpiled:
     """One DuckDB statement as Spark SQL, and the rules that changed it."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         raise NotPortable(
             f"{where}: cannot read the DuckDB SQL: {str(exc).splitlines()[0]}"
         ) from None
