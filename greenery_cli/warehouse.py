@@ -250,11 +250,22 @@ def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
 
 
 class _WriterLock:
-    """An flock on '<db>.lock': one greenery writer at a time, released by the kernel on death."""
+    """An flock on '<db>.lock': one greenery writer at a time, released by the kernel on death.
+
+    A writer that leaves no warehouse (a first command that failed) removes the lock file too,
+    while it holds it; so a writer that was waiting on the removed file finds, once it has the
+    flock, that the path names another file or none, and locks afresh."""
 
     def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
         self.path = db_path.with_name(db_path.name + ".lock")
         self._fd: int | None = None
+
+    def _still_the_lock_file(self, fd: int) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
 
     def acquire(self, wait: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,6 +274,10 @@ class _WriterLock:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if not self._still_the_lock_file(fd):
+                    os.close(fd)  # removed by the writer before us: lock the file there now
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                    continue
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
@@ -281,6 +296,8 @@ class _WriterLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            if not self.db_path.exists():
+                self.path.unlink(missing_ok=True)  # nothing was made: leave nothing behind
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

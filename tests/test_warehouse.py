@@ -216,3 +216,38 @@ def test_a_reader_knows_which_tables_and_views_exist(tmp_path: Path) -> None:
     assert written == [True, True, True, True, False, False, True]
     assert read == written
     assert again == read
+
+
+def test_a_first_command_that_fails_leaves_no_file_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    result = run_cli("--db", str(folder / "w.duckdb"), "load", "--source", str(tmp_path / "no"))
+    assert result.exit_code == ExitCode.TOOL_ERROR
+    assert list(folder.iterdir()) == []  # neither a warehouse nor its lock file
+
+
+def test_a_writer_waiting_on_a_removed_lock_file_locks_the_new_one(tmp_path: Path) -> None:
+    """The first writer fails and removes the lock file while a second waits on it: the second
+    then holds the lock of the file at the path, so a third must wait for it."""
+    import threading
+
+    from greenery_cli.errors import WarehouseBusy
+    from greenery_cli.warehouse import _WriterLock
+
+    db = tmp_path / "w.duckdb"
+    first, second, third = _WriterLock(db), _WriterLock(db), _WriterLock(db)
+    first.acquire(0)
+    waiting = threading.Thread(target=second.acquire, args=(10,))
+    waiting.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not waiting.is_alive():
+        time.sleep(0.01)
+    time.sleep(0.2)  # the second has opened the file and waits on its flock
+    first.release()  # no warehouse was made: the lock file goes
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert first.path.exists()  # the second locked a file of its own at the path
+    with pytest.raises(WarehouseBusy):
+        third.acquire(0)
+    second.release()
+    assert not first.path.exists()
