@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import copy_warehouse, run_cli
-from spark_stand_in import Markers
+from spark_stand_in import BuildingStandIn
 
 from greenery_cli.engines.url import DUCKDB, parse_engine, resolve_engine
 from greenery_cli.errors import UsageError
@@ -187,38 +187,14 @@ def test_revert_preview_sql_lists_duckdbs_dry_run(real_data: Path, tmp_path: Pat
     assert mine.equals(theirs.changes)
 
 
-class _TranspilingStandIn(Markers):
+class _TranspilingStandIn(BuildingStandIn):
     """The SparkEngine calls `report` and `query` make, answered by a read-only DuckDB warehouse
     after each statement was translated by the dialect and parsed as Spark SQL (no JVM)."""
 
     path = "sc://stand-in"
 
-    def __init__(self, wh: Any) -> None:
-        self.wh = wh
-        self.sent: list[str] = []
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self.wh, name)  # the catalogue look-ups: the warehouse's own
-
-    def _spark(self, sql: str) -> None:
-        import sqlglot
-
-        from greenery_cli.engines.spark.dialect import to_spark
-
-        sqlglot.parse_one(spark_sql := to_spark(sql), read="spark")
-        self.sent.append(spark_sql)
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        self._spark(sql)
-        self.wh.execute(sql, params)
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        self._spark(sql)
-        return self.wh.rows(sql, params)
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        self._spark(sql)
-        return self.wh.scalar(sql, params)
 
     def fetch(self, sql: str, params: Any = None) -> Any:
         self._spark(sql)

@@ -300,3 +300,25 @@ def test_a_remote_folder_is_chosen_from_by_duckdbs_rules() -> None:
         _remote_exports(both, "s3a://b/x", tables)  # type: ignore[arg-type]
     with pytest.raises(SourceError, match=r"s3a://b/x: no products.csv, products.parquet or"):
         _remote_exports(_Listing("s3a://b/x/events.csv"), "s3a://b/x", tables)  # type: ignore[arg-type]
+
+
+def test_batch_files_whose_extra_columns_differ_are_refused_as_duckdb(
+    raw_copy: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    lines = (raw_copy / "promos.csv").read_text().splitlines()
+    (raw_copy / "promos").mkdir()
+    (raw_copy / "promos" / "1.csv").write_text("\n".join(lines[:3]) + "\n")
+    with_extra = [lines[0] + ",note"] + [line + ",x" for line in lines[3:]]
+    (raw_copy / "promos" / "2.csv").write_text("\n".join(with_extra) + "\n")
+    (raw_copy / "promos.csv").unlink()
+    on_stand_in["db"] = tmp_path / "spark.duckdb"
+    said = []
+    for engine in (("--db", str(tmp_path / "duck.duckdb")), ("--engine", STAND_IN)):
+        result = run_cli(*engine, "load", "--source", str(raw_copy))
+        assert result.exit_code == ExitCode.WORK_FAILED, result.stderr
+        said.append(result.stderr.strip().splitlines()[-1])
+    assert said[0] == said[1]
+    assert said[0].endswith(
+        f"{raw_copy}/promos/2.csv: extra column(s) note differ from 1.csv's (none); every file "
+        "of raw table promos needs the same columns"
+    )

@@ -176,14 +176,7 @@ class FileSource:
         selects, extras_of = [], None
         for path in files:
             header = self._columns(wh, table, path)
-            extras = [c for c in header if c not in table.columns]
-            if extras_of is not None and sorted(extras) != sorted(extras_of[1]):
-                raise DataError(
-                    f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
-                    f"{extras_of[0].name}'s ({', '.join(extras_of[1]) or 'none'}); every file of "
-                    f"raw table {table.name} needs the same columns"
-                )
-            extras_of = extras_of or (path, extras)
+            extras_of = same_extras(path, table, header, extras_of)
             selects.append(self._file_select(wh, table, path, header))
         return "\nunion all by name\n".join(selects), extras_of[1] if extras_of else []
 
@@ -336,6 +329,21 @@ def checked_header(path: str | Path, table: RawTable, header: list[str]) -> list
     if duplicated:
         raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
     return header
+
+
+def same_extras(
+    path: str | Path, table: RawTable, header: list[str], first: tuple[str, list[str]] | None
+) -> tuple[str, list[str]]:
+    """The name and extra columns of a table's first file, refusing a later file whose extra
+    columns (beyond the contract's) are not the same."""
+    extras = [c for c in header if c not in table.columns]
+    if first is not None and sorted(extras) != sorted(first[1]):
+        raise DataError(
+            f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
+            f"{first[0]}'s ({', '.join(first[1]) or 'none'}); every file of "
+            f"raw table {table.name} needs the same columns"
+        )
+    return first or (str(path).rsplit("/", 1)[-1], extras)
 
 
 def checked_types(path: str | Path, table: RawTable, found: dict[str, str]) -> dict[str, str]:

@@ -166,7 +166,12 @@ def _stage_raw(engine: SparkEngine, exports: list[Export], table: RawTable) -> s
     file of a type that can hold the declared one, and every value converting exactly
     (sources/values.py's rules, through the dialect)."""
     from greenery_cli.sources import values
-    from greenery_cli.sources.files import checked_header, checked_types, refused_value
+    from greenery_cli.sources.files import (
+        checked_header,
+        checked_types,
+        refused_value,
+        same_extras,
+    )
 
     selects: list[str] = []
     extras_of: tuple[str, list[str]] | None = None
@@ -183,14 +188,7 @@ def _stage_raw(engine: SparkEngine, exports: list[Export], table: RawTable) -> s
             columns = engine.read_csv(export.path, name, export.glob)
             header = checked_header(path, table, columns)
             delivered = dict.fromkeys(table.columns, "VARCHAR")  # every CSV field is text
-        extras = [c for c in header if c not in table.columns]
-        if extras_of is not None and sorted(extras) != sorted(extras_of[1]):
-            raise DataError(
-                f"{path}: extra column(s) {', '.join(extras) or 'none'} differ from "
-                f"{extras_of[0].rsplit('/', 1)[-1]}'s ({', '.join(extras_of[1]) or 'none'}); "
-                f"every file of raw table {table.name} needs the same columns"
-            )
-        extras_of = extras_of or (path, extras)
+        extras_of = same_extras(path, table, header, extras_of)
         checked = [c for c, t in table.columns.items() if values.needs_check(t, delivered[c])]
         refusals = [values.refused(_quoted(c), table.columns[c], delivered[c]) for c in checked]
         if checked:
