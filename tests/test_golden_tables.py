@@ -213,7 +213,8 @@ def pinned_overdue(monkeypatch: pytest.MonkeyPatch) -> None:
         aware = {k: v if v.tzinfo else v.replace(tzinfo=UTC) for k, v in original(wh).items()}
         return {k: PINNED_AT if v >= WALL_CLOCK else v for k, v in aware.items()}
 
-    def check_overdue(db: Any, wait: float = 10.0) -> Any:
+    def check_overdue(db: Any, wait: float = 10.0, engine: Any = None) -> Any:
+        assert engine is None or not engine.is_spark
         with open_warehouse(db, wait=wait) as wh:
             return schedule.node_ages(wh, PINNED_NOW + timedelta(days=2))
 
