@@ -978,3 +978,15 @@ def test_real_breakdowns_add_up_and_match_the_csvs(loaded_real_warehouse: Path, 
             sums = [sum(column) for column in zip(*got.values(), strict=True)]
             assert sums == counts(loaded_real_warehouse, unit=unit), (by, unit)
     assert sum(v[0] for v in expected.values()) == total[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [("1w", "1w"), ("14d", "2w"), ("3d", "3d"), ("24h", "24h"), ("36h", "36h"), ("90m", "1h30m")],
+)
+def test_the_window_is_shown_as_a_user_would_write_it(given: str, shown: str) -> None:
+    from greenery_cli.funnel import format_window
+    from greenery_cli.parsing import parse_duration
+
+    assert format_window(parse_duration(given)) == shown
+    assert parse_duration(shown) == parse_duration(given)  # and it reads back as the same

@@ -122,7 +122,14 @@ def iso(value: datetime) -> str:
 
 
 def format_window(window: timedelta) -> str:
+    """The window as --window takes it: whole weeks as weeks (7 days: 1w, not 168h) and two or
+    more whole days as days (3d), else hours, minutes and seconds (24h, 1h30m)."""
     seconds = int(window.total_seconds())
+    week, day = 7 * 86400, 86400
+    if seconds and seconds % week == 0:
+        return f"{seconds // week}w"
+    if seconds >= 2 * day and seconds % day == 0:
+        return f"{seconds // day}d"
     parts = []
     for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size:
