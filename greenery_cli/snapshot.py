@@ -367,6 +367,8 @@ def apply_run(
 ) -> SnapshotResult:
     """One run over staged products, inside the caller's open transaction (a dry run when
     `run` is None: the change set is computed and returned, nothing is written)."""
+    from greenery_cli.sql import render
+
     run_id = run.run_id if run is not None else None
     kind, location, products, source_columns = (
         staged.kind,
@@ -393,7 +395,16 @@ def apply_run(
     }
     advance("comparing")
     context = {"staged": staged.table, "missing": settings.missing, "compared": compared}
-    _run_sql(wh, "snapshot/changes.sql", params, **context)
+    changes = render(
+        "snapshot/changes.sql",
+        history="snapshots.products_snapshot",
+        source_row="s",
+        source_position="s.rowid",
+        **context,
+    )
+    wh.execute(
+        "create or replace temp table snapshot_changes as " + changes, _params(changes, params)
+    )
     if not settings.allow_rewind:
         from greenery_cli.snapshot_rewind import refuse_rewind
 
