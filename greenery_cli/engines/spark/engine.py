@@ -135,6 +135,15 @@ class SparkEngine:
         self.drop(relation)
         self.execute(f"alter table {scratch} rename to {relation}")
 
+    def create_temp_table(
+        self, name: str, select: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """The SELECT's rows, computed once, as the session's temporary view `name` (a local
+        checkpoint: in this session only, nothing in the catalogue's databases)."""
+        frame = self._sql(select, params)
+        with self.errors():
+            frame.localCheckpoint().createOrReplaceTempView(name)
+
     def create_view_as(self, relation: str, select: str) -> None:
         if self.kind_of(relation) == "TABLE":
             self.drop(relation)
