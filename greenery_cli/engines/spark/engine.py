@@ -9,7 +9,7 @@ pyspark's errors become one-line greenery errors that never show the URL's param
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from greenery_cli.rows import Rows
 
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots")
+STALE = "greenery_stale_folder"  # the table that clears a folder no table owns
 
 
 class SparkEngine:
@@ -130,10 +131,39 @@ class SparkEngine:
         scratch = f"{relation}__greenery_new"
         self.drop(scratch)
         spark_sql = f"create table {scratch} using parquet as {to_spark(select, where=relation)}"
-        with self.errors():
-            self._sql("", params, spark_sql).collect()
+        args = dict(params) if params else None
+        self._clearing_stale(scratch, lambda: self.spark.sql(spark_sql, args=args).collect())
         self.drop(relation)
-        self.execute(f"alter table {scratch} rename to {relation}")
+        rename = f"alter table {scratch} rename to {relation}"
+        self._clearing_stale(relation, lambda: self.spark.sql(rename).collect())
+
+    def _clearing_stale(self, relation: str, step: Callable[[], Any]) -> None:
+        """Run `step`; when it fails because a folder is left where `relation`'s data would go
+        and no table owns it (a run killed while writing, a server restarted with an in-memory
+        catalogue), delete that folder and run `step` once more."""
+        import re
+
+        from pyspark.errors import PySparkException
+
+        with self.errors():
+            try:
+                step()
+                return
+            except PySparkException as exc:
+                found = re.search(r"location '([^']+)' already exists", str(exc))
+                stale = (exc.getCondition() or "") == "LOCATION_ALREADY_EXISTS"
+                if not stale or found is None or self.kind_of(relation) is not None:
+                    raise
+                location = found.group(1)
+            # a managed table moved onto the folder takes it along when dropped (an empty
+            # table's own empty folder, STALE, stays for the next time)
+            schema = relation.split(".")[0]
+            holder = f"{schema}.{STALE}"
+            self.drop(holder)
+            self.spark.sql(f"create table {holder} (stale int) using parquet").collect()
+            self.spark.sql(f"alter table {holder} set location '{location}'").collect()
+            self.drop(holder)
+            step()
 
     def create_temp_table(
         self, name: str, select: str, params: dict[str, Any] | None = None
