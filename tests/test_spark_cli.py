@@ -91,8 +91,8 @@ def test_spark_only_options_not_ported_are_refused() -> None:
     pytest.importorskip("sqlglot", reason="the spark extra is not installed")
     for args, what in (
         (("load", "--source", ".", "--select", "dim_products"), "load --select"),
-        (("snapshot", "--dry-run"), "snapshot --dry-run"),
-        (("snapshot", "--allow-rewind"), "snapshot --allow-rewind"),
+        (("snapshot", "--check-columns", "all"), "snapshot --check-columns"),
+        (("snapshot", "--missing", "ignore"), "snapshot --missing"),
     ):
         result = run_cli("--engine", "sc://127.0.0.1:1", *args)
         assert result.exit_code == 2, result.stderr

@@ -1,0 +1,181 @@
+"""`greenery --engine sc://... snapshot`: DuckDB's rewind guard, shrink guard and --dry-run.
+
+Fast: the Spark engine's snapshot code on a stand-in (a DuckDB warehouse answering the SparkEngine
+calls, every statement also translated by the dialect and parsed as Spark SQL) over a history
+DuckDB's own snapshot wrote, against DuckDB's answer on a copy (the hand-built cases of
+test_snapshot_replay.py's guard tests, whose answers are known). Slow: the real data's weekly
+product states replayed on the test run's Spark Connect server, then the guards and the dry run
+through the CLI, against DuckDB's CLI on the same files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import run_cli
+from test_snapshot import T, contents, snap, write_products
+
+from greenery_cli.errors import DataError, ExitCode
+from greenery_cli.snapshot_rewind import RewindRefused
+from greenery_cli.warehouse import open_warehouse
+
+pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
+
+from test_spark_build import _BuildingStandIn  # noqa: E402
+
+from greenery_cli.engines.spark import snapshot as spark_snapshot  # noqa: E402
+
+
+class _SnapshotStandIn(_BuildingStandIn):
+    """The SparkEngine calls the snapshot's guards and dry run make, on a DuckDB warehouse."""
+
+    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
+        self._spark(select, where=name)
+        self.wh.execute(f"create or replace temp table {name} as {select}", params)
+
+    def frame(self, sql: str, params: Any = None) -> Any:
+        self._spark(sql)
+        return self.wh.frame(sql, params)
+
+
+def _as_generation_one(db: Path) -> None:
+    """DuckDB's history as the Spark engine's generation 1 (its tables behind the names)."""
+    with duckdb.connect(str(db)) as con:
+        for table in ("products_snapshot", "snapshot_runs"):
+            con.execute(f"create view snapshots.{table}_g1 as select * from snapshots.{table}")
+        con.execute("delete from meta.source")  # Spark remembers no source
+
+
+def _staging(wh: Any, folder: Path) -> Callable[[], tuple[int, str]]:
+    """products.csv as the Spark engine stages it: typed, each row's place in the file."""
+
+    def stage() -> tuple[int, str]:
+        wh.execute(
+            f"create or replace temp table {spark_snapshot.STAGED} as select *, "
+            "row_number() over () - 1 as source_position from read_csv(?, header = true, "
+            "columns = {'product_id': 'varchar', 'name': 'varchar', 'price': 'double', "
+            "'inventory': 'integer'})",
+            [str(folder / "products.csv")],
+        )
+        return int(wh.scalar(f"select count(*) from {spark_snapshot.STAGED}")), str(
+            folder.resolve()
+        )
+
+    return stage
+
+
+@pytest.fixture
+def histories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
+    """One history taken by DuckDB (a, b, c: 1 2 3, then 5 6 3, then a run that found nothing
+    new), twice: DuckDB's reference, and the stand-in's; and the source folder."""
+    duck, src = tmp_path / "duck.duckdb", tmp_path / "src"
+    for moment, products in ((T[0], (1, 2, 3)), (T[1], (5, 6, 3)), (T[2], (5, 6, 3))):
+        write_products(src, {p: (p.upper(), 1.0, n) for p, n in zip("abc", products, strict=True)})
+        snap(duck, src, moment)
+    with duckdb.connect(str(duck)) as con:
+        con.execute("delete from meta.source")  # as on Spark: no remembered source
+    spark = tmp_path / "spark.duckdb"
+    shutil.copy(duck, spark)
+    _as_generation_one(spark)
+    monkeypatch.setattr(spark_snapshot, "_generation", lambda _engine: 1)
+    return duck, spark, src
+
+
+def _on_spark(
+    spark: Path, src: Path, guards: spark_snapshot.Guards
+) -> tuple[Any, list[str], dict[str, Any]]:
+    """The Spark engine's dry run (or, for a refusal, its run) at T[3]; what it sent; and the
+    warehouse's contents after."""
+    with open_warehouse(spark, write=True) as wh:
+        engine: Any = _SnapshotStandIn(wh)
+        stage = _staging(wh, src)
+        try:
+            if guards.dry_run:
+                answer: Any = spark_snapshot.dry_run(engine, T[3], stage, guards)
+            else:
+                answer = spark_snapshot.run_once(engine, T[3], stage, 4, guards)
+        except DataError as exc:
+            answer = exc
+    return answer, engine.sent, contents(spark, skip=())
+
+
+def test_the_rewind_guard_on_spark_refuses_with_duckdbs_message_and_lets_through_when_allowed(
+    histories: tuple[Path, Path, Path],
+) -> None:
+    duck, spark, src = histories
+    before = contents(spark, skip=())
+    write_products(src, {"a": ("A", 1.0, 1), "b": ("B", 1.0, 2), "c": ("C", 1.0, 9)})
+    with pytest.raises(RewindRefused) as theirs:
+        snap(duck, src, T[3])
+    assert "since snapshot run 1 at 2024-03-04T06:00:00Z (A, B)" in str(theirs.value)
+    for dry in (False, True):  # a dry run is refused the same way, as on DuckDB
+        mine, sent, after = _on_spark(spark, src, spark_snapshot.Guards(dry_run=dry))
+        assert isinstance(mine, RewindRefused), mine
+        assert str(mine) == str(theirs.value) and mine.run_id == 1
+        assert after == before
+        assert any("SLICE(" in sql for sql in sent)  # rewind_match.sql's examples, for Spark
+    allowed, _sent, after = _on_spark(
+        spark, src, spark_snapshot.Guards(dry_run=True, allow_rewind=True)
+    )
+    reference = snap(duck, src, T[3], dry_run=True, allow_rewind=True)
+    assert (allowed.opened, allowed.closed, allowed.deleted) == (3, 3, 0)
+    assert (allowed.opened, allowed.closed, allowed.deleted) == (
+        reference.opened,
+        reference.closed,
+        reference.deleted,
+    )
+    assert after == before
+
+
+def test_the_shrink_guard_on_spark_refuses_with_duckdbs_message(
+    histories: tuple[Path, Path, Path],
+) -> None:
+    duck, spark, src = histories
+    before = contents(spark, skip=())
+    write_products(src, {"a": ("A", 1.0, 5)})  # b and c gone: two thirds of the products
+    with pytest.raises(
+        DataError, match=r"would mark 2 of the 3 current products deleted"
+    ) as theirs:
+        snap(duck, src, T[3])
+    mine, _sent, after = _on_spark(spark, src, spark_snapshot.Guards())
+    assert isinstance(mine, DataError) and str(mine) == str(theirs.value)
+    assert after == before
+
+
+def test_a_dry_run_on_spark_lists_duckdbs_rows_and_writes_nothing(
+    histories: tuple[Path, Path, Path],
+) -> None:
+    duck, spark, src = histories
+    before = contents(spark, skip=())
+    write_products(src, {"b": ("B", 1.0, 0), "c": ("C", 1.0, 3), "d": ("D", 2.0, 6)})
+    theirs = snap(duck, src, T[3], dry_run=True)
+    mine, _sent, after = _on_spark(spark, src, spark_snapshot.Guards(dry_run=True))
+    assert after == before  # no table, no view, no run logged
+    assert (mine.dry_run, mine.run_id, mine.opened, mine.closed, mine.deleted) == (
+        True, None, 2, 2, 1
+    )  # fmt: skip
+    assert (mine.opened, mine.closed, mine.deleted, mine.products, mine.source) == (
+        theirs.opened, theirs.closed, theirs.deleted, theirs.products, theirs.source
+    )  # fmt: skip
+    assert mine.changes.rows() == theirs.changes.rows()
+    assert mine.changes.select("action", "change", "product_id", "inventory").rows() == [
+        ("close", "gone", "a", 5),
+        ("open", "gone", "a", 5),
+        ("close", "changed", "b", 6),
+        ("open", "changed", "b", 0),
+        ("open", "new", "d", 6),
+    ]  # fmt: skip
+
+
+def test_dry_run_and_allow_rewind_are_no_longer_refused_on_spark_but_replay_takes_no_dry_run() -> (
+    None
+):
+    result = run_cli("--engine", "sc://127.0.0.1:1", "snapshot", "--replay", ".", "--dry-run")
+    duck = run_cli("snapshot", "--replay", ".", "--dry-run")
+    assert result.exit_code == duck.exit_code == ExitCode.TOOL_ERROR
+    assert result.stderr == duck.stderr and "not --at, --source or --dry-run" in result.stderr
