@@ -10,6 +10,7 @@ through the CLI, against DuckDB's CLI on the same files.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -179,3 +180,110 @@ def test_dry_run_and_allow_rewind_are_no_longer_refused_on_spark_but_replay_take
     duck = run_cli("snapshot", "--replay", ".", "--dry-run")
     assert result.exit_code == duck.exit_code == ExitCode.TOOL_ERROR
     assert result.stderr == duck.stderr and "not --at, --source or --dry-run" in result.stderr
+
+
+# -- slow: the real weekly states on the test run's Spark Connect server ------------------------
+
+
+def _weeks(real_data: Path, target: Path, weeks: tuple[int, ...]) -> Path:
+    """A replay folder of some of the real weekly product states (a small history)."""
+    source = real_data / "inventory-weeks"
+    target.mkdir()
+    with (source / "schedule.csv").open() as handle:
+        header, *rows = handle.read().splitlines()
+    kept = [r for r in rows if int(r.split(",")[0]) in weeks]
+    (target / "schedule.csv").write_text("\n".join([header, *kept]) + "\n")
+    for row in kept:
+        shutil.copy(source / row.split(",")[2], target / row.split(",")[2])
+    return target
+
+
+def _products_folder(real_data: Path, target: Path, week: int, keep: int | None = None) -> Path:
+    """A --source folder whose products.csv is a weekly state (its first `keep` products)."""
+    lines = (real_data / "inventory-weeks" / f"products_week{week}.csv").read_text().splitlines()
+    target.mkdir()
+    (target / "products.csv").write_text("\n".join(lines[: None if keep is None else keep + 1]))
+    return target
+
+
+@pytest.mark.slow
+def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
+    spark_server: Any, spark: Any, real_data: Path, tmp_path: Path
+) -> None:
+    """Weeks 1 and 2 replayed on both engines; then week 1 again is refused as a rewind with
+    DuckDB's message and the Spark history is unchanged; a dry run (--allow-rewind) prints
+    DuckDB's rows and writes nothing; five products only is refused by the shrink guard; the
+    rewind taken with --allow-rewind, over a stale folder where its generation goes; the runs
+    and the history then as on DuckDB."""
+    from test_spark_build import _drop_warehouse
+
+    _drop_warehouse(spark)  # an empty server: the run ids below are DuckDB's
+    duck = ("--db", str(tmp_path / "duck.duckdb"))
+    on_spark = ("--engine", spark_server.url)
+
+    def both(*args: str) -> tuple[Any, Any]:
+        return run_cli(*duck, "snapshot", *args), run_cli(*on_spark, "snapshot", *args)
+
+    def spark_state() -> tuple[Any, ...]:
+        tables = sorted((t.name, t.tableType) for t in spark.catalog.listTables("snapshots"))
+        view = spark.sql("show create table snapshots.products_snapshot").collect()[0][0]
+        return tuple(tables), view.split("AS SELECT")[-1]
+
+    replayed = both(
+        "--replay", str(_weeks(real_data, tmp_path / "weeks", (1, 2))), "--format", "json"
+    )
+    for result in replayed:
+        assert result.exit_code == 0, result.stderr
+    assert replayed[1].stdout == replayed[0].stdout and replayed[1].stderr == replayed[0].stderr
+    assert json.loads(replayed[1].stdout)["taken"] == 2
+    after_replay = spark_state()
+    week1 = str(_products_folder(real_data, tmp_path / "week1", 1))
+    at = ("--at", "2024-10-23T06:00:00Z")
+
+    # the rewind: refused in DuckDB's words, nothing written
+    refused = both("--source", week1, *at)
+    assert [r.exit_code for r in refused] == [ExitCode.WORK_FAILED] * 2
+    assert refused[1].stderr == refused[0].stderr and refused[1].stdout == ""
+    assert "looks like an older state of the history" in refused[1].stderr
+    assert spark_state() == after_replay
+
+    # the dry run: DuckDB's rows in every format, nothing written, nothing logged
+    for fmt in ("json", "csv", "markdown", "table"):
+        dry = both("--source", week1, *at, "--dry-run", "--allow-rewind", "--format", fmt)
+        assert dry[0].exit_code == dry[1].exit_code == 0, dry[1].stderr
+        assert dry[1].stdout == dry[0].stdout and dry[1].stderr == dry[0].stderr
+        if fmt == "json":  # each product that changed since week 1: closed, and opened anew
+            rows = json.loads(dry[1].stdout)
+            assert len(rows) >= 4 and {r["action"] for r in rows} == {"close", "open"}
+    assert spark_state() == after_replay
+
+    # the shrink: five products of thirty
+    shrunk = both("--source", str(_products_folder(real_data, tmp_path / "few", 2, 5)), *at)
+    assert [r.exit_code for r in shrunk] == [ExitCode.WORK_FAILED] * 2
+    assert shrunk[1].stderr == shrunk[0].stderr
+    assert "would mark 25 of the 30 current products deleted" in shrunk[1].stderr
+    assert spark_state() == after_replay
+
+    # a folder left where the next generation goes (a run killed earlier) is cleared
+    warehouse = spark.conf.get("spark.sql.warehouse.dir")
+    spark.range(1).write.parquet(f"{warehouse}/snapshots.db/products_snapshot_g3")
+    taken = both("--source", week1, *at, "--allow-rewind")
+    assert taken[0].exit_code == taken[1].exit_code == 0, taken[1].stderr
+    assert taken[1].stderr == taken[0].stderr
+    assert spark_state() != after_replay
+
+    def log(engine: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        listed = run_cli(*engine, "runs", "--all", "--format", "json")
+        return [
+            (r["run_id"], r["args"], r["status"], r["rows_affected"], r["message"])
+            for r in json.loads(listed.stdout)
+        ]
+
+    runs = log(on_spark)
+    assert [r[2] for r in runs] == ["success", "error", "error", "success", "success", "success"]
+    assert runs == log(duck)
+    for question in (("snapshot", "list"), ("inventory-changes",)):
+        listing = run_cli(*on_spark, *question, "--format", "json")
+        assert listing.exit_code == 0, listing.stderr
+        assert listing.stdout == run_cli(*duck, *question, "--format", "json").stdout
+    _drop_warehouse(spark)  # the Spark tests after this one start from an empty server

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from greenery_cli.snapshot import SnapshotResult
+    from greenery_cli.snapshot_replay import ReplayedState
 
 HISTORY = "snapshots.products_snapshot"
 RUNS = "snapshots.snapshot_runs"
@@ -415,14 +416,14 @@ def loaded_stage(engine: SparkEngine) -> Stage:
     return stage
 
 
-def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> list[SparkRun]:
+def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> list[ReplayedState]:
     """Every state of the folder's schedule.csv, oldest first, each its own swapped run and
     its own row of the run log (as on DuckDB), each guarded as DuckDB's replay guards it."""
     from greenery_cli.output import iso_utc
-    from greenery_cli.snapshot_replay import read_schedule
+    from greenery_cli.snapshot_replay import ReplayedState, read_schedule
     from greenery_cli.snapshot_rewind import RewindRefused
 
-    runs = []
+    states = []
     for state in read_schedule(folder):
         run = log.new("snapshot", {"replayed": str(state.file), "at": iso_utc(state.moment)})
         try:
@@ -433,10 +434,20 @@ def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> li
             raise  # names the file already, as on DuckDB
         except DataError as exc:
             raise DataError(f"{state.label}: {exc}") from None
-        runs.append(taken)
+        states.append(
+            ReplayedState(
+                state.moment,
+                str(state.file),  # as the schedule names it, as DuckDB's replay reports it
+                taken.run_id,
+                False,
+                taken.opened,
+                taken.closed,
+                taken.deleted,
+            )
+        )
         run.rows_affected = taken.opened + taken.closed + taken.deleted
         log.finish(run)
-    return runs
+    return states
 
 
 def now() -> datetime:
@@ -510,7 +521,7 @@ def spark_snapshot(
     with connect(spec) as engine:
         used = latest_run_id(engine)
         if replay_folder is not None:
-            from greenery_cli.snapshot_replay import ReplayedState, ReplayResult
+            from greenery_cli.snapshot_replay import ReplayResult
 
             schedule = Path(replay_folder).expanduser()
             args: dict[str, Any] = {
@@ -521,14 +532,8 @@ def spark_snapshot(
                 **({"allow_shrink": True} if guards.allow_shrink else {}),
             }
             with recorded_run(engine, "snapshot", args, used + 1) as (log, outer):
-                runs = replay(engine, schedule, log, guards)
-                outer.rows_affected = sum(r.opened + r.closed + r.deleted for r in runs)
-            states = [
-                ReplayedState(
-                    r.taken_at, Path(r.source).name, r.run_id, False, r.opened, r.closed, r.deleted
-                )
-                for r in runs
-            ]
+                states = replay(engine, schedule, log, guards)
+                outer.rows_affected = sum(s.opened + s.closed + s.deleted for s in states)
             return "replay", ReplayResult(folder=str(schedule.resolve()), states=states)
         from greenery_cli.snapshot import SnapshotResult
 
