@@ -37,7 +37,7 @@ class SparkEngine:
         self.spec = spec
         self.spark = session
         self.path = spec.shown  # what messages name where DuckDB's name the warehouse file
-        self._temp_tables: dict[str, Any] = {}  # cached on the server until `release`
+        self._temp_tables: dict[str, Any] = {}
 
     # -- statements and rows -------------------------------------------------------------
     def _sql(
@@ -169,23 +169,25 @@ class SparkEngine:
     def create_temp_table(
         self, name: str, select: str, params: dict[str, Any] | None = None
     ) -> None:
-        """The SELECT's rows as the session's temporary view `name`, cached on the server when
-        first read (nothing in the catalogue's databases; freed by `release`). Not a local
-        checkpoint: pyspark's Connect client files one under the process's first session."""
-        frame = self._sql(select, params)
-        with self.errors():
-            cached = frame.cache()
-            cached.createOrReplaceTempView(name)
-            earlier = self._temp_tables.pop(name, None)
-            if earlier is not None:
-                earlier.unpersist()
-        self._temp_tables[name] = cached
+        """The SELECT's rows, computed once, as the session's temporary view `name` (a local
+        checkpoint: in this session only, nothing in the catalogue's databases, freed with the
+        session). Not a view of the SELECT itself: Spark 4.3 fails to plan the rewind guard's
+        joins over such views (INTERNAL_ERROR_ATTRIBUTE_NOT_FOUND)."""
+        from pyspark.sql.connect.session import SparkSession
 
-    def release(self) -> None:
-        """Free the server's cache of this session's temp tables."""
-        with self.errors():
-            while self._temp_tables:
-                self._temp_tables.popitem()[1].unpersist()
+        frame = self._sql(select, params)
+        # pyspark files the checkpoint's frame under the thread's active session, which is the
+        # first one the process made (a test's own, say): this one, while it is made
+        active = SparkSession._active_session
+        before = getattr(active, "session", None)
+        active.session = self.spark
+        try:
+            with self.errors():
+                kept = frame.localCheckpoint()
+                kept.createOrReplaceTempView(name)
+        finally:
+            active.session = before
+        self._temp_tables[name] = kept  # the server frees a checkpoint whose frame is freed
 
     def create_view_as(self, relation: str, select: str) -> None:
         if self.kind_of(relation) == "TABLE":
@@ -275,11 +277,10 @@ def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
         # stopped even when the server could not be reached: create() made it the process's
         # default session, which a later session in the same process must not inherit
         if engine.spark is not None:
-            for step in (engine.release, engine.spark.stop):
-                try:
-                    step()
-                except Exception:  # noqa: BLE001 - the server may already be gone; nothing to keep
-                    pass
+            try:
+                engine.spark.stop()
+            except Exception:  # noqa: BLE001 - the server may already be gone; nothing to keep
+                pass
 
 
 def _quiet() -> None:
