@@ -274,6 +274,7 @@ def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
 
     def log(engine: tuple[str, ...]) -> list[tuple[Any, ...]]:
         listed = run_cli(*engine, "runs", "--all", "--format", "json")
+        assert listed.exit_code == 0, listed.stderr
         return [
             (r["run_id"], r["args"], r["status"], r["rows_affected"], r["message"])
             for r in json.loads(listed.stdout)
