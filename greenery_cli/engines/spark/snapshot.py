@@ -11,9 +11,14 @@ generations are kept (KEEP_GENERATIONS) so a revert has something to swap back t
 Every run, replay and revert is a row of the run log on Spark (meta.runs, engines/spark/meta.py),
 written after the swap; a snapshot run's id is its meta.runs id, as on DuckDB.
 
-Not on Spark yet (refused by the command): --dry-run, --check-columns, --missing other than the
-project's, --allow-rewind (the rewind guard does not run on Spark), a PostgreSQL source, source
-column drift.
+Before anything is written, the run's change set is DuckDB's snapshot/changes.sql as the session
+temp table snapshot_changes, and DuckDB's guards run on it with DuckDB's messages: the rewind
+guard (snapshot_rewind.py; --allow-rewind) and the shrink guard (--allow-shrink). A dry run
+computes the next state, the versions it opens and DuckDB's counts and plan rows in session temp
+tables only, and logs no run, as on DuckDB.
+
+Not on Spark yet (refused by the command): --check-columns, --missing other than the project's,
+a PostgreSQL source, source column drift.
 """
 
 from __future__ import annotations
