@@ -203,34 +203,6 @@ def _zip_unnests(node: exp.Expression, where: str) -> exp.Expression | None:
     return node
 
 
-def _list_slice(node: exp.Expression, where: str) -> exp.Expression | None:
-    """x[a:b] and array_slice(x, a, b) end at b inclusive in DuckDB; Spark's slice(x, a, n)
-    takes a length (sqlglot works it out for literal ends only, passing an expression b as the
-    length, and leaves x[a:b] as it is, which Spark cannot parse)."""
-    if isinstance(node, exp.ArraySlice) and not node.args.get("is_length"):
-        values, start, end = node.this, node.args.get("start"), node.args.get("end")
-    elif (
-        isinstance(node, exp.Bracket)
-        and len(node.expressions) == 1
-        and isinstance(node.expressions[0], exp.Slice)
-    ):
-        values, start, end = node.this, node.expressions[0].this, node.expressions[0].expression
-    else:
-        return None
-    bounds = [b for b in (start, end) if b is not None]
-    if len(bounds) < 2 or any(isinstance(b, exp.Neg) or b.name.startswith("-") for b in bounds):
-        raise NotPortable(
-            f"{where}: not portable to Spark: a list slice without both ends or from the end "
-            "(Spark's slice() counts from the start; write both, as x[1:3])"
-        )
-    assert start is not None and end is not None
-    length = exp.Add(
-        this=exp.Sub(this=exp.paren(end.copy()), expression=exp.paren(start.copy())),
-        expression=_number(1),
-    )
-    return _call("SLICE", values.copy(), start.copy(), length)
-
-
 # --- rules for constructs Spark spells differently ----------------------------------------
 
 
@@ -362,7 +334,6 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "arg_max_nulls", "DuckDB's arg_max skips NULL values, Spark's max_by returns them", _arg_max
     ),
-    Rule("list_slice_ends", "DuckDB's slice ends at an index, Spark's takes a length", _list_slice),
     Rule("zip_unnests", "two unnest() walk in step in DuckDB; Spark crosses them", _zip_unnests),
     Rule("materialized_cte", "Spark cannot parse AS [NOT] MATERIALIZED", _materialized_cte),
     Rule(
