@@ -27,21 +27,42 @@ from greenery_cli.warehouse import open_warehouse
 
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
 
-from test_spark_build import _BuildingStandIn  # noqa: E402
-
 from greenery_cli.engines.spark import snapshot as spark_snapshot  # noqa: E402
 
 
-class _SnapshotStandIn(_BuildingStandIn):
-    """The SparkEngine calls the snapshot's guards and dry run make, on a DuckDB warehouse."""
+class _SnapshotStandIn:
+    """The SparkEngine calls the snapshot's guards and dry run make, on a DuckDB warehouse;
+    each statement is also translated by the dialect and parsed as Spark SQL."""
 
-    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
-        self._spark(select, where=name)
-        self.wh.execute(f"create or replace temp table {name} as {select}", params)
+    path = "sc://127.0.0.1:1"
+
+    def __init__(self, wh: Any) -> None:
+        self.wh = wh
+        self.sent: list[str] = []
+
+    def _spark(self, sql: str) -> None:
+        import sqlglot
+
+        from greenery_cli.engines.spark.dialect import to_spark
+
+        sqlglot.parse_one(spark_sql := to_spark(sql), read="spark")
+        self.sent.append(spark_sql)
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self._spark(sql)
+        return self.wh.rows(sql, params)
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        self._spark(sql)
+        return self.wh.scalar(sql, params)
 
     def frame(self, sql: str, params: Any = None) -> Any:
         self._spark(sql)
         return self.wh.frame(sql, params)
+
+    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
+        self._spark(select)
+        self.wh.execute(f"create or replace temp table {name} as {select}", params)
 
 
 def _as_generation_one(db: Path) -> None:
@@ -215,9 +236,12 @@ def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
     DuckDB's rows and writes nothing; five products only is refused by the shrink guard; the
     rewind taken with --allow-rewind, over a stale folder where its generation goes; the runs
     and the history then as on DuckDB."""
-    from test_spark_build import _drop_warehouse
 
-    _drop_warehouse(spark)  # an empty server: the run ids below are DuckDB's
+    def forget_history() -> None:
+        for database in ("snapshots", "meta"):
+            spark.sql(f"drop database if exists {database} cascade").collect()
+
+    forget_history()  # no history and no run log: the run ids below are DuckDB's
     duck = ("--db", str(tmp_path / "duck.duckdb"))
     on_spark = ("--engine", spark_server.url)
 
@@ -287,4 +311,4 @@ def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
         listing = run_cli(*on_spark, *question, "--format", "json")
         assert listing.exit_code == 0, listing.stderr
         assert listing.stdout == run_cli(*duck, *question, "--format", "json").stdout
-    _drop_warehouse(spark)  # the Spark tests after this one start from an empty server
+    forget_history()  # the Spark tests after this one find no history of these weeks
