@@ -95,7 +95,7 @@ def run_results(settings: RunsSettings) -> list[dict[str, Any]]:
             for table in ("model_builds", "test_results", "freshness_checks")
         }
         nodes: dict[int, list[dict[str, Any]]] = {}
-        if runs:
+        if runs and any(present.values()):  # a Spark server that only snapshots has none
             sql = render("runs/node_results.sql", **present)
             for node in records(wh.frame(sql, {"run_ids": [r["run_id"] for r in runs]})):
                 nodes.setdefault(node.pop("run_id"), []).append(_dbt_node(node))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from greenery_cli.runlog import Run
+    from greenery_cli.snapshot_rewind import SnapshotEngine
 
 MISSING_POLICIES = ("ignore", "invalidate", "new_record")
 ALL_COLUMNS = "*"
@@ -367,6 +368,8 @@ def apply_run(
 ) -> SnapshotResult:
     """One run over staged products, inside the caller's open transaction (a dry run when
     `run` is None: the change set is computed and returned, nothing is written)."""
+    from greenery_cli.sql import render
+
     run_id = run.run_id if run is not None else None
     kind, location, products, source_columns = (
         staged.kind,
@@ -393,11 +396,23 @@ def apply_run(
     }
     advance("comparing")
     context = {"staged": staged.table, "missing": settings.missing, "compared": compared}
-    _run_sql(wh, "snapshot/changes.sql", params, **context)
+    changes = render(
+        "snapshot/changes.sql",
+        history="snapshots.products_snapshot",
+        source_row="s",
+        source_position="s.rowid",
+        **context,
+    )
+    wh.execute(
+        "create or replace temp table snapshot_changes as " + changes, _params(changes, params)
+    )
     if not settings.allow_rewind:
+        from greenery_cli.load import remembered_source
         from greenery_cli.snapshot_rewind import refuse_rewind
 
-        refuse_rewind(wh, compared, location, [c.name for c in compared])
+        refuse_rewind(
+            wh, compared, location, [c.name for c in compared], lambda: remembered_source(wh)
+        )
     params["first_row_id"] = 1 + int(
         wh.scalar("select coalesce(max(snapshot_row_id), 0) from snapshots.products_snapshot")
     )
@@ -416,9 +431,10 @@ def apply_run(
         added_columns=tuple(added),
     )
     if run is None:
-        return replace(result, changes=_frame(wh, "snapshot/plan.sql", params))
+        plan = _frame(wh, "snapshot/plan.sql", params, history="snapshots.products_snapshot")
+        return replace(result, changes=plan)
     if not settings.allow_shrink:
-        _refuse_mass_deletion(wh, result.deleted, location)
+        refuse_mass_deletion(wh, result.deleted, location)
     advance("writing")
     _run_sql(wh, "snapshot/close.sql", params)
     _run_sql(wh, "snapshot/open.sql", params)
@@ -440,11 +456,13 @@ def apply_run(
     return result
 
 
-def _refuse_mass_deletion(wh: Warehouse, deleted: int, location: str) -> None:
+def refuse_mass_deletion(wh: SnapshotEngine, deleted: int, location: str) -> None:
     """Refuse a run that would mark more than [snapshot] max_deleted of the current products
     deleted: a truncated export is far likelier than a catalogue halved overnight."""
     from greenery_cli.project import current
 
+    if not deleted:
+        return
     limit = current().snapshot.max_deleted
     products = int(
         wh.scalar(

@@ -16,14 +16,25 @@ rewind_match.sql (only when candidates exist).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from greenery_cli.errors import DataError
 from greenery_cli.output import iso_utc
-from greenery_cli.warehouse import Warehouse
 
 MIN_PRODUCTS = 2
+
+
+class SnapshotEngine(Protocol):
+    """What the guards ask of an engine (DuckDB's Warehouse, or a SparkEngine)."""
+
+    def scalar(self, sql: str, params: Any = None) -> Any: ...
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]: ...
+
+    def create_temp_table(
+        self, name: str, select: str, params: dict[str, Any] | None = None
+    ) -> None: ...
 
 
 class RewindRefused(DataError):
@@ -34,7 +45,9 @@ class RewindRefused(DataError):
         self.run_id = run_id  # the earlier run whose state the source holds again
 
 
-def find_rewind(wh: Warehouse, compared: Sequence[Any]) -> tuple[int, Any, int, list[str]] | None:
+def find_rewind(
+    wh: SnapshotEngine, compared: Sequence[Any]
+) -> tuple[int, Any, int, list[str]] | None:
     """(run id, taken_at, products, examples) of the newest earlier run whose state the source
     returns to, or None. Reads the temp table snapshot_changes (the run's change set)."""
     from greenery_cli.sql import render
@@ -43,9 +56,9 @@ def find_rewind(wh: Warehouse, compared: Sequence[Any]) -> tuple[int, Any, int, 
         return None
     if int(wh.scalar("select count(*) from snapshots.snapshot_runs")) < 2:
         return None  # an earlier state needs a run before the latest
-    wh.execute(
-        "create or replace temp table rewind_candidates as "
-        + render("snapshot/rewind_candidates.sql", compared=compared),
+    wh.create_temp_table(
+        "rewind_candidates",
+        render("snapshot/rewind_candidates.sql", compared=compared),
         {"min_products": MIN_PRODUCTS},
     )
     if not wh.scalar("select count(*) from rewind_candidates"):
@@ -58,18 +71,21 @@ def find_rewind(wh: Warehouse, compared: Sequence[Any]) -> tuple[int, Any, int, 
 
 
 def refuse_rewind(
-    wh: Warehouse, compared: Sequence[Any], location: str, columns: Sequence[str]
+    wh: SnapshotEngine,
+    compared: Sequence[Any],
+    location: str,
+    columns: Sequence[str],
+    remembered_source: Callable[[], str | None],
 ) -> None:
-    """Raise RewindRefused when the source looks like an older state (see the module doc)."""
-    from greenery_cli.load import remembered_source
-
+    """Raise RewindRefused when the source looks like an older state (see the module doc),
+    naming the source a plain run would read (`remembered_source`, asked only then)."""
     found = find_rewind(wh, compared)
     if found is None:
         return
     run_id, taken_at, products, examples = found
     what = ", ".join(columns) or "presence"
     shown = ", ".join(examples) + (", ..." if products > len(examples) else "")
-    remembered = remembered_source(wh)
+    remembered = remembered_source()
     raise RewindRefused(
         f"{location} looks like an older state of the history: the {products} products whose "
         f"{what} changed since snapshot run {run_id} at {iso_utc(taken_at)} ({shown}) are all "

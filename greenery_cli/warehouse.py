@@ -143,6 +143,12 @@ class Warehouse:
         result = self.con.execute(sql, params).fetchall()
         return result[0][0] if result else None
 
+    def create_temp_table(
+        self, name: str, select: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """The SELECT's rows as a temp table `name`, this connection's only (as SparkEngine's)."""
+        self.execute(f"create or replace temp table {name} as {select}", params)
+
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """A query's rows as a polars DataFrame (imports polars and pyarrow: for big results
         that polars works on; a question's answer is `fetch`)."""

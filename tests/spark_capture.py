@@ -246,6 +246,11 @@ def snapshot_statements() -> list[Captured]:
                 key="product_id",
                 columns=["product_id", "name", "price", "inventory"],
                 check_columns=[c.name for c in compared],
+                # next_opened.sql: the Spark dry run's next state
+                next="snapshot_next",
+                # changes.sql: the staged row and its place as Spark's snapshot gives them
+                source_row="{'product_id': s.product_id, 'inventory': s.inventory}",
+                source_position="s.source_position",
                 # touched.sql: the products a run touched, as DuckDB's snapshot names them
                 touched="select product_id from snapshot_changes",
             )

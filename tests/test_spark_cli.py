@@ -90,8 +90,8 @@ def test_spark_only_options_not_ported_are_refused() -> None:
     pytest.importorskip("sqlglot", reason="the spark extra is not installed")
     for args, what in (
         (("load", "--source", ".", "--select", "dim_products"), "load --select"),
-        (("snapshot", "--dry-run"), "snapshot --dry-run"),
-        (("snapshot", "--allow-rewind"), "snapshot --allow-rewind"),
+        (("snapshot", "--check-columns", "all"), "snapshot --check-columns"),
+        (("snapshot", "--missing", "ignore"), "snapshot --missing"),
     ):
         result = run_cli("--engine", "sc://127.0.0.1:1", *args)
         assert result.exit_code == 2, result.stderr
@@ -461,12 +461,13 @@ def test_run_log_on_spark_matches_duckdb(
 
 @pytest.mark.slow
 def test_snapshot_on_spark_swaps_and_reverts(real_replayed_spark: str) -> None:
-    """A run over the loaded raw.products (week 1's state) after week 4: changes recorded as
-    a new generation, with its meta.runs id; `snapshot revert` swaps back and the history is
-    week 4's again, and says what it undid as on DuckDB."""
+    """A run over the loaded raw.products (week 1's state) after week 4, which the rewind guard
+    lets through only when asked: changes recorded as a new generation, with its meta.runs id;
+    `snapshot revert` swaps back and the history is week 4's again, and says what it undid as
+    on DuckDB."""
     spark = ("--engine", real_replayed_spark)
     _code, before = _json(*spark, "snapshot", "list")
-    taken = run_cli(*spark, "snapshot", "--at", "2024-11-05T06:00:00Z")
+    taken = run_cli(*spark, "snapshot", "--at", "2024-11-05T06:00:00Z", "--allow-rewind")
     assert taken.exit_code == 0, taken.stderr
     _code, after = _json(*spark, "snapshot", "list")
     assert after[1:] == before and after[0]["taken_at"] == "2024-11-05T06:00:00Z"

@@ -125,7 +125,6 @@ def test_every_question_variant_transpiles(questions: list[Captured]) -> None:
 
 # snapshot statements with no Spark form, and the construct refused first in each
 SNAPSHOT_NOT_PORTABLE = {
-    "snapshot/changes.sql#1": "a temp table",
     "snapshot/opened.sql#1": "a temp table",
     "snapshot/revert_plan.sql#1": "a temp table",
     "snapshot/touched.sql#1": "a temp table",

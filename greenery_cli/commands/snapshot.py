@@ -152,21 +152,29 @@ def command(
             raise UsageError("--revert-last takes only --dry-run, --wait and --format")
         _revert(ctx, wait, fmt, dry_run)
         return 0
+    if replay is not None and (at or source or dry_run):
+        raise UsageError(
+            "--replay takes the moments from the folder's schedule.csv and its files: "
+            "not --at, --source or --dry-run"
+        )
     if engine.is_spark:
-        from greenery_cli.engines.spark.snapshot import spark_snapshot
+        from greenery_cli.engines.spark.snapshot import Guards, spark_snapshot
 
         refused = [
             flag
             for flag, given in (
-                ("--dry-run", dry_run),
-                ("--allow-rewind", allow_rewind),
                 ("--check-columns", bool(check_columns)),
                 ("--missing", missing is not None),
             )
             if given
         ]
         what, answer = spark_snapshot(
-            engine, source=source, at=at, replay_folder=replay, refused=refused
+            engine,
+            source=source,
+            at=at,
+            replay_folder=replay,
+            guards=Guards(dry_run, allow_rewind, allow_shrink),
+            refused=refused,
         )
         if what == "replay":
             from greenery_cli.views.snapshot import show_replay
@@ -176,11 +184,6 @@ def command(
             show_result(answer, fmt)
         return 0
     if replay is not None:
-        if at or source or dry_run:
-            raise UsageError(
-                "--replay takes the moments from the folder's schedule.csv and its files: "
-                "not --at, --source or --dry-run"
-            )
         from greenery_cli.snapshot_replay import ReplaySettings
         from greenery_cli.snapshot_replay import replay as run_replay
         from greenery_cli.views.snapshot import show_replay

@@ -9,7 +9,7 @@ pyspark's errors become one-line greenery errors that never show the URL's param
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from greenery_cli.rows import Rows
 
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots")
+STALE = "greenery_stale_folder"  # the table that clears a folder no table owns
 
 
 class SparkEngine:
@@ -38,6 +39,7 @@ class SparkEngine:
         self.spec = spec
         self.spark = session
         self.path = spec.shown  # what messages name where DuckDB's name the warehouse file
+        self._temp_tables: dict[str, Any] = {}
 
     # -- statements and rows -------------------------------------------------------------
     def _sql(
@@ -132,10 +134,62 @@ class SparkEngine:
         scratch = f"{relation}__greenery_new"
         self.drop(scratch)
         spark_sql = f"create table {scratch} using parquet as {to_spark(select, where=relation)}"
-        with self.errors():
-            self._sql("", params, spark_sql).collect()
+        args = dict(params) if params else None
+        self._clearing_stale(scratch, lambda: self.spark.sql(spark_sql, args=args).collect())
         self.drop(relation)
-        self.execute(f"alter table {scratch} rename to {relation}")
+        rename = f"alter table {scratch} rename to {relation}"
+        self._clearing_stale(relation, lambda: self.spark.sql(rename).collect())
+
+    def _clearing_stale(self, relation: str, step: Callable[[], Any]) -> None:
+        """Run `step`; when it fails because a folder is left where `relation`'s data would go
+        and no table owns it (a run killed while writing, a server restarted with an in-memory
+        catalogue), delete that folder and run `step` once more."""
+        import re
+
+        from pyspark.errors import PySparkException
+
+        with self.errors():
+            try:
+                step()
+                return
+            except PySparkException as exc:
+                found = re.search(r"location '([^']+)' already exists", str(exc))
+                stale = (exc.getCondition() or "") == "LOCATION_ALREADY_EXISTS"
+                if not stale or found is None or self.kind_of(relation) is not None:
+                    raise
+                location = found.group(1)
+            # a managed table moved onto the folder takes it along when dropped (an empty
+            # table's own empty folder, STALE, stays for the next time)
+            schema = relation.split(".")[0]
+            holder = f"{schema}.{STALE}"
+            self.drop(holder)
+            self.spark.sql(f"create table {holder} (stale int) using parquet").collect()
+            self.spark.sql(f"alter table {holder} set location '{location}'").collect()
+            self.drop(holder)
+            step()
+
+    def create_temp_table(
+        self, name: str, select: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """The SELECT's rows, computed once, as the session's temporary view `name` (a local
+        checkpoint: in this session only, nothing in the catalogue's databases, freed with the
+        session). Not a view of the SELECT itself: Spark 4.3 fails to plan the rewind guard's
+        joins over such views (INTERNAL_ERROR_ATTRIBUTE_NOT_FOUND)."""
+        from pyspark.sql.connect.session import SparkSession
+
+        frame = self._sql(select, params)
+        # pyspark files the checkpoint's frame under the thread's active session, which is the
+        # first one the process made (a test's own, say): this one, while it is made
+        active = SparkSession._active_session
+        before = getattr(active, "session", None)
+        active.session = self.spark
+        try:
+            with self.errors():
+                kept = frame.localCheckpoint()
+                kept.createOrReplaceTempView(name)
+        finally:
+            active.session = before
+        self._temp_tables[name] = kept  # the server frees a checkpoint whose frame is freed
 
     def create_view_as(self, relation: str, select: str) -> None:
         if self.kind_of(relation) == "TABLE":

@@ -11,9 +11,14 @@ generations are kept (KEEP_GENERATIONS) so a revert has something to swap back t
 Every run, replay and revert is a row of the run log on Spark (meta.runs, engines/spark/meta.py),
 written after the swap; a snapshot run's id is its meta.runs id, as on DuckDB.
 
-Not on Spark yet (refused by the command): --dry-run, --check-columns, --missing other than the
-project's, --allow-rewind (the rewind guard does not run on Spark), a PostgreSQL source, source
-column drift.
+Before anything is written, the run's change set is DuckDB's snapshot/changes.sql as the session
+temp table snapshot_changes, and DuckDB's guards run on it with DuckDB's messages: the rewind
+guard (snapshot_rewind.py; --allow-rewind) and the shrink guard (--allow-shrink). A dry run
+computes the next state, the versions it opens and DuckDB's counts and plan rows in session temp
+tables only, and logs no run, as on DuckDB.
+
+Not on Spark yet (refused by the command): --check-columns, --missing other than the project's,
+a PostgreSQL source, source column drift.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from greenery_cli.snapshot import SnapshotResult
+    from greenery_cli.snapshot_replay import ReplayedState
 
 HISTORY = "snapshots.products_snapshot"
 RUNS = "snapshots.snapshot_runs"
@@ -119,14 +125,43 @@ def latest_run_id(engine: SparkEngine) -> int:
     return int(found or 0)
 
 
-def run_once(
-    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]], run_id: int
-) -> SparkRun:
-    """Snapshot run `run_id` at `taken_at` over what `stage` puts in STAGED; swapped in at the
-    end."""
+@dataclass(frozen=True)
+class Guards:
+    """How a run may go: DuckDB's --dry-run, --allow-rewind and --allow-shrink."""
+
+    dry_run: bool = False
+    allow_rewind: bool = False
+    allow_shrink: bool = False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A run worked out and guarded, nothing written: what the run (or its dry run) needs."""
+
+    generation: int
+    history: str  # the history the run starts from: the current generation, or an empty one
+    runs: str
+    products: int
+    source: str
+    next_state: str  # ONE SELECT: the whole history after the run
+    params: dict[str, Any]
+    compared: list[str]
+
+
+def _plan(
+    engine: SparkEngine,
+    taken_at: datetime,
+    stage: Callable[[], tuple[int, str]],
+    run_id: int,
+    guards: Guards,
+) -> _Plan:
+    """Stage the source, work out the change set (snapshot/changes.sql, the session view
+    snapshot_changes) and refuse a rewind as DuckDB's snapshot does; nothing written."""
     from greenery_cli.project import current
-    from greenery_cli.resources import ENGINE_QUERIES
+    from greenery_cli.snapshot import _Column
+    from greenery_cli.snapshot_rewind import refuse_rewind
     from greenery_cli.sql import render
+    from greenery_cli.warehouse import quote_identifier
 
     project = current()
     config = project.snapshot
@@ -135,17 +170,17 @@ def run_once(
     compared = list(
         columns[1:] if config.check_columns in (("*",), ("all",)) else config.check_columns
     )
-    engine.ensure_schemas()
     generation = _generation(engine)
-    if generation == 0:
+    if generation:
+        history = f"snapshots.products_snapshot_g{generation}"
+        runs = f"snapshots.snapshot_runs_g{generation}"
+    else:  # no history yet: an empty one, in the session only (a dry run writes nothing)
+        history, runs = "greenery_snapshot_no_history", "greenery_snapshot_no_runs"
         history_types = {"snapshot_row_id": "bigint", **table.columns, **_META_TYPES}
-        engine.create_table_as("snapshots.products_snapshot_g0", _empty(history_types))
-        engine.create_table_as("snapshots.snapshot_runs_g0", _empty(_RUN_TYPES))
-    old = f"snapshots.products_snapshot_g{generation}"
-    latest = engine.rows(
-        f"select max(snapshot_run_id), max(taken_at) from snapshots.snapshot_runs_g{generation}"
-    )[0]
-    if int(latest[0] or 0) >= run_id:  # a writer at the same time took this id first
+        engine.create_temp_table(history, _empty(history_types))
+        engine.create_temp_table(runs, _empty(_RUN_TYPES))
+    latest = engine.rows(f"select max(snapshot_run_id), max(taken_at) from {runs}")[0]
+    if not guards.dry_run and int(latest[0] or 0) >= run_id:  # another writer took the id
         raise UsageError(
             f"snapshot run {run_id}: the history on {engine.path} already has run {latest[0]} "
             "(another writer ran meanwhile); nothing written"
@@ -156,18 +191,90 @@ def run_once(
             f"{latest[1].isoformat()} (history is append-only in time)"
         )
     products, source = stage()
-    sql = render(
+    checked = [_Column(c, quote_identifier(c)) for c in compared]
+    # Spark's staged view has no row reference: its row is a struct of the product's columns
+    row = "{" + ", ".join(f"'{c}': s.{c}" for c in columns) + "}"
+    changes = render(
+        "snapshot/changes.sql",
+        history=history,
+        staged=STAGED,
+        missing=config.missing,
+        compared=checked,
+        source_row=row,
+        source_position="s.source_position",
+    )
+    engine.create_temp_table("snapshot_changes", changes)
+    if generation and not guards.allow_rewind:
+        refuse_rewind(engine, checked, source, compared, lambda: None)  # Spark remembers none
+    next_state = render(
         "snapshot/next_state.sql",
-        history=old,
+        history=history,
         staged=STAGED,
         key=config.unique_key,
         columns=columns,
         check_columns=compared,
         missing=config.missing,
     )
-    new = f"snapshots.products_snapshot_g{generation + 1}"
     params = {"taken_at": taken_at, "run_id": run_id}
-    engine.create_table_as(new, sql, params)
+    return _Plan(generation, history, runs, products, source, next_state, params, compared)
+
+
+def dry_run(
+    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]], guards: Guards
+) -> SnapshotResult:
+    """What the run would close and open, as DuckDB's dry run reports it (snapshot/plan.sql,
+    snapshot/counts.sql), from session views only: nothing is written, not even the log."""
+    from greenery_cli.project import current
+    from greenery_cli.snapshot import SnapshotResult
+    from greenery_cli.sql import render
+
+    plan = _plan(engine, taken_at, stage, latest_run_id(engine) + 1, guards)
+    config = current().snapshot
+    columns = list(current().source(config.source).columns)
+    engine.create_temp_table("snapshot_next", plan.next_state, plan.params)
+    opened = render(
+        "snapshot/next_opened.sql", next="snapshot_next", key=config.unique_key, columns=columns
+    )
+    engine.create_temp_table("snapshot_opened", opened, {"run_id": plan.params["run_id"]})
+    opens, closes, deletes = engine.rows(render("snapshot/counts.sql"))[0]
+    changes = engine.frame(render("snapshot/plan.sql", history=plan.history))
+    return SnapshotResult(
+        run_id=None,
+        taken_at=taken_at,
+        opened=int(opens),
+        closed=int(closes),
+        deleted=int(deletes),
+        dry_run=True,
+        source=plan.source,
+        products=plan.products,
+        changes=changes,
+    )
+
+
+def run_once(
+    engine: SparkEngine,
+    taken_at: datetime,
+    stage: Callable[[], tuple[int, str]],
+    run_id: int,
+    guards: Guards = Guards(),
+) -> SparkRun:
+    """Snapshot run `run_id` at `taken_at` over what `stage` puts in STAGED; swapped in at the
+    end, after DuckDB's guards (the rewind and the shrink) and the invariants."""
+    from greenery_cli.project import current
+    from greenery_cli.resources import ENGINE_QUERIES
+    from greenery_cli.snapshot import refuse_mass_deletion
+    from greenery_cli.sql import render
+
+    config = current().snapshot
+    plan = _plan(engine, taken_at, stage, run_id, guards)
+    if not guards.allow_shrink:
+        gone = engine.scalar("select count(*) from snapshot_changes where change = 'gone'")
+        refuse_mass_deletion(engine, int(gone), plan.source)
+    engine.ensure_schemas()
+    generation = plan.generation
+    new = f"snapshots.products_snapshot_g{generation + 1}"
+    params = plan.params
+    engine.create_table_as(new, plan.next_state, params)
     for path in sorted((ENGINE_QUERIES / "snapshot" / "invariants").glob("*.sql")):
         check = render(
             f"snapshot/invariants/{path.name}", snapshot=lambda _name: new, config=lambda **_: ""
@@ -189,24 +296,26 @@ def run_once(
         f"where opened_by_run = $run_id and not is_deleted) as r on r.k = a.{key}",
         {"run_id": run_id},
     )[0]
-    checks = ",".join(compared)
+    checks = ",".join(plan.compared)
     engine.create_table_as(
         f"snapshots.snapshot_runs_g{generation + 1}",
-        f"select * from snapshots.snapshot_runs_g{generation} union all "
+        f"select * from {plan.runs} union all "
         "select $run_id, $taken_at, $opened, $closed, $deleted, $source, $checks, $missing",
         {
             **params,
             "opened": int(opened),
             "closed": int(closed),
             "deleted": int(deleted),
-            "source": source,
+            "source": plan.source,
             "checks": checks,
             "missing": config.missing,
         },
     )
     _point_at(engine, generation + 1)
     _forget_before(engine, generation + 1 - KEEP_GENERATIONS)
-    return SparkRun(run_id, taken_at, int(opened), int(closed), int(deleted), products, source)
+    return SparkRun(
+        run_id, taken_at, int(opened), int(closed), int(deleted), plan.products, plan.source
+    )
 
 
 def _point_at(engine: SparkEngine, generation: int) -> None:
@@ -276,6 +385,9 @@ def revert_last(engine: SparkEngine, dry_run: bool = False) -> SnapshotResult:
     return result
 
 
+Stage = Callable[[], tuple[int, str]]  # puts the source in STAGED: (its products, its name)
+
+
 def _products_types() -> tuple[dict[str, str], str]:
     from greenery_cli.project import current
 
@@ -283,21 +395,19 @@ def _products_types() -> tuple[dict[str, str], str]:
     return dict(project.source(project.snapshot.source).columns), project.snapshot.unique_key
 
 
-def snapshot_file(
-    engine: SparkEngine, csv: Path, taken_at: datetime, run_id: int, where: Path | None = None
-) -> SparkRun:
-    """A run over one products file; its source recorded as DuckDB's file source names it
+def file_stage(engine: SparkEngine, csv: Path, where: Path | None = None) -> Stage:
+    """Staging one products file; its source recorded as DuckDB's file source names it
     (`where`, its folder, or the file itself for a replayed state), resolved."""
     types, key = _products_types()
 
     def stage() -> tuple[int, str]:
         return _stage_file(engine, csv, types, key), str((where or csv).resolve())
 
-    return run_once(engine, taken_at, stage, run_id)
+    return stage
 
 
-def snapshot_loaded(engine: SparkEngine, taken_at: datetime, run_id: int) -> SparkRun:
-    """A run over raw.products as the last `load` left it on the engine."""
+def loaded_stage(engine: SparkEngine) -> Stage:
+    """Staging raw.products as the last `load` left it on the engine."""
     types, _key = _products_types()
     if not engine.table_exists("raw", "products"):
         raise UsageError(
@@ -308,26 +418,41 @@ def snapshot_loaded(engine: SparkEngine, taken_at: datetime, run_id: int) -> Spa
         select = "select " + ", ".join(types) + " from raw.products"
         return _positioned(engine, select), "raw.products"
 
-    return run_once(engine, taken_at, stage, run_id)
+    return stage
 
 
-def replay(engine: SparkEngine, folder: Path, log: RunLog) -> list[SparkRun]:
+def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> list[ReplayedState]:
     """Every state of the folder's schedule.csv, oldest first, each its own swapped run and
-    its own row of the run log (as on DuckDB)."""
+    its own row of the run log (as on DuckDB), each guarded as DuckDB's replay guards it."""
     from greenery_cli.output import iso_utc
-    from greenery_cli.snapshot_replay import read_schedule
+    from greenery_cli.snapshot_replay import ReplayedState, read_schedule
+    from greenery_cli.snapshot_rewind import RewindRefused
 
-    runs = []
+    states = []
     for state in read_schedule(folder):
         run = log.new("snapshot", {"replayed": str(state.file), "at": iso_utc(state.moment)})
         try:
-            taken = snapshot_file(engine, state.file, state.moment, run.run_id)
+            taken = run_once(
+                engine, state.moment, file_stage(engine, state.file), run.run_id, guards
+            )
+        except RewindRefused:
+            raise  # names the file already, as on DuckDB
         except DataError as exc:
             raise DataError(f"{state.label}: {exc}") from None
-        runs.append(taken)
+        states.append(
+            ReplayedState(
+                state.moment,
+                str(state.file),  # as the schedule names it, as DuckDB's replay reports it
+                taken.run_id,
+                False,
+                taken.opened,
+                taken.closed,
+                taken.deleted,
+            )
+        )
         run.rows_affected = taken.opened + taken.closed + taken.deleted
         log.finish(run)
-    return runs
+    return states
 
 
 def now() -> datetime:
@@ -378,9 +503,11 @@ def spark_snapshot(
     source: str | None,
     at: datetime | None,
     replay_folder: str | None,
+    guards: Guards,
     refused: list[str],
 ) -> tuple[str, Any]:
-    """A snapshot run or a replay on Spark: ('replay', ReplayResult) | ('run', SnapshotResult)."""
+    """A snapshot run, its dry run or a replay on Spark: ('replay', ReplayResult) |
+    ('run', SnapshotResult)."""
     from greenery_cli.engines.spark.engine import connect
     from greenery_cli.project import current
     from greenery_cli.sources import redact_source
@@ -399,24 +526,19 @@ def spark_snapshot(
     with connect(spec) as engine:
         used = latest_run_id(engine)
         if replay_folder is not None:
-            from greenery_cli.snapshot_replay import ReplayedState, ReplayResult
+            from greenery_cli.snapshot_replay import ReplayResult
 
             schedule = Path(replay_folder).expanduser()
             args: dict[str, Any] = {
                 "replay": str(schedule),
                 "check_columns": None,
                 "missing": missing,
-                "allow_rewind": False,
+                "allow_rewind": guards.allow_rewind,
+                **({"allow_shrink": True} if guards.allow_shrink else {}),
             }
             with recorded_run(engine, "snapshot", args, used + 1) as (log, outer):
-                runs = replay(engine, schedule, log)
-                outer.rows_affected = sum(r.opened + r.closed + r.deleted for r in runs)
-            states = [
-                ReplayedState(
-                    r.taken_at, Path(r.source).name, r.run_id, False, r.opened, r.closed, r.deleted
-                )
-                for r in runs
-            ]
+                states = replay(engine, schedule, log, guards)
+                outer.rows_affected = sum(s.opened + s.closed + s.deleted for s in states)
             return "replay", ReplayResult(folder=str(schedule.resolve()), states=states)
         from greenery_cli.snapshot import SnapshotResult
 
@@ -428,18 +550,18 @@ def spark_snapshot(
             csv = folder / "products.csv"
             if not csv.is_file():
                 raise UsageError(f"--source {source}: no products.csv there")
+        stage = loaded_stage(engine) if csv is None else file_stage(engine, csv, folder)
+        if guards.dry_run:  # DuckDB's dry run logs no run either
+            return "run", dry_run(engine, at or now(), stage, guards)
         args = {
             "source": redact_source(source),
             "at": at,
             "check_columns": None,
             "missing": missing,
+            **({"allow_shrink": True} if guards.allow_shrink else {}),
         }
         with recorded_run(engine, "snapshot", args, used + 1) as (_log, run):
-            moment = at or now()
-            if csv is None:
-                taken = snapshot_loaded(engine, moment, run.run_id)
-            else:
-                taken = snapshot_file(engine, csv, moment, run.run_id, folder)
+            taken = run_once(engine, at or now(), stage, run.run_id, guards)
             run.rows_affected = taken.opened + taken.closed + taken.deleted
         return "run", SnapshotResult(
             run_id=taken.run_id,

@@ -1,14 +1,16 @@
 -- Every product whose history moves in this run, why (new, changed, returned after a tombstone, or gone),
--- and its values in the source.
-create or replace temp table snapshot_changes as
+-- and its values in the source: the rows of the run's change set, snapshot_changes (a temp table on
+-- DuckDB, a session view on Spark). Context: staged, history, missing, compared, and source_row and
+-- source_position, the staged row as a struct and its place in the file (DuckDB: s and s.rowid,
+-- Spark's staged view carries source_position, and has no row reference, so names its columns).
 with current_versions as (
-    select * from snapshots.products_snapshot where valid_to is null
+    select * from {{ history }} where valid_to is null
 )
 select
     coalesce(s.product_id, c.product_id) as product_id,
     c.snapshot_row_id as current_row_id,
-    s.rowid as source_position,
-    s as source_row,  -- the source's values as a struct, so no source column name can clash
+    {{ source_position }} as source_position,
+    {{ source_row }} as source_row,  -- the source's values as a struct, so no source column name can clash
     case
         when c.product_id is null then 'new'
         when s.product_id is null then 'gone'

@@ -46,7 +46,8 @@ select
     r.snapshot_run_id,
     r.taken_at,
     count(*) as products,
-    list(coalesce(n.name, r.product_id) order by coalesce(n.name, r.product_id))[1:3] as examples
+    -- array_slice, not [1:3]: x[a:b] is no Spark syntax (sqlglot leaves it as it is)
+    array_slice(list(coalesce(n.name, r.product_id) order by coalesce(n.name, r.product_id)), 1, 3) as examples
 from returned as r
 left join (select product_id, arg_max(name, valid_from) as name from versions group by product_id) as n
     using (product_id)
