@@ -142,3 +142,16 @@ def test_two_sessions_on_a_spark_server_take_turns(spark_server: Any) -> None:
         with writer_lock(second, wait=0):  # a dead holder's, taken over
             pass
         assert second.marker(LOCK) is None
+
+
+@pytest.mark.parametrize(
+    "args", [("snapshot",), ("snapshot", "--dry-run"), ("snapshot", "revert")], ids=" ".join
+)
+def test_a_snapshot_waits_for_the_lock_from_its_first_read(tiny: Path, args: tuple[str]) -> None:
+    from greenery_cli.warehouse import open_warehouse
+
+    with open_warehouse(tiny, write=True) as wh:
+        _held_by(BuildingStandIn(wh), f"{socket.gethostname()}:1", datetime.now(UTC))
+    result = run_cli("--engine", STAND_IN, *args, "--wait", "0.2")
+    assert result.exit_code == ExitCode.BUSY, result.stderr
+    assert "is busy: another greenery process" in result.stderr

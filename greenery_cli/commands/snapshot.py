@@ -175,6 +175,7 @@ def command(
             replay_folder=replay,
             guards=Guards(dry_run, allow_rewind, allow_shrink),
             refused=refused,
+            wait=wait,
         )
         if what == "replay":
             from greenery_cli.views.snapshot import show_replay
@@ -239,7 +240,7 @@ def _revert(ctx: click.Context, wait: float, fmt: str, dry_run: bool) -> None:
     if engine.is_spark:
         from greenery_cli.engines.spark.snapshot import revert
 
-        show_result(revert(engine, dry_run), fmt, reverted=True)
+        show_result(revert(engine, dry_run, wait), fmt, reverted=True)
         return
     from greenery_cli.snapshot import revert_last
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greenery_cli.engines.spark.engine import SparkEngine
+from greenery_cli.engines.spark.lock import DEFAULT_WAIT, writer_lock
 from greenery_cli.engines.spark.meta import RunLog, recorded_run
 from greenery_cli.engines.url import EngineSpec
 from greenery_cli.errors import DataError, UsageError, WorkFailed
@@ -483,12 +484,12 @@ def list_runs(spec: EngineSpec) -> pl.DataFrame:
         return engine.frame(render("snapshot/runs.sql"))
 
 
-def revert(spec: EngineSpec, dry_run: bool = False) -> SnapshotResult:
+def revert(spec: EngineSpec, dry_run: bool = False, wait: float = DEFAULT_WAIT) -> SnapshotResult:
     """`snapshot revert` on Spark: the previous generation made current again, logged (a dry
-    run writes nothing, not even the log, as on DuckDB)."""
+    run writes nothing, not even the log, as on DuckDB), under the writer lock."""
     from greenery_cli.engines.spark.engine import connect
 
-    with connect(spec) as engine:
+    with connect(spec) as engine, writer_lock(engine, wait):
         if dry_run:
             return revert_last(engine, dry_run=True)
         with recorded_run(engine, "snapshot", {"revert_last": True}) as (_log, run):
@@ -505,9 +506,11 @@ def spark_snapshot(
     replay_folder: str | None,
     guards: Guards,
     refused: list[str],
+    wait: float = DEFAULT_WAIT,
 ) -> tuple[str, Any]:
     """A snapshot run, its dry run or a replay on Spark: ('replay', ReplayResult) |
-    ('run', SnapshotResult)."""
+    ('run', SnapshotResult); under the writer lock from the first read of the history, as on
+    DuckDB (a dry run too, so it sees the history a run started then would see)."""
     from greenery_cli.engines.spark.engine import connect
     from greenery_cli.project import current
     from greenery_cli.sources import redact_source
@@ -523,7 +526,7 @@ def spark_snapshot(
             f"{source.split('://')[0]}:// ({spec.shown})"
         )
     missing = current().snapshot.missing
-    with connect(spec) as engine:
+    with connect(spec) as engine, writer_lock(engine, wait):
         used = latest_run_id(engine)
         if replay_folder is not None:
             from greenery_cli.snapshot_replay import ReplayResult
