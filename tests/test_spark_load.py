@@ -322,3 +322,25 @@ def test_batch_files_whose_extra_columns_differ_are_refused_as_duckdb(
         f"{raw_copy}/promos/2.csv: extra column(s) note differ from 1.csv's (none); every file "
         "of raw table promos needs the same columns"
     )
+
+
+@pytest.mark.slow
+def test_a_snapshot_source_on_spark_is_staged_as_a_load_reads_it(
+    spark_server: Any, loaded_real_warehouse: Path, tmp_path: Path
+) -> None:
+    """`snapshot --source` on Spark: products as Parquet with an extra column, here or at a
+    folder URL; the staged rows are the contract's columns of DuckDB's products."""
+    from greenery_cli.engines.spark.engine import connect
+    from greenery_cli.engines.spark.snapshot import STAGED, source_stage
+    from greenery_cli.engines.url import parse_engine
+
+    exports = _exports(loaded_real_warehouse, tmp_path / "exports")
+    expected = Counter(rows(loaded_real_warehouse, "select * from raw.products"))
+    with connect(parse_engine(spark_server.url)) as engine:
+        for source in (str(exports), f"file://{exports}"):
+            count, where = source_stage(engine, source)()
+            assert (count, where) == (len(expected.keys()), source.rstrip("/")), source
+            staged = engine.rows(
+                f"select product_id, name, price, inventory from {STAGED} order by source_position"
+            )
+            assert Counter(staged) == expected

@@ -396,13 +396,46 @@ def _products_types() -> tuple[dict[str, str], str]:
     return dict(project.source(project.snapshot.source).columns), project.snapshot.unique_key
 
 
-def file_stage(engine: SparkEngine, csv: Path, where: Path | None = None) -> Stage:
-    """Staging one products file; its source recorded as DuckDB's file source names it
-    (`where`, its folder, or the file itself for a replayed state), resolved."""
+def file_stage(engine: SparkEngine, csv: Path) -> Stage:
+    """Staging one products file of a replay; its source recorded as DuckDB's replay names it
+    (the file itself), resolved."""
     types, key = _products_types()
 
     def stage() -> tuple[int, str]:
-        return _stage_file(engine, csv, types, key), str((where or csv).resolve())
+        return _stage_file(engine, csv, types, key), str(csv.resolve())
+
+    return stage
+
+
+def source_stage(engine: SparkEngine, source: str) -> Stage:
+    """Staging the products export of `--source` as a Spark load reads it (engines/spark/
+    load.py): a folder here or a folder URL the server reads, with products as a .csv or
+    .parquet file or a folder of batch files; only the contract's columns are compared."""
+    from greenery_cli.engines.spark.load import (
+        _check_keys,
+        _local_exports,
+        _remote_exports,
+        _stage_raw,
+    )
+    from greenery_cli.project import current
+    from greenery_cli.sources.files import FileSource
+
+    project = current()
+    table = project.source(project.snapshot.source)
+    types, key = _products_types()
+    if "://" in source:
+        root, chosen = _remote_exports(engine, source, (table,))
+        exports = chosen[table.name]
+    else:
+        files = FileSource(Path(source).expanduser())
+        files.check((table,))
+        root, exports = str(files.folder.resolve()), _local_exports(files, table)
+
+    def stage() -> tuple[int, str]:
+        select = f"select {', '.join(types)} from ({_stage_raw(engine, exports, table)}) as src"
+        where = exports[0].label if len(exports) == 1 else f"{root}/{table.name}/"
+        _check_keys(engine, where, select, (key,), ())
+        return _positioned(engine, select), root
 
     return stage
 
@@ -520,9 +553,9 @@ def spark_snapshot(
             f"greenery snapshot {' '.join(refused)} does not run on the Spark engine yet "
             f"({spec.shown})"
         )
-    if source is not None and "://" in source:
+    if source is not None and source.split("://")[0].lower().startswith("postgres"):
         raise UsageError(
-            f"greenery snapshot on the Spark engine reads a folder with products.csv, not "
+            f"greenery snapshot on the Spark engine reads a folder of exports, not "
             f"{source.split('://')[0]}:// ({spec.shown})"
         )
     missing = current().snapshot.missing
@@ -545,15 +578,7 @@ def spark_snapshot(
             return "replay", ReplayResult(folder=str(schedule.resolve()), states=states)
         from greenery_cli.snapshot import SnapshotResult
 
-        csv = folder = None
-        if source is not None:
-            from greenery_cli.sources.files import exports_folder
-
-            folder = exports_folder(Path(source).expanduser())
-            csv = folder / "products.csv"
-            if not csv.is_file():
-                raise UsageError(f"--source {source}: no products.csv there")
-        stage = loaded_stage(engine) if csv is None else file_stage(engine, csv, folder)
+        stage = loaded_stage(engine) if source is None else source_stage(engine, source)
         if guards.dry_run:  # DuckDB's dry run logs no run either
             return "run", dry_run(engine, at or now(), stage, guards)
         args = {
