@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import run_cli
+from spark_stand_in import BuildingStandIn
 from test_snapshot import T, contents, snap, write_products
 
 from greenery_cli.errors import DataError, ExitCode
@@ -30,31 +31,9 @@ pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip ins
 from greenery_cli.engines.spark import snapshot as spark_snapshot  # noqa: E402
 
 
-class _SnapshotStandIn:
+class _SnapshotStandIn(BuildingStandIn):
     """The SparkEngine calls the snapshot's guards and dry run make, on a DuckDB warehouse;
     each statement is also translated by the dialect and parsed as Spark SQL."""
-
-    path = "sc://127.0.0.1:1"
-
-    def __init__(self, wh: Any) -> None:
-        self.wh = wh
-        self.sent: list[str] = []
-
-    def _spark(self, sql: str) -> None:
-        import sqlglot
-
-        from greenery_cli.engines.spark.dialect import to_spark
-
-        sqlglot.parse_one(spark_sql := to_spark(sql), read="spark")
-        self.sent.append(spark_sql)
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        self._spark(sql)
-        return self.wh.rows(sql, params)
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        self._spark(sql)
-        return self.wh.scalar(sql, params)
 
     def frame(self, sql: str, params: Any = None) -> Any:
         self._spark(sql)
