@@ -114,12 +114,17 @@ class BuildingStandIn(Markers):
         for schema in SCHEMAS:
             self.execute(f"create schema if not exists {schema}")
 
+    @staticmethod
+    def _local(path: str, glob: str | None) -> str:
+        """A file:// URL's path on this machine (the stand-in reads only those), with the glob."""
+        local = path.removeprefix("file://")
+        return f"{local}/{glob}" if glob else local
+
     def read_csv(self, path: str, name: str, glob: str | None = None) -> list[str]:
-        assert glob is None  # a folder read as one is a remote folder's: not stood in for
         # as SparkEngine reads an export: every column a string, the header's names
         self.wh.execute(
-            f"create or replace temp view {name} as "
-            f"select * from read_csv('{path}', header = true, all_varchar = true)"
+            f"create or replace temp view {name} as select * from "
+            f"read_csv('{self._local(path, glob)}', header = true, all_varchar = true)"
         )
         return [row[0] for row in self.wh.rows(f"describe {name}")]
 
@@ -127,12 +132,32 @@ class BuildingStandIn(Markers):
         return self.read_csv(str(path), name)
 
     def read_parquet(self, path: str, name: str, glob: str | None = None) -> dict[str, str]:
-        assert glob is None
         # as SparkEngine reads one: its columns and their types, DuckDB's names
         self.wh.execute(
-            f"create or replace temp view {name} as select * from read_parquet('{path}')"
+            f"create or replace temp view {name} as select * from "
+            f"read_parquet('{self._local(path, glob)}')"
         )
         return {str(row[0]): str(row[1]) for row in self.wh.rows(f"describe {name}")}
+
+    def list_files(self, url: str) -> list[str]:
+        # as the server lists a file:// folder: every file below it, named file:/..., without
+        # names starting with . or _
+        from pathlib import Path
+
+        from greenery_cli.errors import SourceError
+
+        root = Path(url.removeprefix("file://"))
+        if not root.is_dir():
+            raise SourceError(f"Spark: [PATH_NOT_FOUND] Path does not exist: file:{root}")
+        return sorted(
+            f"file:{p}"
+            for p in root.rglob("*")
+            if p.is_file()
+            and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
+        )
+
+    def hide(self, secret: str) -> None:
+        pass
 
     def create_view_as(self, relation: str, select: str) -> None:
         self._spark(select, where=relation)

@@ -264,6 +264,9 @@ class _Listing:
     def list_files(self, url: str) -> list[str]:
         return self.paths
 
+    def hide(self, secret: str) -> None:
+        self.hidden = secret
+
 
 def test_a_remote_folder_is_chosen_from_by_duckdbs_rules() -> None:
     from greenery_cli.engines.spark.load import Export, _remote_exports
@@ -344,3 +347,48 @@ def test_a_snapshot_source_on_spark_is_staged_as_a_load_reads_it(
                 f"select product_id, name, price, inventory from {STAGED} order by source_position"
             )
             assert Counter(staged) == expected
+
+
+def test_a_folder_urls_password_is_never_shown() -> None:
+    from greenery_cli.engines.spark.engine import SparkEngine
+    from greenery_cli.engines.spark.load import _remote_exports
+    from greenery_cli.engines.url import parse_engine
+    from greenery_cli.project import current
+    from greenery_cli.sources import redact_location, url_password
+
+    url = "s3a://AKIA:s3cr3t@shop/exports"
+    assert redact_location(url) == "s3a://AKIA:***@shop/exports"
+    assert url_password(url) == "s3cr3t" and url_password("s3a://shop/exports") is None
+    assert redact_location("/data/exports") == "/data/exports"
+    assert "pw" not in (redact_location("postgresql://me:pw@db/shop") or "")
+    products = next(t for t in current().sources if t.name == "products")
+    listing = _Listing(url + "/products.csv")
+    root, chosen = _remote_exports(listing, url, (products,))  # type: ignore[arg-type]
+    assert root == "s3a://AKIA:***@shop/exports" and listing.hidden == "s3cr3t"
+    assert chosen["products"][0].label == root + "/products.csv"
+    assert chosen["products"][0].path == url + "/products.csv"  # the server reads the real one
+    engine = SparkEngine(parse_engine("sc://h:1/;token=t0k"), session=None)
+    engine.hide("s3cr3t")
+    said = engine._scrub(f"Path does not exist: {url}/x.csv (token t0k)")
+    assert "s3cr3t" not in said and "t0k" not in said and "AKIA:***@shop" in said
+
+
+def test_a_spark_load_from_a_folder_url_is_a_load_from_the_folder(
+    tmp_path: Path, loaded_real_warehouse: Path, on_stand_in: dict[str, Path]
+) -> None:
+    """Through the CLI: the same rows as DuckDB's load of the folder, and the run log names
+    the URL."""
+    import json
+
+    exports = _exports(loaded_real_warehouse, tmp_path / "data" / "raw")
+    duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+    assert run_cli("--db", str(duck), "load", "--source", str(exports)).exit_code == 0
+    url = f"file://{tmp_path / 'data'}"
+    result = run_cli("--engine", STAND_IN, "load", "--source", url)
+    assert result.exit_code == 0, result.stderr
+    assert f"from file://{exports} (run 1)" in result.stderr
+    for table in TABLES:
+        assert _raw_rows(spark, table) == _raw_rows(duck, table), table
+    args = json.loads(rows(spark, "select args from meta.runs where run_id = 1")[0][0])
+    assert args["source"] == url

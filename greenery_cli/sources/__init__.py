@@ -77,6 +77,29 @@ def check_spec(spec: str | None) -> None:
         parse_url(spec)
 
 
+def url_password(spec: str) -> str | None:
+    """The password in a folder URL's user part (scheme://user:password@host/...), if any."""
+    if "://" not in spec:
+        return None
+    user, at, _host = spec.split("://", 1)[1].partition("/")[0].rpartition("@")
+    return user.split(":", 1)[1] if at and ":" in user else None
+
+
+def redact_location(spec: str) -> str:
+    """A folder or folder URL as it may be shown (a Spark source: s3a://, hdfs://, file://):
+    a password in the URL's user part becomes ***; a PostgreSQL source as redact_source."""
+    if "://" not in spec:
+        return spec
+    if spec.split("://", 1)[0].lower() in _POSTGRES_SCHEMES:
+        return redact_source(spec) or ""
+    scheme, rest = spec.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    user, at, host = authority.rpartition("@")
+    if at and ":" in user:
+        authority = f"{user.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 def redact_source(spec: str | None) -> str | None:
     """The source as it may be logged: a connection loses its password; one that cannot be
     read is not shown at all."""

@@ -40,6 +40,7 @@ class SparkEngine:
         self.spark = session
         self.path = spec.shown  # what messages name where DuckDB's name the warehouse file
         self._temp_tables: dict[str, Any] = {}
+        self._hidden: set[str] = set()  # more secrets no message shows (a source URL's password)
 
     # -- statements and rows -------------------------------------------------------------
     def _sql(
@@ -303,11 +304,17 @@ class SparkEngine:
             return {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
 
     # -- errors --------------------------------------------------------------------------
+    def hide(self, secret: str) -> None:
+        """Keep `secret` (a source URL's password) out of every message from now on."""
+        if secret:
+            self._hidden.add(secret)
+
     def _scrub(self, text: str) -> str:
-        """A message without any of the URL's parameter values (a token, say)."""
+        """A message without any of the URL's parameter values (a token, say), nor anything
+        hidden."""
         _, _, params = self.spec.url.partition(";")
-        for part in params.split(";"):
-            secret = part.partition("=")[2]
+        secrets = {part.partition("=")[2] for part in params.split(";")} | self._hidden
+        for secret in sorted(secrets, key=len, reverse=True):
             if secret:
                 text = text.replace(secret, "***")
         return text

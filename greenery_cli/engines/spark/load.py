@@ -121,13 +121,17 @@ def _remote_exports(
     the folder used, and each table's reads."""
     from urllib.parse import unquote
 
+    from greenery_cli.sources import redact_location, url_password
     from greenery_cli.sources.files import table_files
 
+    engine.hide(url_password(url) or "")
     root = url.rstrip("/")
     try:
         listed = engine.list_files(root)
     except SourceError as exc:
-        raise SourceError(f"--source {url}: cannot list the folder ({exc})") from None
+        raise SourceError(
+            f"--source {redact_location(url)}: cannot list the folder ({exc})"
+        ) from None
 
     def bare(path: str) -> str:  # file:/x, file:///x and /x name one file
         return (path.split(":", 1)[1] if ":" in path.split("/", 1)[0] else path).lstrip("/")
@@ -140,22 +144,24 @@ def _remote_exports(
         for n in names
     ):
         root, names = f"{root}/raw", [n[4:] for n in names if n.startswith("raw/")]
+    shown = redact_location(root)  # what messages and the run log name
     chosen: dict[str, list[Export]] = {}
     for table in tables:
         whole = [n for n in (f"{table.name}.parquet", f"{table.name}.csv") if n in names]
         inside = [n.split("/", 1)[1] for n in names if n.startswith(f"{table.name}/")]
         batches = [n for n in inside if "/" not in n] if inside else None
-        picked = table_files(root, table.name, whole, batches)
+        picked = table_files(shown, table.name, whole, batches)
         if batches is None:
             chosen[table.name] = [
-                Export(f"{root}/{n}", n.rsplit(".", 1)[1], f"{root}/{n}") for n in picked
+                Export(f"{shown}/{n}", n.rsplit(".", 1)[1], f"{root}/{n}") for n in picked
             ]
             continue
         kinds = sorted({n.rsplit(".", 1)[1] for n in picked})
         chosen[table.name] = [
-            Export(f"{root}/{table.name}/*.{k}", k, f"{root}/{table.name}", f"*.{k}") for k in kinds
+            Export(f"{shown}/{table.name}/*.{k}", k, f"{root}/{table.name}", f"*.{k}")
+            for k in kinds
         ]
-    return root, chosen
+    return shown, chosen
 
 
 def _stage_raw(engine: SparkEngine, exports: list[Export], table: RawTable) -> str:
@@ -340,11 +346,11 @@ def spark_load(
         )
     from greenery_cli.engines.spark.meta import ensure, recorded_run
     from greenery_cli.load import LoadResult, load_summary
-    from greenery_cli.sources import redact_source
+    from greenery_cli.sources import redact_location
 
     # every load on Spark is a full one; the run log records what was asked, as on DuckDB
     args: dict[str, Any] = {
-        "source": redact_source(source),
+        "source": redact_location(source) if source else source,
         "select": [],
         "full_refresh": full_refresh,
     }

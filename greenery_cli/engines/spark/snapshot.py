@@ -546,7 +546,7 @@ def spark_snapshot(
     DuckDB (a dry run too, so it sees the history a run started then would see)."""
     from greenery_cli.engines.spark.engine import connect
     from greenery_cli.project import current
-    from greenery_cli.sources import redact_source
+    from greenery_cli.sources import redact_location
 
     if refused:
         raise UsageError(
@@ -582,7 +582,7 @@ def spark_snapshot(
         if guards.dry_run:  # DuckDB's dry run logs no run either
             return "run", dry_run(engine, at or now(), stage, guards)
         args = {
-            "source": redact_source(source),
+            "source": redact_location(source) if source else source,
             "at": at,
             "check_columns": None,
             "missing": missing,
