@@ -155,3 +155,19 @@ def test_a_snapshot_waits_for_the_lock_from_its_first_read(tiny: Path, args: tup
     result = run_cli("--engine", STAND_IN, *args, "--wait", "0.2")
     assert result.exit_code == ExitCode.BUSY, result.stderr
     assert "is busy: another greenery process" in result.stderr
+
+
+def test_a_lock_that_cannot_be_read_is_waited_for_within_the_wait(tiny: Path) -> None:
+    """The lock exists but its holder cannot be read (given up and taken again between the
+    two calls, every time): the writer still stops at --wait."""
+    from greenery_cli.warehouse import open_warehouse
+
+    with open_warehouse(tiny, write=True) as wh:
+        engine = BuildingStandIn(wh)
+        _held_by(engine, "another-host:1", datetime.now(UTC))
+        asked: list[str] = []
+        engine.marker = lambda relation: asked.append(relation)  # type: ignore[method-assign]
+        with pytest.raises(WarehouseBusy, match="keep taking its writer lock"):
+            with writer_lock(engine, wait=0.3):
+                pass
+        assert 1 <= len(asked) <= 10  # it paused between tries: 0.3 s of 0.05 s pauses

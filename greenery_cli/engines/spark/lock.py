@@ -84,7 +84,13 @@ def writer_lock(engine: SparkEngine, wait: float = DEFAULT_WAIT) -> Iterator[Non
     engine.execute("create schema if not exists meta")
     while not _try_create(engine):
         found = _holder(engine)
-        if found is None:
+        if found is None:  # given up between the two calls: try again, within the wait
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"engine {engine.path} is busy: other greenery processes keep taking its "
+                    f"writer lock (waited {wait:g}s; see --wait)"
+                )
+            time.sleep(POLL_SECONDS / 10)
             continue
         holder, since = found
         why = _dead(holder, since, datetime.now(UTC))
