@@ -35,6 +35,7 @@ class Contenders:
     hand: HandWritten
     dbt: Dbt | None
     fmt: str  # file format of generated data
+    reuse: bool = False  # keep what an earlier run of the same --work prepared (--reuse)
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -50,6 +51,21 @@ def remove(path: Path) -> None:
 def remove_db(db: Path) -> None:
     for suffix in ("", ".wal", ".lock", ".tmp"):
         remove(db.with_name(db.name + suffix))
+
+
+def prepared_mark(path: Path) -> Path:
+    """The file saying `path` (a warehouse or an export folder) was prepared to the end."""
+    return path.with_name(path.name + ".prepared")
+
+
+def reusable(path: Path, recipe: str, reuse: bool) -> bool:
+    """Whether `path` is what an earlier run prepared by the same recipe (with --reuse)."""
+    mark = prepared_mark(path)
+    return reuse and path.exists() and mark.exists() and mark.read_text() == recipe
+
+
+def mark_prepared(path: Path, recipe: str) -> None:
+    prepared_mark(path).write_text(recipe)
 
 
 def copy_db(source: Path, target: Path) -> None:
@@ -183,11 +199,16 @@ class Dataset:
         """greenery's warehouse loaded from the files, with every weekly products state replayed
         through the snapshot in order."""
         db = self.db("greenery-history", keep=True)
+        recipe = f"greenery load {self.raw}, then {len(self.weeks)} weekly snapshots"
+        if reusable(db, recipe, self.c.reuse):
+            return db
         remove_db(db)
+        prepared_mark(db).unlink(missing_ok=True)
         run_untimed(self.c.greenery.load(db, self.raw))
         for week, (at, file) in enumerate(self.weeks, start=1):
             folder = only_file(file, self.place / "weeks" / str(week), "products" + file.suffix)
             run_untimed(self.c.greenery.snapshot(db, folder, at))
+        mark_prepared(db, recipe)
         return db
 
     # --- dbt's warehouses --------------------------------------------------------------------
@@ -197,11 +218,16 @@ class Dataset:
         """dbt's warehouse: `dbt snapshot` of each weekly state in order, then `dbt run`."""
         assert self.c.dbt is not None
         db = self.db("dbt-history", keep=True)
+        recipe = f"dbt snapshot of {len(self.weeks)} weekly states, then dbt run on {self.raw}"
+        if reusable(db, recipe, self.c.reuse):
+            return db
         remove_db(db)
+        prepared_mark(db).unlink(missing_ok=True)
         for week, (_, file) in enumerate(self.weeks, start=1):
             folder = only_file(file, self.place / "weeks" / str(week), "products" + file.suffix)
             run_untimed(self.c.dbt.step(db, folder, "snapshot", parsed=False))
         run_untimed(self.c.dbt.step(db, self.raw, "run", parsed=False))
+        mark_prepared(db, recipe)
         return db
 
     # --- the snapshot item ---------------------------------------------------------------------

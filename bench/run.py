@@ -33,7 +33,7 @@ import replicate  # noqa: E402
 from contenders import dbt as dbt_contender  # noqa: E402
 from contenders.greenery import Greenery  # noqa: E402
 from contenders.handwritten import HandWritten, write_contract  # noqa: E402
-from datasets import Contenders, Dataset, remove  # noqa: E402
+from datasets import Contenders, Dataset, mark_prepared, prepared_mark, remove, reusable  # noqa: E402
 from items import ITEMS, Item  # noqa: E402
 from measure import AnswerMismatch, CommandFailed, describe, interleave, run_untimed  # noqa: E402
 from report import machine, write_markdown  # noqa: E402
@@ -78,6 +78,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     add("--dbt-venv", type=Path, default=dbt_contender.DEFAULT_VENV, help="dbt's environment")
     add("--work", type=Path, help="scratch folder, kept (default: a temporary one, removed)")
+    add(
+        "--reuse",
+        action="store_true",
+        help="with --work: reuse the generated exports and question warehouses an earlier run "
+        "prepared there to the end (the answers are still checked)",
+    )
     add("--results", type=Path, help="JSON results; rows measured now replace earlier ones")
     add("--out", type=Path, help="Markdown page whose results block is rewritten")
     add("--render", action="store_true", help="only rewrite --out from --results")
@@ -85,6 +91,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.render and not (args.results and args.out):
         parser.error("--render needs --results and --out")
+    if args.reuse and not args.work:
+        parser.error("--reuse needs --work (the folder an earlier run prepared)")
     args.item_keys = [k.strip() for k in args.items.split(",")] if args.items else list(ITEMS)
     unknown = [k for k in args.item_keys if k not in ITEMS]
     if unknown:
@@ -119,7 +127,11 @@ def datasets(args: argparse.Namespace, c: Contenders, work: Path) -> Iterator[Da
             yield Dataset(f"real x{copies}", place, c, export=export)
     for scale in [int(s) for s in args.scales.split(",") if s.strip()]:
         place = work / f"scale-{scale}"
-        run_untimed(c.greenery.generate(place / "export", scale, args.fmt))
+        recipe = f"greenery generate --scale {scale} --seed 0 --file-format {args.fmt}"
+        if not reusable(place / "export", recipe, c.reuse):
+            prepared_mark(place / "export").unlink(missing_ok=True)
+            run_untimed(c.greenery.generate(place / "export", scale, args.fmt))
+            mark_prepared(place / "export", recipe)
         yield Dataset(f"scale {scale}", place, c, export=place / "export")
     if args.catalogue:
         place = work / f"products-{args.catalogue}"
@@ -186,7 +198,7 @@ def contenders(args: argparse.Namespace, work: Path) -> tuple[Contenders, dict[s
             print(f"note: no dbt environment at {venv}: dbt left out", file=sys.stderr)
     greenery = Greenery(work)
     hand = HandWritten(write_contract(work / "contract.json"), work)
-    return Contenders(greenery, hand, dbt, args.fmt), versions
+    return Contenders(greenery, hand, dbt, args.fmt, reuse=args.reuse), versions
 
 
 def main(argv: list[str] | None = None) -> int:
