@@ -173,6 +173,97 @@ CASES = [
         [(1.0, 2.67, -1.0, 4.0, 0.13)],
         silent=True,
     ),
+    # l[i] with a column index: DuckDB counts from 1, sqlglot leaves the index as it is
+    # (Spark's l[i] counts from 0)
+    Case(
+        "list_index",
+        "select l[i], l[i + 1] from (values ([10, 20, 30], 1)) as t(l, i)",
+        [(10, 20)],
+        silent=True,
+    ),
+    # literal indexes: negative from the end; 0 and out of range are NULL (Spark's l[n] is an
+    # error there); list_extract/array_extract the same
+    Case(
+        "list_index",
+        "select l[1], l[3], l[-1], l[-3], l[0], l[4], l[-4], l[i], l[-i], l[j], "
+        "list_extract(l, 2), array_extract(l, -2) "
+        "from (values ([10, 20, 30], 2, 0)) as t(l, i, j)",
+        [(10, 30, 30, 10, None, None, None, 20, 20, None, 20, 20)],
+    ),
+    # position 0 is just before the first character, and a negative length counts back
+    Case(
+        "substring_bounds",
+        "select substr(s, 0, 2), substr(s, 3, -2), substring(s, 0, 1) "
+        "from (values ('hello')) as t(s)",
+        [("h", "he", "")],
+        silent=True,
+    ),
+    Case(
+        "substring_bounds",
+        "select a, b, substr('hello', a, b) from (values (0, 3), (4, -2), (-2, -1), (-9, 6), "
+        "(2, 2), (null, 1)) as t(a, b)",
+        [(0, 3, "he"), (4, -2, "el"), (-2, -1, "l"), (-9, 6, "he"), (2, 2, "el"), (None, 1, None)],
+        unordered=True,
+    ),
+    # 2021-01-03 is a Sunday: DuckDB's dayofweek/weekday/dow 0, isodow 7; Monday is 1 in all
+    Case(
+        "weekday",
+        "select dayofweek(d), isodow(d), weekday(d), extract(dow from d), dayname(d), "
+        "monthname(d) from (values (date '2021-01-03'), (date '2021-01-04')) as t(d)",
+        [(0, 7, 0, 0, "Sunday", "January"), (1, 1, 1, 1, "Monday", "January")],
+        silent=True,
+        unordered=True,
+    ),
+    Case(
+        "weekday",
+        "select date_part('isodow', d), date_part('dow', d), extract(isodow from d) "
+        "from (values (date '2021-01-03')) as t(d)",
+        [(7, 0, 7)],
+    ),
+    # the text around the directives is text, not Spark pattern letters; %j pads to three
+    Case(
+        "strftime",
+        "select strftime(t, 'day %d'), strftime(t, '%j') "
+        "from (values (timestamp '2024-03-05 04:07:09.123456')) as t(t)",
+        [("day 05", "065")],
+        silent=True,
+    ),
+    # directives Spark's patterns cannot write: ISO weekday, weekday from Sunday 0, ISO week
+    # and its year (2021-01-03 is in week 53 of 2020), a quote, %%, and a NULL moment
+    Case(
+        "strftime",
+        "select strftime(t, '%j|%-j|%u|%w|%G|%%|it''s %-d/%-m %I%p %f'), strftime(t, '%d of %B'), "
+        "strftime(date '2021-01-03', '%V %G %u %w'), strftime(null::timestamp, 'x') "
+        "from (values (timestamp '2024-03-05 04:07:09.123456')) as t(t)",
+        [("065|65|2|2|2024|%|it's 5/3 04AM 123456", "05 of March", "53 2020 7 0", None)],
+    ),
+    # without 'g' only the first match is replaced; \1 is a group; 'i' ignores case
+    Case(
+        "regexp_options",
+        "select regexp_replace(s, 'a', 'o'), regexp_replace(s, '(an)', '<\\1>', 'g'), "
+        "regexp_replace(upper(s), 'a', 'o', 'gi'), regexp_matches(upper(s), 'n', 'i') "
+        "from (values ('banana')) as t(s)",
+        [("bonana", "b<an><an>a", "BoNoNo", True)],
+        silent=True,
+    ),
+    # the first match may be empty; a group in a first-only replacement; $ is plain text
+    Case(
+        "regexp_options",
+        "select regexp_replace('abc', 'x*', '-'), regexp_replace('banana', '(an)', '[\\1]'), "
+        "regexp_replace('a', 'a', '$1'), regexp_replace('a' || chr(10) || 'b', 'b', 'c'), "
+        "regexp_matches('ABC', 'b', 'c')",
+        [("-abc", "b[an]ana", "$1", "a\nc", False)],
+    ),
+    # a double cast to an integer rounds to the nearest, a tie to even (3.5 to 4, 2.5 to 2); a
+    # decimal half away from zero (2.5 to 3); Spark truncates both
+    Case(
+        "cast_rounds",
+        "select (7 / 2)::int, (5 / 2)::int, (-7 / 2)::int, 2.5::int, (-2.5)::int, 2.7::int, "
+        "(8 / 3)::bigint, (1 / 3)::smallint, (epoch(t) / 2)::bigint "
+        "from (values (timestamp '1970-01-01 00:00:03')) as t(t)",
+        [(4, 2, -4, 3, -3, 3, 3, 0, 2)],
+        silent=True,
+    ),
     # what sqlglot gets right by itself; a regression there would be silent too
     Case(
         None,
@@ -281,6 +372,40 @@ def test_every_slice_bound_gives_duckdb_answer_on_spark(duck: Any, spark: Any) -
     sql = _slice_grid()
     expected = _rows(duck.execute(sql).fetchall(), unordered=True)
     assert len(expected) == 4 * len(SLICE_BOUNDS) ** 2
+    got = _rows(spark.sql(transpile(sql).sql).collect(), unordered=True)
+    assert got == expected
+
+
+# every substr start and length from before the text to past its end, and NULL
+SUBSTR_BOUNDS = [*range(-7, 8), None]
+SUBSTR_TEXTS = "('hello'), (''), ('héllo'), (null)"
+
+
+def _substr_grid() -> str:
+    """Each text cut at each (start, length) as columns (the general translation) and as
+    literals (folded where they can be), and with a literal start and a column length."""
+    bounds = ", ".join(f"({_sql_value(b)})" for b in SUBSTR_BOUNDS)
+    literal = [
+        f"substr(s, {_sql_value(a)}, {_sql_value(b)})" for a in SUBSTR_BOUNDS for b in SUBSTR_BOUNDS
+    ]
+    mixed = [f"substr(s, {_sql_value(a)}, b)" for a in SUBSTR_BOUNDS]
+    return (
+        f"select s, a, b, substr(s, a, b), substr(s, a), {', '.join(literal + mixed)} "
+        f"from (values {SUBSTR_TEXTS}) as x(s), (values {bounds}) as p(a), "
+        f"(values {bounds}) as l(b)"
+    )
+
+
+def test_the_substr_grid_is_translated() -> None:
+    assert transpile(_substr_grid()).rules == ("substring_bounds",)
+
+
+@pytest.mark.slow
+def test_every_substr_bound_gives_duckdb_answer_on_spark(duck: Any, spark: Any) -> None:
+    """DuckDB's own answer for every (text, start, length) of the grid, against Spark's."""
+    sql = _substr_grid()
+    expected = _rows(duck.execute(sql).fetchall(), unordered=True)
+    assert len(expected) == 4 * len(SUBSTR_BOUNDS) ** 2
     got = _rows(spark.sql(transpile(sql).sql).collect(), unordered=True)
     assert got == expected
 

@@ -375,6 +375,326 @@ def _round_double(node: exp.Expression, where: str) -> exp.Expression | None:
     return exp.If(this=integral, true=x.copy(), false=result)
 
 
+def _literal_index(node: exp.Expression) -> int | None:
+    """The DuckDB index of a literal subscript: sqlglot's parser already moved a literal to
+    0-based (l[1] is read as 0, l[-1] as -2), so one is added back."""
+    value = _int_literal(node)
+    return None if value is None else value + 1
+
+
+def _element(values: exp.Expression, index: exp.Expression, literal: int | None) -> exp.Expression:
+    """DuckDB's l[i]: 1-based, negative from the end, NULL when 0 or out of range; Spark's
+    try_element_at agrees except that 0 is an error."""
+    if literal is not None:
+        return exp.Null() if literal == 0 else _call("TRY_ELEMENT_AT", values, _number(literal))
+    zero = exp.EQ(this=index.copy(), expression=_number(0))
+    return exp.If(this=zero, true=exp.Null(), false=_call("TRY_ELEMENT_AT", values, index))
+
+
+def _list_index(node: exp.Expression, where: str) -> exp.Expression | None:
+    """l[i] and list_extract(l, i): sqlglot writes l[i - 1] for a literal (Spark's l[n] is
+    0-based and an error out of range, and l[-1] becomes l[-2]) and leaves a column index
+    as it is (one place off)."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("list_extract", "array_extract"):
+        if len(node.expressions) != 2:
+            raise NotPortable(f"{where}: {node.name.lower()} takes a list and an index")
+        values, index = node.expressions
+        if _is_text(values):
+            return None  # a string's character: Spark refuses it loudly
+        return _element(values, index, _int_literal(index))
+    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1:
+        return None
+    (index,) = node.expressions
+    if isinstance(index, exp.Slice) or (isinstance(index, exp.Literal) and index.is_string):
+        return None  # slices have their own rule; m['key'] and s['field'] agree
+    return _element(node.this, index, _literal_index(index))
+
+
+def _substring(node: exp.Expression, where: str) -> exp.Expression | None:
+    """substr(s, start, length) with start 0 or a negative length: DuckDB counts position 0 as
+    just before the first character (substr('hello', 0, 2) is 'h') and a negative length
+    backwards from start (substr('hello', 3, -2) is 'he'); Spark reads 0 as 1 and a negative
+    length as empty. A positive start and a length of 0 or more agree, and so does every
+    two-argument substr."""
+    if not isinstance(node, exp.Substring) or node.args.get("length") is None:
+        return None
+    text, start, length = node.this, node.args["start"], node.args["length"]
+    first, count = _int_literal(start), _int_literal(length)
+    if first is not None and first != 0 and count is not None and count >= 0:
+        return None
+    if first is not None and first > 0 and count is not None:  # backwards from a fixed start
+        low = max(first + count, 1)
+        return _call("SUBSTRING", text, _number(low), _number(max(first - low, 0)))
+    if first == 0 and count is not None:
+        return _call("SUBSTRING", text, _number(1), _number(max(count - 1, 0)))
+    size = _call("CHAR_LENGTH", text.copy())
+    # DuckDB's begin, 1-based, before the text when 0 or far negative
+    begin = exp.Case(
+        ifs=[
+            exp.If(this=exp.GT(this=start.copy(), expression=_number(0)), true=start.copy()),
+            exp.If(this=exp.EQ(this=start.copy(), expression=_number(0)), true=_number(0)),
+        ],
+        default=exp.Add(
+            this=exp.Add(this=size.copy(), expression=start.copy()), expression=_number(1)
+        ),
+    )
+    forwards = exp.GTE(this=length.copy(), expression=_number(0))
+    low = exp.If(
+        this=forwards,
+        true=begin.copy(),
+        false=exp.Add(this=begin.copy(), expression=length.copy()),
+    )
+    high = exp.If(
+        this=forwards.copy(),
+        true=exp.Add(this=begin.copy(), expression=length.copy()),
+        false=begin.copy(),
+    )
+    low = _call("GREATEST", low, _number(1))
+    high = _call("LEAST", high, exp.Add(this=size, expression=_number(1)))
+    span = _call("GREATEST", exp.Sub(this=high, expression=low.copy()), _number(0))
+    cut = _call("SUBSTRING", text, low, span)
+    unknown = [  # Spark's greatest() skips a NULL; DuckDB's substr of a NULL bound is NULL
+        exp.Is(this=b.copy(), expression=exp.Null())
+        for b, value in ((start, first), (length, count))
+        if value is None
+    ]
+    return exp.If(this=exp.or_(*unknown), true=exp.Null(), false=cut) if unknown else cut
+
+
+_DOW_FIELDS = {"dow": "dow", "dayofweek": "dow", "weekday": "dow", "isodow": "isodow"}
+
+
+def _weekday_number(day: exp.Expression, kind: str) -> exp.Expression:
+    """DuckDB's dow (Sunday 0 .. Saturday 6) or isodow (Monday 1 .. Sunday 7) from Spark's
+    dayofweek (Sunday 1 .. Saturday 7)."""
+    sunday_one = _call("DAYOFWEEK", day)
+    if kind == "dow":
+        return exp.Paren(this=exp.Sub(this=sunday_one, expression=_number(1)))
+    from_monday = exp.Mod(
+        this=exp.Paren(this=exp.Add(this=sunday_one, expression=_number(5))),
+        expression=_number(7),
+    )
+    return exp.Paren(this=exp.Add(this=from_monday, expression=_number(1)))
+
+
+def _weekday(node: exp.Expression, where: str) -> exp.Expression | None:
+    """dayofweek/dow/weekday count Sunday as 0 in DuckDB, 1 (dayofweek, extract(dow)) or 6
+    (weekday) in Spark; sqlglot's isodow is ((dayofweek % 7) + 1), Monday 3; dayname and
+    monthname are 'Sunday' and 'January' in DuckDB, 'Sun' and 'Jan' in Spark."""
+    if isinstance(node, exp.DayOfWeek):
+        return _weekday_number(node.this, "dow")
+    if isinstance(node, exp.DayOfWeekIso):
+        return _weekday_number(node.this, "isodow")
+    if isinstance(node, exp.Extract):
+        field = node.this.name.lower()
+        return (
+            _weekday_number(node.expression, _DOW_FIELDS[field]) if field in _DOW_FIELDS else None
+        )
+    if isinstance(node, exp.Anonymous):
+        name, args = node.name.lower(), node.expressions
+        if name == "weekday" and len(args) == 1:
+            return _weekday_number(args[0], "dow")
+        if name in ("date_part", "datepart") and len(args) == 2 and args[0].is_string:
+            field = args[0].name.lower()
+            return _weekday_number(args[1], _DOW_FIELDS[field]) if field in _DOW_FIELDS else None
+        return None
+    if isinstance(node, exp.Dayname | exp.Monthname):
+        if node.args.get("abbreviated"):
+            return None
+        pattern = "EEEE" if isinstance(node, exp.Dayname) else "MMMM"
+        return _call("DATE_FORMAT", node.this, _string(pattern))
+    return None
+
+
+# strftime's directives as Spark datetime patterns (or expressions, where Spark has none)
+_STRFTIME = {
+    "Y": "yyyy", "y": "yy", "m": "MM", "-m": "M", "d": "dd", "-d": "d",
+    "H": "HH", "-H": "H", "I": "hh", "-I": "h", "M": "mm", "-M": "m", "S": "ss", "-S": "s",
+    "f": "SSSSSS", "g": "SSS", "n": "SSSSSSSSS", "p": "a", "a": "EEE", "A": "EEEE",
+    "b": "MMM", "h": "MMM", "B": "MMMM", "j": "DDD", "-j": "D",
+    "u": None, "w": None, "V": None, "G": None,
+}  # fmt: skip
+
+
+def _strftime_piece(moment: exp.Expression, directive: str) -> exp.Expression:
+    """A directive Spark's patterns cannot write, as a string expression."""
+    if directive in ("u", "w"):
+        kind = "isodow" if directive == "u" else "dow"
+        return exp.Cast(this=_weekday_number(moment.copy(), kind), to=exp.DataType.build("string"))
+    if directive == "V":
+        week = exp.Cast(this=_call("WEEKOFYEAR", moment.copy()), to=exp.DataType.build("string"))
+        return _call("LPAD", week, _number(2), _string("0"))
+    year = exp.Extract(this=exp.var("YEAROFWEEK"), expression=moment.copy())  # %G
+    return exp.Cast(this=year, to=exp.DataType.build("string"))
+
+
+def _strftime(node: exp.Expression, where: str) -> exp.Expression | None:
+    """strftime(t, fmt): sqlglot swaps the directives for Spark pattern letters but leaves the
+    text between them bare, where every letter is a pattern ('day %d' prints the day period
+    and the year...), and %u, %w, %j, %V, %G come out wrong or as they are. Written as the
+    concatenation of the text (quoted) and each directive (a date_format pattern, or an
+    expression where Spark has none)."""
+    if not isinstance(node, exp.TimeToStr):
+        return None
+    form = node.args.get("format")
+    if not (isinstance(form, exp.Literal) and form.is_string):
+        raise NotPortable(
+            f"{where}: not portable to Spark: strftime with a computed format (write the "
+            "format as a literal)"
+        )
+    text, moment = form.name, node.this
+    pieces: list[exp.Expression] = []
+    pattern = ""  # a Spark pattern being built: quoted text and pattern letters
+    plain = ""  # text waiting to be quoted into it
+
+    def quote() -> None:
+        nonlocal pattern, plain
+        if plain:
+            pattern += "'" + plain.replace("'", "''") + "'" if plain != "'" else "''"
+            plain = ""
+
+    def flush() -> None:
+        nonlocal pattern
+        quote()
+        if pattern:
+            pieces.append(_call("DATE_FORMAT", moment.copy(), _string(pattern)))
+            pattern = ""
+
+    i = 0
+    while i < len(text):
+        if text[i] != "%":
+            plain += text[i]
+            i += 1
+            continue
+        directive = text[i + 1 : i + 3] if text[i + 1 : i + 2] == "-" else text[i + 1 : i + 2]
+        if directive == "%":
+            plain += "%"
+        elif directive in _STRFTIME:
+            spark = _STRFTIME[directive]
+            if spark is None:
+                flush()
+                pieces.append(_strftime_piece(moment, directive))
+            else:
+                quote()
+                pattern += spark
+        else:
+            raise NotPortable(
+                f"{where}: not portable to Spark: strftime's %{directive} (known: "
+                f"{' '.join('%' + d for d in _STRFTIME)})"
+            )
+        i += 1 + len(directive)
+    flush()
+    if not pieces:
+        return exp.If(
+            this=exp.Is(this=moment.copy(), expression=exp.Null()),
+            true=exp.Null(),
+            false=_string(text.replace("%%", "%")),
+        )
+    return pieces[0] if len(pieces) == 1 else _call("CONCAT", *pieces)
+
+
+def _regex_flags(node: exp.Expression, arg: str, where: str, allowed: str) -> set[str]:
+    flags = node.args.get(arg)
+    if flags is None:
+        return set()
+    if not (isinstance(flags, exp.Literal) and flags.is_string):
+        raise NotPortable(f"{where}: not portable to Spark: regular expression options computed")
+    unknown = set(flags.name) - set(allowed)
+    if unknown:
+        raise NotPortable(
+            f"{where}: not portable to Spark: regular expression option(s) "
+            f"{''.join(sorted(unknown))!r} (Spark takes {allowed!r} here)"
+        )
+    return set(flags.name) - {"c"}
+
+
+def _with_flags(pattern: exp.Expression, prefix: str, suffix: str = "") -> exp.Expression:
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return _string(prefix + pattern.name + suffix)
+    parts = [
+        p
+        for p in (_string(prefix) if prefix else None, pattern, _string(suffix) if suffix else None)
+        if p is not None
+    ]
+    return _call("CONCAT", *parts)
+
+
+def _java_replacement(text: str, shift: int, where: str) -> str:
+    """RE2's replacement (\\1 a group, \\\\ a backslash) as Java's ($1, \\\\, \\$)."""
+    out, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1].isdigit():
+            out.append(f"${int(text[i + 1]) + shift}")
+            i += 2
+        elif char == "\\" and i + 1 < len(text) and text[i + 1] == "\\":
+            out.append("\\\\")
+            i += 2
+        elif char == "\\":
+            raise NotPortable(f"{where}: not portable to Spark: {text!r} (a lone backslash)")
+        else:
+            out.append("\\$" if char == "$" else char)
+            i += 1
+    return "".join(out)
+
+
+def _regexp(node: exp.Expression, where: str) -> exp.Expression | None:
+    """regexp_replace replaces only the first match in DuckDB unless given 'g', every match in
+    Spark; sqlglot drops the options ('i' too) and leaves RE2's \\1 in the replacement, which
+    Java reads as a plain 1. regexp_matches(s, p, 'i') loses its 'i' the same way."""
+    if isinstance(node, exp.RegexpLike) and node.args.get("flag") is not None:
+        flags = _regex_flags(node, "flag", where, "ci")
+        pattern = _with_flags(node.expression, "(?i)" if "i" in flags else "")
+        return exp.RegexpLike(this=node.this, expression=pattern)
+    if not isinstance(node, exp.RegexpReplace):
+        return None
+    flags = _regex_flags(node, "modifiers", where, "cgi")
+    if "g" not in flags and not node.args.get("single_replace"):
+        return None  # not DuckDB's
+    replacement = node.args.get("replacement")
+    if not (isinstance(replacement, exp.Literal) and replacement.is_string):
+        raise NotPortable(
+            f"{where}: not portable to Spark: regexp_replace with a computed replacement (RE2's "
+            "\\1 and Java's $1 differ; write it as a literal)"
+        )
+    case = "(?i)" if "i" in flags else ""
+    if "g" in flags:
+        pattern = _with_flags(node.expression, case)
+        java = _java_replacement(replacement.name, 0, where)
+    else:  # the first match only: whatever comes before it, then the match, replaced
+        pattern = _with_flags(node.expression, f"^((?s:.*?))(?:{case}", ")")
+        java = "$1" + _java_replacement(replacement.name, 1, where)
+    return _call("REGEXP_REPLACE", node.this, pattern, _string(java))
+
+
+_INTEGER_TYPES = (
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+)
+
+
+def _cast_to_integer(node: exp.Expression, where: str) -> exp.Expression | None:
+    """A double or decimal cast to an integer rounds in DuckDB (a double to the nearest even
+    on a tie, 2.5 to 2; a decimal half away from zero, 2.5 to 3); Spark truncates (2.7 to 2).
+    Only where the value is plainly a double (a `/`, epoch(), a cast to double) or a decimal
+    literal; a double column needs `round(col)` written out (docs/spark.md)."""
+    if not isinstance(node, exp.Cast) or not node.to.is_type(*_INTEGER_TYPES):
+        return None
+    value = inner = node.this
+    while isinstance(inner, exp.Neg | exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Literal) and not inner.is_string and "." in inner.name:
+        rounded = _call("ROUND", value)
+    elif _is_double(value):
+        rounded = _call("RINT", value)
+    else:
+        return None
+    node.set("this", rounded)
+    return node
+
+
 # --- rules for constructs Spark spells differently ----------------------------------------
 
 
@@ -516,6 +836,28 @@ RULES: tuple[Rule, ...] = (
         "array_slice_bounds",
         "Spark's slice takes a length, counts negative ends its own way, has no x[a:b]",
         _array_slice,
+    ),
+    Rule(
+        "list_index",
+        "DuckDB's l[i] is 1-based and NULL out of range; sqlglot misses a column index by one",
+        _list_index,
+    ),
+    Rule(
+        "substring_bounds",
+        "DuckDB's substr reads start 0 and a negative length its own way; Spark as 1 and empty",
+        _substring,
+    ),
+    Rule("weekday", "Spark numbers weekdays from Sunday 1 and abbreviates day names", _weekday),
+    Rule("strftime", "text in a Spark date pattern is pattern letters; %u %w %j differ", _strftime),
+    Rule(
+        "regexp_options",
+        "DuckDB's regexp_replace replaces the first match unless 'g'; Spark every one",
+        _regexp,
+    ),
+    Rule(
+        "cast_rounds",
+        "DuckDB rounds a double or decimal cast to an integer; Spark truncates",
+        _cast_to_integer,
     ),
     Rule("materialized_cte", "Spark cannot parse AS [NOT] MATERIALIZED", _materialized_cte),
     Rule(
