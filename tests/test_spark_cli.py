@@ -371,6 +371,10 @@ def test_report_and_query_on_spark_match_duckdb(
             assert len(top) == 5 and list(top[0]) == [
                 "order_id", "created_at", "order_total", "items"
             ]  # fmt: skip
+    # Spark would substitute ${...} in the SQL text, strings too; DuckDB reads it as written
+    dollars = "select '${HOME} is $HOME' as s"
+    on_spark = run_cli("--engine", real_replayed_spark, "query", dollars, "--format", "csv")
+    assert on_spark.exit_code == 0 and on_spark.stdout == "s\n${HOME} is $HOME\n", on_spark.stderr
     missing = run_cli("--engine", real_replayed_spark, "query", "select * from marts.nope")
     assert missing.exit_code == 2 and missing.stderr.count("\n") == 1
     assert "query failed: Spark: [TABLE_OR_VIEW_NOT_FOUND]" in missing.stderr

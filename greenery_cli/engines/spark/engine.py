@@ -393,6 +393,9 @@ def connect(spec: EngineSpec) -> Iterator[SparkEngine]:
             # so within seconds (about 8 s of back-off: 0.05, 0.2, 0.8, 3.2, 4 s)
             engine.spark.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
             engine.spark.conf.set("spark.sql.session.timeZone", "UTC")
+            # Spark replaces ${name} in SQL text, even inside a string ('${x}' reads as ''):
+            # DuckDB reads it as written
+            engine.spark.conf.set("spark.sql.variable.substitute", "false")
         yield engine
     finally:
         # stopped even when the server could not be reached: create() made it the process's
