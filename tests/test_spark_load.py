@@ -392,3 +392,58 @@ def test_a_spark_load_from_a_folder_url_is_a_load_from_the_folder(
         assert _raw_rows(spark, table) == _raw_rows(duck, table), table
     args = json.loads(rows(spark, "select args from meta.runs where run_id = 1")[0][0])
     assert args["source"] == url
+
+
+def _load_log(db: Path) -> dict[str, Any]:
+    """The newest run's row, its loads (without the time) and, from last_run, its builds and
+    changes."""
+    from test_spark_build import last_run
+
+    logged = last_run(db)
+    run_id = logged["run"][0]
+    logged["loads"] = rows(
+        db,
+        "select table_name, source_kind, location, rows, action, rows_added from meta.loads "
+        f"where run_id = {run_id} order by table_name",
+    )
+    return logged
+
+
+def test_a_spark_load_with_select_loads_what_duckdbs_loads(
+    raw_copy: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    """`load --select`: the chosen models and the raw tables and seeds they read, as DuckDB's
+    load chooses them, with DuckDB's run log; a model whose input was never built is refused
+    before anything is written, in DuckDB's words."""
+    duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+
+    def both(*select: str) -> tuple[Any, Any]:
+        args = ("load", "--source", str(raw_copy), "--select", *select)
+        return run_cli("--db", str(duck), *args), run_cli("--engine", STAND_IN, *args)
+
+    def loaded(db: Path) -> list[str]:
+        present = rows(db, "select schema_name || '.' || table_name from duckdb_tables()")
+        return sorted(r for (r,) in present if r.startswith(("raw.", "seeds.")))
+
+    # int_addresses_geo reads stg_addresses (raw.addresses) and the us_states seed
+    on_duck, on_spark = both("+int_addresses_geo")
+    assert on_duck.exit_code == 0, on_duck.stderr
+    assert on_spark.exit_code == 0, on_spark.stderr
+    assert loaded(spark) == loaded(duck) == ["raw.addresses", "seeds.us_states"]
+    assert "loaded 1 raw tables (" in on_spark.stderr
+    assert "and 1 seeds, built 2 models" in on_spark.stderr
+    assert _load_log(spark) == _load_log(duck)
+    assert _load_log(spark)["run"][2]["select"] == ["+int_addresses_geo"]
+    assert _raw_rows(spark, "addresses") == _raw_rows(duck, "addresses")
+    geo = "select * from intermediate.int_addresses_geo order by all"
+    assert rows(spark, geo) == rows(duck, geo)
+
+    # dim_products reads stg_order_items, never built: refused on both, nothing loaded
+    on_duck, on_spark = both("dim_products")
+    assert on_duck.exit_code == on_spark.exit_code == ExitCode.TOOL_ERROR, on_spark.stderr
+    said = on_duck.stderr.strip().splitlines()[-1]
+    assert "reads model stg_order_items, which has never been built" in said
+    assert on_spark.stderr.strip().splitlines()[-1] == said
+    assert loaded(spark) == ["raw.addresses", "seeds.us_states"]
+    assert _load_log(spark)["run"] == _load_log(duck)["run"]  # logged as the error it was

@@ -1,5 +1,6 @@
 """`greenery --engine sc://... load --source DIR`: exports and seeds into Spark tables, then
-every model, in build order.
+every model, in build order (with --select, the models DuckDB's load chooses and the raw tables
+and seeds they read: load.py `plan`).
 
 The folder holds what DuckDB's file source reads (sources/files.py: per raw table a .csv or
 .parquet file or a folder of batch files, or a raw/ subfolder of them); its files are read by
@@ -244,9 +245,15 @@ def _check_keys(
             raise DataError(f"{csv}: duplicate primary key ({', '.join(key)}): {shown}")
 
 
-def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> SparkLoadResult:
-    """Check every export and seed, then write them and build every model; with a `run_id`,
-    append what was done to the run log's tables (which must exist)."""
+def load_on_spark(
+    engine: SparkEngine, source: str | None, run_id: int = 0, select: tuple[str, ...] = ()
+) -> SparkLoadResult:
+    """Check every export and seed, then write them and build every model; with `select`, only
+    the models DuckDB's load chooses and the raw tables and seeds they read (load.py `plan`).
+    With a `run_id`, append what was done to the run log's tables (which must exist)."""
+    from greenery_cli.build import check_inputs
+    from greenery_cli.engine.state import BuildState
+    from greenery_cli.load import plan
     from greenery_cli.models import build_order, discover
     from greenery_cli.project import current
     from greenery_cli.raw_load import TableLoad
@@ -260,38 +267,47 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
             "load on the Spark engine reads a folder of exports (CSV or Parquet), not "
             f"{scheme}:// (docs/spark.md)"
         )
-    project = current()
+    models = discover()
+    if select:
+        on_spark: Any = engine  # BuildState reads through the engine's rows()
+        state = BuildState.read(on_spark)
+        order, tables, seeds = plan(select, models, current().sources, declared_seeds(), state)
+    else:
+        order, tables, seeds = build_order(models), current().sources, declared_seeds()
     if scheme is None:  # a folder on this machine, which a local server reads
         files = FileSource(source)
         folder = str(files.folder.resolve())
-        files.check(project.sources)
-        exports = {t.name: _local_exports(files, t) for t in project.sources}
+        files.check(tables)
+        exports = {t.name: _local_exports(files, t) for t in tables}
     else:
-        folder, exports = _remote_exports(engine, source, project.sources)
+        folder, exports = _remote_exports(engine, source, tables)
     engine.ensure_schemas()
     staged: list[tuple[str, str]] = []  # (relation, typed select)
-    for table in project.sources:
+    for table in tables:
         found = exports[table.name]
-        select = _stage_raw(engine, found, table)
+        select_raw = _stage_raw(engine, found, table)
         where = found[0].label if len(found) == 1 else f"{folder}/{table.name}/"
-        _check_keys(engine, where, select, table.primary_key, table.not_null)
-        staged.append((f"raw.{table.name}", select))
-    for seed in declared_seeds():
-        select = _stage(engine, seed.path, f"greenery_seed_{seed.name}", seed.columns, sent=True)
-        _check_keys(engine, seed.path, select, seed.primary_key, ())
-        staged.append((f"seeds.{seed.name}", select))
+        _check_keys(engine, where, select_raw, table.primary_key, table.not_null)
+        staged.append((f"raw.{table.name}", select_raw))
+    for seed in seeds:
+        select_seed = _stage(
+            engine, seed.path, f"greenery_seed_{seed.name}", seed.columns, sent=True
+        )
+        _check_keys(engine, seed.path, select_seed, seed.primary_key, ())
+        staged.append((f"seeds.{seed.name}", select_seed))
+    if select:  # what the chosen models read from outside the load is there already
+        check_inputs(_AfterLoad(state.relations, [r for r, _ in staged]), models, order)
     result = SparkLoadResult(source=folder)
     built_before = _built_before(engine) if run_id else set()
-    for relation, select in staged:  # everything checked: now write
-        engine.create_table_as(relation, select)
+    for relation, typed in staged:  # everything checked: now write
+        engine.create_table_as(relation, typed)
         rows = int(engine.scalar(f"select count(*) from {relation}"))
         result.tables[relation] = rows
         result.loads.append(TableLoad(relation, "loaded", rows, rows, "loaded in full"))
     done = SparkBuilds()
     build_in_order(
         engine,
-        # an ephemeral model is inlined into the models that read it: nothing to build or log
-        [m for m in build_order(discover()) if m.in_warehouse],
+        [m for m in order if m.in_warehouse],  # an ephemeral model is inlined into its readers
         lambda m: REBUILT if m.name in built_before else "never built",
         done,
     )
@@ -299,6 +315,17 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
     if run_id:
         _record(engine, run_id, result)
     return result
+
+
+@dataclass(frozen=True)
+class _AfterLoad:
+    """The catalogue as it will be once the staged tables are written (build.check_inputs)."""
+
+    present: dict[str, str]
+    loading: list[str]
+
+    def relations(self) -> dict[str, str]:
+        return {**self.present, **dict.fromkeys(self.loading, "TABLE")}
 
 
 def _built_before(engine: SparkEngine) -> set[str]:
@@ -336,28 +363,22 @@ def spark_load(
     full_refresh: bool,
     wait: float = 10.0,
 ) -> str:
-    """What the CLI calls: refuse what Spark does not do yet, load, and say what was done."""
+    """What the CLI calls: load, and say what was done."""
     from greenery_cli.engines.spark.engine import connect
-
-    if selectors:
-        raise UsageError(
-            f"greenery load --select does not run on the Spark engine yet ({spec.shown}): "
-            "it loads and builds everything"
-        )
     from greenery_cli.engines.spark.meta import ensure, recorded_run
     from greenery_cli.load import LoadResult, load_summary
     from greenery_cli.sources import redact_location
 
-    # every load on Spark is a full one; the run log records what was asked, as on DuckDB
+    # every table a Spark load loads is loaded in full; the run log records what was asked
     args: dict[str, Any] = {
         "source": redact_location(source) if source else source,
-        "select": [],
+        "select": list(selectors),
         "full_refresh": full_refresh,
     }
     with connect(spec) as engine:
         with recorded_run(engine, "load", args, wait=wait) as (_log, run):
             ensure(engine, META_TABLES)
-            result = load_on_spark(engine, source, run.run_id)
+            result = load_on_spark(engine, source, run.run_id, selectors)
             logged = LoadResult(run.run_id, "files", result.source, loads=result.loads)
             logged.models = result.builds
             run.rows_affected = logged.rows_added
