@@ -447,3 +447,50 @@ def test_a_spark_load_with_select_loads_what_duckdbs_loads(
     assert on_spark.stderr.strip().splitlines()[-1] == said
     assert loaded(spark) == ["raw.addresses", "seeds.us_states"]
     assert _load_log(spark)["run"] == _load_log(duck)["run"]  # logged as the error it was
+
+
+@pytest.mark.slow
+def test_a_spark_load_with_select_on_the_server_loads_only_what_it_reads(
+    real_replayed_spark: str,
+    real_replayed_duckdb: Path,
+    real_data: Path,
+    spark: Any,
+    tmp_path: Path,
+) -> None:
+    """On the test run's server (its shared real load): `load --select +int_addresses_geo`
+    rewrites raw.addresses, the us_states seed and the two models, and nothing else, into
+    DuckDB's rows (its load of a copy, choosing the same tables)."""
+    from conftest import copy_warehouse
+    from test_spark_build import _contents, _next_run_id, _spark_log
+
+    from greenery_cli.engines.spark.load import REBUILT
+
+    duck = copy_warehouse(real_replayed_duckdb, tmp_path / "duck.duckdb")
+    run_id = _next_run_id(spark)
+    args = ("load", "--source", str(real_data / "raw"), "--select", "+int_addresses_geo")
+    on_spark = run_cli("--engine", real_replayed_spark, *args)
+    on_duck = run_cli("--db", str(duck), *args)
+    assert on_spark.exit_code == on_duck.exit_code == 0, on_spark.stderr
+    assert "loaded 1 raw tables (" in on_spark.stderr
+    assert f"and 1 seeds, built 2 models on {real_replayed_spark} " in on_spark.stderr
+    logged = _spark_log(spark, run_id)
+    assert logged["run"][1:4] == (
+        "load",
+        {"source": str(real_data / "raw"), "select": ["+int_addresses_geo"], "full_refresh": False},
+        "success",
+    )
+    assert [(b[0], b[4], b[5]) for b in logged["builds"]] == [
+        ("stg_addresses", "built", REBUILT),
+        ("int_addresses_geo", "built", REBUILT),
+    ]
+    assert [c[0] for c in logged["changes"]] == [
+        "intermediate.int_addresses_geo", "raw.addresses", "seeds.us_states",
+        "staging.stg_addresses",
+    ]  # fmt: skip
+    duck_loads = rows(
+        duck, "select table_name from meta.loads where run_id = (select max(run_id) from meta.runs)"
+    )
+    assert duck_loads == [("addresses",)]
+    for relation in ("raw.addresses", "intermediate.int_addresses_geo"):
+        spark_rows = _contents(("--engine", real_replayed_spark), relation)
+        assert spark_rows == _contents(("--db", str(duck)), relation), relation
