@@ -23,6 +23,7 @@ import pytest
 from conftest import run_cli
 from spark_stand_in import STAND_IN
 from test_bad_input import CSV_VALUES, edit_line, reference_value
+from test_postgres import pg_server  # noqa: F401 - the PostgreSQL server fixture
 from test_spark_build import rows
 
 from greenery_cli.errors import ExitCode, SourceError
@@ -494,3 +495,43 @@ def test_a_spark_load_with_select_on_the_server_loads_only_what_it_reads(
     for relation in ("raw.addresses", "intermediate.int_addresses_geo"):
         spark_rows = _contents(("--engine", real_replayed_spark), relation)
         assert spark_rows == _contents(("--db", str(duck)), relation), relation
+
+
+@pytest.mark.slow
+def test_a_spark_load_from_postgres_on_the_server_sends_duckdbs_rows(
+    real_replayed_spark: str,
+    real_replayed_duckdb: Path,
+    pg_server: Any,  # noqa: F811 - test_postgres's fixture, imported above
+    spark: Any,
+) -> None:
+    """On the test run's server: the real tables read from PostgreSQL here and sent as Arrow
+    (products: integers and doubles; events: moments) hold the rows DuckDB loaded from the
+    exports; the run log names the database without its password."""
+    from test_postgres import PASSWORD
+
+    from greenery_cli.sources.postgres import redact
+
+    url = pg_server.url()
+    result = run_cli(
+        "--engine", real_replayed_spark, "load", "--source", url,
+        "--select", "stg_products stg_events",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "loaded 2 raw tables (" in result.stderr and PASSWORD not in result.stderr
+    from test_spark_build import _contents
+
+    for relation in ("raw.products", "raw.events"):
+        spark_rows = _contents(("--engine", real_replayed_spark), relation)
+        assert spark_rows == _contents(("--db", str(real_replayed_duckdb)), relation), relation
+    spark.catalog.refreshTable("meta.loads")
+    spark.catalog.refreshTable("meta.runs")
+    run_id = spark.sql("select max(run_id) from meta.runs").collect()[0][0]
+    loads = spark.sql(
+        f"select table_name, source_kind, location from meta.loads where run_id = {run_id} "
+        "order by table_name"
+    ).collect()
+    assert [tuple(r) for r in loads] == [
+        (table, "postgres", redact(url)) for table in ("events", "products")
+    ]
+    texts = spark.sql("select concat(args, coalesce(message, '')) from meta.runs").collect()
+    assert not [t for (t,) in texts if PASSWORD in t]
