@@ -30,7 +30,7 @@ from greenery_cli.seeds import Seed, declared_seeds
 from greenery_cli.sources import Source, check_spec, open_source, redact_source
 from greenery_cli.warehouse import DEFAULT_WAIT_SECONDS, Warehouse, open_warehouse
 
-__all__ = ["LoadResult", "LoadSettings", "check_keys", "load", "resolve_source"]
+__all__ = ["LoadResult", "LoadSettings", "check_keys", "load", "plan", "resolve_source"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def load(settings: LoadSettings) -> LoadResult:
     with open_warehouse(settings.db, write=True, wait=settings.wait, in_place=small) as wh:
         with recorded_run(wh, "load", args) as run:
             state = BuildState.read(wh)
-            order, raw_tables, seeds = _plan(settings, models, project.sources, seeds, state)
+            order, raw_tables, seeds = plan(settings.select, models, project.sources, seeds, state)
             source = resolve_source(wh, settings.source)
             try:
                 source.check(raw_tables)
@@ -183,18 +183,19 @@ def load(settings: LoadSettings) -> LoadResult:
     return result
 
 
-def _plan(
-    settings: LoadSettings,
+def plan(
+    select: tuple[str, ...],
     models: dict[str, Model],
     raw_tables: tuple[RawTable, ...],
     seeds: list[Seed],
     state: BuildState,
 ) -> tuple[list[Model], tuple[RawTable, ...], list[Seed]]:
-    """The models to consider, in order, and the raw tables and seeds to bring up to date."""
-    if not settings.select:
+    """The models to consider, in order, and the raw tables and seeds to bring up to date
+    (`select`: only those models, and the raw tables and seeds they read)."""
+    if not select:
         return build_order(models), raw_tables, seeds
-    modified = state.modified(models) if needs_state(settings.select) else None
-    order = choose(models, settings.select, modified=modified)
+    modified = state.modified(models) if needs_state(select) else None
+    order = choose(models, select, modified=modified)
     return (order, *needed_inputs(models, order, raw_tables, seeds))
 
 
@@ -224,7 +225,7 @@ def nothing_to_load(
         if not spec or source_kind(spec) != "files":
             return False
         state = BuildState.read(wh)
-        order, tables, chosen_seeds = _plan(settings, models, raw_tables, seeds, state)
+        order, tables, chosen_seeds = plan(settings.select, models, raw_tables, seeds, state)
         source = open_source(spec)  # a folder: nothing is opened
         if not isinstance(source, FileSource):
             return False

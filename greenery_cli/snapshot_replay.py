@@ -209,11 +209,23 @@ def _already_there(
     wh: Warehouse, settings: SnapshotSettings, state: ScheduledState, staged: Staged
 ) -> ReplayedState:
     """Skip a state the history already holds at its moment; refuse any other past moment."""
-    from greenery_cli.sql import render
+    held = held_run(wh, state)
+    database = str(wh.scalar("select current_database()"))
+    snapshot_columns = _columns(wh, database, "snapshots", "products_snapshot")
+    names = _check_columns(
+        settings.check_columns, staged.columns, snapshot_columns, str(state.file)
+    )
+    refuse_another_state(wh, state, held, staged.table, names, snapshot_columns, settings.missing)
+    return ReplayedState(state.moment, str(state.file), held, True)
 
+
+def held_run(wh: Any, state: ScheduledState) -> int:
+    """The snapshot run the history has at the moment of `state`, which is not after the
+    history's end; refused when it has none then (on either engine: `wh` is a Warehouse or a
+    SparkEngine)."""
     held = wh.scalar(
-        "select max(snapshot_run_id) from snapshots.snapshot_runs where taken_at = ?",
-        [state.moment],
+        "select max(snapshot_run_id) from snapshots.snapshot_runs where taken_at = $taken_at",
+        {"taken_at": state.moment},
     )
     if held is None:
         raise UsageError(
@@ -221,18 +233,24 @@ def _already_there(
             "a replay only adds states after the history's end (history is append-only in "
             "time); nothing replayed"
         )
-    database = str(wh.scalar("select current_database()"))
-    snapshot_columns = _columns(wh, database, "snapshots", "products_snapshot")
-    names = _check_columns(
-        settings.check_columns, staged.columns, snapshot_columns, str(state.file)
-    )
+    return int(held)
+
+
+def refuse_another_state(
+    wh: Any,
+    state: ScheduledState,
+    held: int,
+    staged: str,
+    names: list[str],
+    snapshot_columns: dict[str, str],
+    missing: str | None,
+) -> None:
+    """Refuse a state whose file (the table `staged`) gives another state than the history holds
+    at its moment, in presence or the compared columns `names` (on either engine)."""
+    from greenery_cli.sql import render
+
     compared = [_Column(n, quote_identifier(n)) for n in names if n in snapshot_columns]
-    sql = render(
-        "snapshot/replay_differs.sql",
-        staged=staged.table,
-        compared=compared,
-        missing=settings.missing,
-    )
+    sql = render("snapshot/replay_differs.sql", staged=staged, compared=compared, missing=missing)
     differs = int(wh.scalar(sql, {"taken_at": state.moment}))
     if differs:
         what = ", ".join(names)
@@ -241,7 +259,6 @@ def _already_there(
             f"holding another state ({differs} products differ in presence or {what}); "
             "nothing replayed"
         )
-    return ReplayedState(state.moment, str(state.file), int(held), True)
 
 
 def _new_run(wh: Warehouse, state: ScheduledState) -> Run:

@@ -131,6 +131,9 @@ class BuildingStandIn(Markers):
     def send_csv(self, path: Any, name: str) -> list[str]:
         return self.read_csv(str(path), name)
 
+    def send_arrow(self, table: Any, name: str) -> None:
+        self.wh.con.register(name, table)
+
     def read_parquet(self, path: str, name: str, glob: str | None = None) -> dict[str, str]:
         # as SparkEngine reads one: its columns and their types, DuckDB's names
         self.wh.execute(

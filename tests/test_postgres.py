@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import RAW_TABLE_NAMES, RAW_TABLES
+from conftest import RAW_TABLE_NAMES, RAW_TABLES, run_cli
 
 from greenery_cli.errors import ExitCode
 from greenery_cli.sources.postgres import PostgresSource, parse_url, redact
@@ -512,6 +512,94 @@ def test_duplicate_key(cli, warehouse, pg_server: PgServer) -> None:
         "dupes",
         "duplicate primary key (order_id, product_id)",
     )
+
+
+# --- on Spark: read here, sent to the server (the stand-in engine) ---
+
+
+def _spark_logged(db: Path) -> tuple[list[Any], list[str]]:
+    """The Spark run log's loads (no times) and every text it holds."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        loads = con.execute(
+            "select table_name, source_kind, location, rows, action from meta.loads order by all"
+        ).fetchall()
+        texts = con.execute(
+            "select location from meta.loads union all "
+            "select args || coalesce(message, '') from meta.runs"
+        ).fetchall()
+    return loads, [t for (t,) in texts]
+
+
+def test_a_spark_load_from_postgres_gives_duckdbs_warehouse_and_shows_no_password(
+    pg_server: PgServer, pg_loaded_warehouse: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    from spark_stand_in import STAND_IN
+
+    spark = tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+    result = run_cli("--engine", STAND_IN, "load", "--source", pg_server.url())
+    assert result.exit_code == 0, result.stderr
+    location = redact(pg_server.url())
+    assert (
+        f"loaded 7 raw tables (5092 rows) and 3 seeds, built 17 models on {STAND_IN} "
+        in (result.stderr)
+        and f"from {location} (run 1)" in result.stderr
+    )
+    mine, theirs = contents(spark), contents(pg_loaded_warehouse)
+    assert mine.keys() == theirs.keys()
+    for relation in theirs:
+        assert mine[relation] == theirs[relation], relation
+    loads, texts = _spark_logged(spark)
+    assert loads == _spark_logged(pg_loaded_warehouse)[0]
+    assert {kind for _, kind, *_ in loads} == {"postgres"}
+    no_password_anywhere(result.stdout, result.stderr, *texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        (
+            "lots_on_spark",
+            [
+                "alter table products alter column inventory type text",
+                "update products set inventory = 'lots' where name = 'Pothos'",
+            ],
+        ),
+        (
+            "dupes_on_spark",
+            ["insert into order_items select order_id, product_id, 9 from order_items limit 1"],
+        ),
+        ("bad_password", []),
+    ],
+)
+def test_a_spark_load_from_postgres_refuses_what_duckdbs_refuses(
+    pg_server: PgServer,
+    tmp_path: Path,
+    on_stand_in: dict[str, Path],
+    name: str,
+    changes: list[str],
+) -> None:
+    from spark_stand_in import STAND_IN
+
+    from greenery_cli.warehouse import open_warehouse
+
+    spark, duck = tmp_path / "spark.duckdb", tmp_path / "duck.duckdb"
+    with open_warehouse(spark, write=True):
+        pass  # a warehouse there, so the stand-in keeps the failed run's row
+    on_stand_in["db"] = spark
+    if name == "bad_password":
+        url = pg_server.url(password="wrong-" + PASSWORD)
+    else:
+        url = pg_server.url(clone_schema(pg_server, name, *changes))
+    theirs = run_cli("--db", str(duck), "load", "--source", url)
+    mine = run_cli("--engine", STAND_IN, "load", "--source", url)
+    assert mine.exit_code == theirs.exit_code != 0, mine.stderr
+    assert mine.stderr == theirs.stderr and len(mine.stderr.strip().splitlines()) == 1
+    with duckdb.connect(str(spark), read_only=True) as con:  # nothing loaded, the error logged
+        assert not con.execute("select * from duckdb_tables() where schema_name = 'raw'").fetchall()
+        runs = con.execute("select status, args || message from meta.runs").fetchall()
+    assert [status for status, _ in runs] == ["error"]
+    no_password_anywhere(mine.stderr, *(text for _, text in runs))
 
 
 # --- one consistent read ---

@@ -89,7 +89,6 @@ def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: st
 def test_spark_only_options_not_ported_are_refused() -> None:
     pytest.importorskip("sqlglot", reason="the spark extra is not installed")
     for args, what in (
-        (("load", "--source", ".", "--select", "dim_products"), "load --select"),
         (("snapshot", "--check-columns", "all"), "snapshot --check-columns"),
         (("snapshot", "--missing", "ignore"), "snapshot --missing"),
     ):

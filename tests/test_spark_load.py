@@ -23,6 +23,7 @@ import pytest
 from conftest import run_cli
 from spark_stand_in import STAND_IN
 from test_bad_input import CSV_VALUES, edit_line, reference_value
+from test_postgres import pg_server  # noqa: F401 - the PostgreSQL server fixture
 from test_spark_build import rows
 
 from greenery_cli.errors import ExitCode, SourceError
@@ -392,3 +393,145 @@ def test_a_spark_load_from_a_folder_url_is_a_load_from_the_folder(
         assert _raw_rows(spark, table) == _raw_rows(duck, table), table
     args = json.loads(rows(spark, "select args from meta.runs where run_id = 1")[0][0])
     assert args["source"] == url
+
+
+def _load_log(db: Path) -> dict[str, Any]:
+    """The newest run's row, its loads (without the time) and, from last_run, its builds and
+    changes."""
+    from test_spark_build import last_run
+
+    logged = last_run(db)
+    run_id = logged["run"][0]
+    logged["loads"] = rows(
+        db,
+        "select table_name, source_kind, location, rows, action, rows_added from meta.loads "
+        f"where run_id = {run_id} order by table_name",
+    )
+    return logged
+
+
+def test_a_spark_load_with_select_loads_what_duckdbs_loads(
+    raw_copy: Path, tmp_path: Path, on_stand_in: dict[str, Path]
+) -> None:
+    """`load --select`: the chosen models and the raw tables and seeds they read, as DuckDB's
+    load chooses them, with DuckDB's run log; a model whose input was never built is refused
+    before anything is written, in DuckDB's words."""
+    duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
+    on_stand_in["db"] = spark
+
+    def both(*select: str) -> tuple[Any, Any]:
+        args = ("load", "--source", str(raw_copy), "--select", *select)
+        return run_cli("--db", str(duck), *args), run_cli("--engine", STAND_IN, *args)
+
+    def loaded(db: Path) -> list[str]:
+        present = rows(db, "select schema_name || '.' || table_name from duckdb_tables()")
+        return sorted(r for (r,) in present if r.startswith(("raw.", "seeds.")))
+
+    # int_addresses_geo reads stg_addresses (raw.addresses) and the us_states seed
+    on_duck, on_spark = both("+int_addresses_geo")
+    assert on_duck.exit_code == 0, on_duck.stderr
+    assert on_spark.exit_code == 0, on_spark.stderr
+    assert loaded(spark) == loaded(duck) == ["raw.addresses", "seeds.us_states"]
+    assert "loaded 1 raw tables (" in on_spark.stderr
+    assert "and 1 seeds, built 2 models" in on_spark.stderr
+    assert _load_log(spark) == _load_log(duck)
+    assert _load_log(spark)["run"][2]["select"] == ["+int_addresses_geo"]
+    assert _raw_rows(spark, "addresses") == _raw_rows(duck, "addresses")
+    geo = "select * from intermediate.int_addresses_geo order by all"
+    assert rows(spark, geo) == rows(duck, geo)
+
+    # dim_products reads stg_order_items, never built: refused on both, nothing loaded
+    on_duck, on_spark = both("dim_products")
+    assert on_duck.exit_code == on_spark.exit_code == ExitCode.TOOL_ERROR, on_spark.stderr
+    said = on_duck.stderr.strip().splitlines()[-1]
+    assert "reads model stg_order_items, which has never been built" in said
+    assert on_spark.stderr.strip().splitlines()[-1] == said
+    assert loaded(spark) == ["raw.addresses", "seeds.us_states"]
+    assert _load_log(spark)["run"] == _load_log(duck)["run"]  # logged as the error it was
+
+
+@pytest.mark.slow
+def test_a_spark_load_with_select_on_the_server_loads_only_what_it_reads(
+    real_replayed_spark: str,
+    real_replayed_duckdb: Path,
+    real_data: Path,
+    spark: Any,
+    tmp_path: Path,
+) -> None:
+    """On the test run's server (its shared real load): `load --select +int_addresses_geo`
+    rewrites raw.addresses, the us_states seed and the two models, and nothing else, into
+    DuckDB's rows (its load of a copy, choosing the same tables)."""
+    from conftest import copy_warehouse
+    from test_spark_build import _contents, _next_run_id, _spark_log
+
+    from greenery_cli.engines.spark.load import REBUILT
+
+    duck = copy_warehouse(real_replayed_duckdb, tmp_path / "duck.duckdb")
+    run_id = _next_run_id(spark)
+    args = ("load", "--source", str(real_data / "raw"), "--select", "+int_addresses_geo")
+    on_spark = run_cli("--engine", real_replayed_spark, *args)
+    on_duck = run_cli("--db", str(duck), *args)
+    assert on_spark.exit_code == on_duck.exit_code == 0, on_spark.stderr
+    assert "loaded 1 raw tables (" in on_spark.stderr
+    assert f"and 1 seeds, built 2 models on {real_replayed_spark} " in on_spark.stderr
+    logged = _spark_log(spark, run_id)
+    assert logged["run"][1:4] == (
+        "load",
+        {"source": str(real_data / "raw"), "select": ["+int_addresses_geo"], "full_refresh": False},
+        "success",
+    )
+    assert [(b[0], b[4], b[5]) for b in logged["builds"]] == [
+        ("stg_addresses", "built", REBUILT),
+        ("int_addresses_geo", "built", REBUILT),
+    ]
+    assert [c[0] for c in logged["changes"]] == [
+        "intermediate.int_addresses_geo", "raw.addresses", "seeds.us_states",
+        "staging.stg_addresses",
+    ]  # fmt: skip
+    duck_loads = rows(
+        duck, "select table_name from meta.loads where run_id = (select max(run_id) from meta.runs)"
+    )
+    assert duck_loads == [("addresses",)]
+    for relation in ("raw.addresses", "intermediate.int_addresses_geo"):
+        spark_rows = _contents(("--engine", real_replayed_spark), relation)
+        assert spark_rows == _contents(("--db", str(duck)), relation), relation
+
+
+@pytest.mark.slow
+def test_a_spark_load_from_postgres_on_the_server_sends_duckdbs_rows(
+    real_replayed_spark: str,
+    real_replayed_duckdb: Path,
+    pg_server: Any,  # noqa: F811 - test_postgres's fixture, imported above
+    spark: Any,
+) -> None:
+    """On the test run's server: the real tables read from PostgreSQL here and sent as Arrow
+    (products: integers and doubles; events: moments) hold the rows DuckDB loaded from the
+    exports; the run log names the database without its password."""
+    from test_postgres import PASSWORD
+
+    from greenery_cli.sources.postgres import redact
+
+    url = pg_server.url()
+    result = run_cli(
+        "--engine", real_replayed_spark, "load", "--source", url,
+        "--select", "stg_products stg_events",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "loaded 2 raw tables (" in result.stderr and PASSWORD not in result.stderr
+    from test_spark_build import _contents
+
+    for relation in ("raw.products", "raw.events"):
+        spark_rows = _contents(("--engine", real_replayed_spark), relation)
+        assert spark_rows == _contents(("--db", str(real_replayed_duckdb)), relation), relation
+    spark.catalog.refreshTable("meta.loads")
+    spark.catalog.refreshTable("meta.runs")
+    run_id = spark.sql("select max(run_id) from meta.runs").collect()[0][0]
+    loads = spark.sql(
+        f"select table_name, source_kind, location from meta.loads where run_id = {run_id} "
+        "order by table_name"
+    ).collect()
+    assert [tuple(r) for r in loads] == [
+        (table, "postgres", redact(url)) for table in ("events", "products")
+    ]
+    texts = spark.sql("select concat(args, coalesce(message, '')) from meta.runs").collect()
+    assert not [t for (t,) in texts if PASSWORD in t]

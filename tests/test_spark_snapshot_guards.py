@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from conftest import run_cli
 from spark_stand_in import BuildingStandIn
 from test_snapshot import T, contents, snap, write_products
 
-from greenery_cli.errors import DataError, ExitCode
+from greenery_cli.errors import DataError, ExitCode, GreeneryError, UsageError
 from greenery_cli.snapshot_rewind import RewindRefused
 from greenery_cli.warehouse import open_warehouse
 
@@ -182,6 +183,69 @@ def test_dry_run_and_allow_rewind_are_no_longer_refused_on_spark_but_replay_take
     assert result.stderr == duck.stderr and "not --at, --source or --dry-run" in result.stderr
 
 
+def test_a_replay_on_spark_skips_the_states_the_history_holds_as_duckdb(
+    histories: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history's own three states replayed: each skipped, naming the run that holds it, no
+    run taken, nothing written (DuckDB's answer on its copy); another state at a moment of the
+    history and a moment inside it with no run are refused in DuckDB's words."""
+    from test_snapshot_replay import write_weeks
+
+    from greenery_cli.engines.spark.meta import RunLog
+    from greenery_cli.snapshot_replay import ReplaySettings, replay
+
+    duck, spark, _src = histories
+
+    def file_stage(engine: Any, csv: Path) -> Callable[[], tuple[int, str]]:
+        def stage() -> tuple[int, str]:  # as the Spark engine stages one file: typed, in order
+            folder = tmp_path / "staged"
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            shutil.copy(csv, folder / "products.csv")
+            return _staging(engine.wh, folder)()  # DuckDB's own read_csv, behind the engine
+
+        return stage
+
+    monkeypatch.setattr(spark_snapshot, "file_stage", file_stage)
+
+    def on_spark(folder: Path) -> Any:
+        with open_warehouse(spark, write=True) as wh:
+            engine: Any = _SnapshotStandIn(wh)
+            log = RunLog(engine, 4)
+            try:
+                states = spark_snapshot.replay(engine, folder, log, spark_snapshot.Guards())
+            except (DataError, UsageError) as exc:
+                return exc
+            assert log.finished == [] and log.next_id == 4  # no run taken
+            return states
+
+    def on_duck(folder: Path) -> Any:
+        try:
+            return replay(ReplaySettings(db=duck, folder=str(folder))).states
+        except (DataError, UsageError) as exc:
+            return exc
+
+    state = {p: (p.upper(), 1.0, n) for p, n in zip("abc", (1, 2, 3), strict=True)}
+    later = {p: (p.upper(), 1.0, n) for p, n in zip("abc", (5, 6, 3), strict=True)}
+    before = contents(spark, skip=())
+    held = write_weeks(tmp_path / "held", [(T[0], state), (T[1], later), (T[2], later)])
+    skipped = on_spark(held)
+    assert [(s.skipped, s.run_id) for s in skipped] == [(True, 1), (True, 2), (True, 3)]
+    assert skipped == on_duck(held)
+    assert contents(spark, skip=()) == before
+    for name, states in (
+        ("other", [(T[0], state), (T[1], state)]),  # week 1's products again at T[1]
+        ("between", [(T[0] + timedelta(days=1), state)]),
+    ):
+        folder = write_weeks(tmp_path / name, states)
+        mine, theirs = on_spark(folder), on_duck(folder)
+        assert isinstance(mine, type(theirs)) and isinstance(mine, GreeneryError), mine
+        assert str(mine) == str(theirs)
+    assert "already has snapshot run 2 at that moment" in str(on_spark(tmp_path / "other"))
+    assert "append-only in time" in str(on_spark(tmp_path / "between"))
+    assert contents(spark, skip=()) == before
+
+
 # -- slow: the real weekly states on the test run's Spark Connect server ------------------------
 
 
@@ -213,8 +277,9 @@ def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
     """Weeks 1 and 2 replayed on both engines; then week 1 again is refused as a rewind with
     DuckDB's message and the Spark history is unchanged; a dry run (--allow-rewind) prints
     DuckDB's rows and writes nothing; five products only is refused by the shrink guard; the
-    rewind taken with --allow-rewind, over a stale folder where its generation goes; the runs
-    and the history then as on DuckDB."""
+    rewind taken with --allow-rewind, over a stale folder where its generation goes; the two
+    weeks replayed again skipped, another state at week 1 refused; the runs and the history then
+    as on DuckDB."""
 
     def forget_history() -> None:
         for database in ("snapshots", "meta"):
@@ -283,8 +348,24 @@ def test_snapshot_guards_and_dry_run_on_spark_match_duckdb(
             for r in json.loads(listed.stdout)
         ]
 
+    # the two weeks again: both states skipped, naming the runs holding them, as on DuckDB;
+    # week 2's products at week 1's moment refused
+    again = both("--replay", str(tmp_path / "weeks"), "--format", "json")
+    assert again[0].exit_code == again[1].exit_code == 0, again[1].stderr
+    assert again[1].stdout == again[0].stdout and again[1].stderr == again[0].stderr
+    assert json.loads(again[1].stdout)["skipped"] == 2
+    swapped = _weeks(real_data, tmp_path / "swapped", (1,))
+    shutil.copy(
+        real_data / "inventory-weeks" / "products_week2.csv", swapped / "products_week1.csv"
+    )
+    other = both("--replay", str(swapped))
+    assert other[0].exit_code == other[1].exit_code == ExitCode.WORK_FAILED, other[1].stderr
+    assert other[1].stderr == other[0].stderr and "holding another state" in other[1].stderr
+
     runs = log(on_spark)
-    assert [r[2] for r in runs] == ["success", "error", "error", "success", "success", "success"]
+    assert [r[2] for r in runs] == ["error", "success"] + [
+        "success", "error", "error", "success", "success", "success"
+    ]  # fmt: skip
     assert runs == log(duck)
     for question in (("snapshot", "list"), ("inventory-changes",)):
         listing = run_cli(*on_spark, *question, "--format", "json")

@@ -293,6 +293,12 @@ class SparkEngine:
             self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
         return header
 
+    def send_arrow(self, table: pa.Table, name: str) -> None:
+        """Rows read on this machine (a database source's table) as the session's temporary
+        view `name`, sent to the server as Arrow, their types kept."""
+        with self.errors(SourceError):
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
     def read_parquet(self, path: str, name: str, glob: str | None = None) -> dict[str, str]:
         """A Parquet file (or a folder's files matching `glob`) as the session's temporary view
         `name`; its columns and their types, named as DuckDB names them (so

@@ -1,5 +1,10 @@
-"""`greenery --engine sc://... load --source DIR`: exports and seeds into Spark tables, then
-every model, in build order.
+"""`greenery --engine sc://... load --source DIR|postgresql://...`: exports (or a database's
+tables) and seeds into Spark tables, then every model, in build order (with --select, the models
+DuckDB's load chooses and the raw tables and seeds they read: load.py `plan`).
+
+A PostgreSQL source is read on this machine by DuckDB's own source (sources/postgres.py: one
+read-only snapshot, the contract's checks and messages) and each table sent to the server as
+Arrow: the server needs no JDBC driver and never sees the password.
 
 The folder holds what DuckDB's file source reads (sources/files.py: per raw table a .csv or
 .parquet file or a folder of batch files, or a raw/ subfolder of them); its files are read by
@@ -40,7 +45,8 @@ REBUILT = "rebuilt: a Spark load builds every model"  # no fingerprints compared
 
 @dataclass
 class SparkLoadResult:
-    source: str
+    source: str  # the folder, or a database's location (no password)
+    kind: str = "files"  # files | postgres, as meta.loads names a DuckDB load's source
     tables: dict[str, int] = field(default_factory=dict)  # relation -> rows
     models: dict[str, str] = field(default_factory=dict)  # relation -> how it was built
     notes: list[str] = field(default_factory=list)
@@ -211,11 +217,52 @@ def _stage_raw(engine: SparkEngine, exports: list[Export], table: RawTable) -> s
                         f"{path}: {bad} value(s) refused, the first: "
                         + refused_value(table, column, value)
                     )
-        columns = [
-            f"cast({_quoted(c)} as {t}) as {_quoted(c)}" for c, t in table.columns.items()
-        ] + [_quoted(c) for c in extras_of[1]]
-        selects.append(f"select {', '.join(columns)} from {name}")
+        selects.append(_typed(table, name, extras_of[1]))
     return "\nunion all\n".join(selects)
+
+
+def _typed(table: RawTable, name: str, extras: list[str] | tuple[str, ...] = ()) -> str:
+    """The SELECT of a staged view's contract columns cast to their declared types, then its
+    extra columns as they are."""
+    columns = [f"cast({_quoted(c)} as {t}) as {_quoted(c)}" for c, t in table.columns.items()] + [
+        _quoted(c) for c in extras
+    ]
+    return f"select {', '.join(columns)} from {name}"
+
+
+def _send_database(
+    engine: SparkEngine, spec: str, tables: tuple[RawTable, ...]
+) -> tuple[str, list[tuple[str, str]]]:
+    """A PostgreSQL source's tables, read on this machine by DuckDB's source (sources/
+    postgres.py: one read-only snapshot, the contract's types and value checks) into a DuckDB
+    in memory, their keys checked as a DuckDB load checks them (the same messages), each then
+    sent to the server as a session view (Arrow); the source's location (no password) and each
+    raw relation's typed SELECT."""
+    import duckdb
+
+    from greenery_cli.raw_load import check_keys
+    from greenery_cli.sources.postgres import PostgresSource
+    from greenery_cli.warehouse import Warehouse
+
+    source = PostgresSource(spec)
+    for secret in source.url.secrets:
+        engine.hide(secret)
+    staged: list[tuple[str, str]] = []
+    try:
+        source.check(tables)
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            here = Warehouse(path=Path(":memory:"), con=con, read_only=False)
+            for table in tables:
+                name = f"greenery_raw_{table.name}"
+                source.stage(here, table, name, temporary=True)
+                check_keys(here, table, name, f"{source.location} {table.name}")
+                engine.send_arrow(con.sql(f"select * from {name}").to_arrow_table(), name)
+                here.execute(f"drop table {name}")
+                staged.append((f"raw.{table.name}", _typed(table, name)))
+    finally:
+        source.close()
+    return source.location, staged
 
 
 def _check_keys(
@@ -244,54 +291,69 @@ def _check_keys(
             raise DataError(f"{csv}: duplicate primary key ({', '.join(key)}): {shown}")
 
 
-def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> SparkLoadResult:
-    """Check every export and seed, then write them and build every model; with a `run_id`,
-    append what was done to the run log's tables (which must exist)."""
+def load_on_spark(
+    engine: SparkEngine, source: str | None, run_id: int = 0, select: tuple[str, ...] = ()
+) -> SparkLoadResult:
+    """Check every export and seed, then write them and build every model; with `select`, only
+    the models DuckDB's load chooses and the raw tables and seeds they read (load.py `plan`).
+    With a `run_id`, append what was done to the run log's tables (which must exist)."""
+    from greenery_cli.build import check_inputs
+    from greenery_cli.engine.state import BuildState
+    from greenery_cli.load import plan
     from greenery_cli.models import build_order, discover
     from greenery_cli.project import current
     from greenery_cli.raw_load import TableLoad
     from greenery_cli.seeds import declared_seeds
 
     if source is None:
-        raise UsageError("load on the Spark engine needs --source DIR (no remembered source)")
-    scheme = source.split("://")[0].lower() if "://" in source else None
-    if scheme is not None and scheme.startswith("postgres"):
         raise UsageError(
-            "load on the Spark engine reads a folder of exports (CSV or Parquet), not "
-            f"{scheme}:// (docs/spark.md)"
+            "load on the Spark engine needs --source DIR or --source postgresql://... "
+            "(no remembered source)"
         )
-    project = current()
-    if scheme is None:  # a folder on this machine, which a local server reads
+    models = discover()
+    if select:
+        on_spark: Any = engine  # BuildState reads through the engine's rows()
+        state = BuildState.read(on_spark)
+        order, tables, seeds = plan(select, models, current().sources, declared_seeds(), state)
+    else:
+        order, tables, seeds = build_order(models), current().sources, declared_seeds()
+    kind = _source_kind(source)
+    staged: list[tuple[str, str]] = []  # (relation, typed select)
+    if kind == "postgres":  # read here: the server may have no JDBC driver
+        folder, staged = _send_database(engine, source, tables)
+    elif "://" not in source:  # a folder on this machine, which a local server reads
         files = FileSource(source)
         folder = str(files.folder.resolve())
-        files.check(project.sources)
-        exports = {t.name: _local_exports(files, t) for t in project.sources}
+        files.check(tables)
+        exports = {t.name: _local_exports(files, t) for t in tables}
     else:
-        folder, exports = _remote_exports(engine, source, project.sources)
+        folder, exports = _remote_exports(engine, source, tables)
     engine.ensure_schemas()
-    staged: list[tuple[str, str]] = []  # (relation, typed select)
-    for table in project.sources:
+    for table in tables if kind != "postgres" else ():
         found = exports[table.name]
-        select = _stage_raw(engine, found, table)
+        select_raw = _stage_raw(engine, found, table)
         where = found[0].label if len(found) == 1 else f"{folder}/{table.name}/"
-        _check_keys(engine, where, select, table.primary_key, table.not_null)
-        staged.append((f"raw.{table.name}", select))
-    for seed in declared_seeds():
-        select = _stage(engine, seed.path, f"greenery_seed_{seed.name}", seed.columns, sent=True)
-        _check_keys(engine, seed.path, select, seed.primary_key, ())
-        staged.append((f"seeds.{seed.name}", select))
-    result = SparkLoadResult(source=folder)
+        _check_keys(engine, where, select_raw, table.primary_key, table.not_null)
+        staged.append((f"raw.{table.name}", select_raw))
+    for seed in seeds:
+        select_seed = _stage(
+            engine, seed.path, f"greenery_seed_{seed.name}", seed.columns, sent=True
+        )
+        _check_keys(engine, seed.path, select_seed, seed.primary_key, ())
+        staged.append((f"seeds.{seed.name}", select_seed))
+    if select:  # what the chosen models read from outside the load is there already
+        check_inputs(_AfterLoad(state.relations, [r for r, _ in staged]), models, order)
+    result = SparkLoadResult(source=folder, kind=kind)
     built_before = _built_before(engine) if run_id else set()
-    for relation, select in staged:  # everything checked: now write
-        engine.create_table_as(relation, select)
+    for relation, typed in staged:  # everything checked: now write
+        engine.create_table_as(relation, typed)
         rows = int(engine.scalar(f"select count(*) from {relation}"))
         result.tables[relation] = rows
         result.loads.append(TableLoad(relation, "loaded", rows, rows, "loaded in full"))
     done = SparkBuilds()
     build_in_order(
         engine,
-        # an ephemeral model is inlined into the models that read it: nothing to build or log
-        [m for m in build_order(discover()) if m.in_warehouse],
+        [m for m in order if m.in_warehouse],  # an ephemeral model is inlined into its readers
         lambda m: REBUILT if m.name in built_before else "never built",
         done,
     )
@@ -299,6 +361,28 @@ def load_on_spark(engine: SparkEngine, source: str | None, run_id: int = 0) -> S
     if run_id:
         _record(engine, run_id, result)
     return result
+
+
+def _source_kind(source: str) -> str:
+    """postgres for a database connection (sources.source_kind's rules), else files: a folder
+    here, or a folder URL the server reads (s3a://, hdfs://, file://...)."""
+    from greenery_cli.sources import source_kind
+
+    scheme = source.split("://", 1)[0].lower() if "://" in source else None
+    if scheme is not None and not scheme.startswith("postgres"):
+        return "files"
+    return source_kind(source)
+
+
+@dataclass(frozen=True)
+class _AfterLoad:
+    """The catalogue as it will be once the staged tables are written (build.check_inputs)."""
+
+    present: dict[str, str]
+    loading: list[str]
+
+    def relations(self) -> dict[str, str]:
+        return {**self.present, **dict.fromkeys(self.loading, "TABLE")}
 
 
 def _built_before(engine: SparkEngine) -> set[str]:
@@ -317,7 +401,7 @@ def _record(engine: SparkEngine, run_id: int, result: SparkLoadResult) -> None:
         engine,
         "loads",
         [
-            [run_id, t.relation.removeprefix("raw."), "files", result.source, t.rows, now]
+            [run_id, t.relation.removeprefix("raw."), result.kind, result.source, t.rows, now]
             + [t.action, t.rows_added]
             for t in raw
         ],
@@ -336,29 +420,25 @@ def spark_load(
     full_refresh: bool,
     wait: float = 10.0,
 ) -> str:
-    """What the CLI calls: refuse what Spark does not do yet, load, and say what was done."""
+    """What the CLI calls: load, and say what was done."""
     from greenery_cli.engines.spark.engine import connect
-
-    if selectors:
-        raise UsageError(
-            f"greenery load --select does not run on the Spark engine yet ({spec.shown}): "
-            "it loads and builds everything"
-        )
     from greenery_cli.engines.spark.meta import ensure, recorded_run
     from greenery_cli.load import LoadResult, load_summary
-    from greenery_cli.sources import redact_location
+    from greenery_cli.sources import check_spec, redact_location
 
-    # every load on Spark is a full one; the run log records what was asked, as on DuckDB
+    if source is not None and _source_kind(source) == "postgres":
+        check_spec(source)  # a malformed connection refused before connecting, as on DuckDB
+    # every table a Spark load loads is loaded in full; the run log records what was asked
     args: dict[str, Any] = {
         "source": redact_location(source) if source else source,
-        "select": [],
+        "select": list(selectors),
         "full_refresh": full_refresh,
     }
     with connect(spec) as engine:
         with recorded_run(engine, "load", args, wait=wait) as (_log, run):
             ensure(engine, META_TABLES)
-            result = load_on_spark(engine, source, run.run_id)
-            logged = LoadResult(run.run_id, "files", result.source, loads=result.loads)
+            result = load_on_spark(engine, source, run.run_id, selectors)
+            logged = LoadResult(run.run_id, result.kind, result.source, loads=result.loads)
             logged.models = result.builds
             run.rows_affected = logged.rows_added
             run.message = load_summary(logged)

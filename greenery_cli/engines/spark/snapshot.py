@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from greenery_cli.snapshot import SnapshotResult
-    from greenery_cli.snapshot_replay import ReplayedState
+    from greenery_cli.snapshot_replay import ReplayedState, ScheduledState
 
 HISTORY = "snapshots.products_snapshot"
 RUNS = "snapshots.snapshot_runs"
@@ -455,15 +455,45 @@ def loaded_stage(engine: SparkEngine) -> Stage:
     return stage
 
 
+def _already_there(engine: SparkEngine, state: ScheduledState) -> ReplayedState | None:
+    """A state not after the history's end, as DuckDB's replay judges it (snapshot_replay.py):
+    skipped when the history holds the same state at its moment, refused otherwise; None for
+    a state after the end (a run to take)."""
+    from greenery_cli.project import current
+    from greenery_cli.snapshot import _check_columns
+    from greenery_cli.snapshot_replay import ReplayedState, held_run, refuse_another_state
+    from greenery_cli.sql import render
+
+    if _generation(engine) == 0:
+        return None
+    latest = engine.rows(render("snapshot/latest_moment.sql"))[0][2]
+    if latest is None or state.moment > latest:
+        return None
+    held = held_run(engine, state)
+    types, _key = _products_types()
+    try:
+        file_stage(engine, state.file)()
+    except DataError as exc:
+        raise DataError(f"{state.label}: {exc}") from None  # as a state taken names it
+    names = _check_columns(None, types, types, str(state.file))
+    refuse_another_state(engine, state, held, STAGED, names, types, current().snapshot.missing)
+    return ReplayedState(state.moment, str(state.file), held, True)
+
+
 def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> list[ReplayedState]:
     """Every state of the folder's schedule.csv, oldest first, each its own swapped run and
-    its own row of the run log (as on DuckDB), each guarded as DuckDB's replay guards it."""
+    its own row of the run log (as on DuckDB), each guarded as DuckDB's replay guards it; a
+    state the history already holds is skipped, as on DuckDB."""
     from greenery_cli.output import iso_utc
     from greenery_cli.snapshot_replay import ReplayedState, read_schedule
     from greenery_cli.snapshot_rewind import RewindRefused
 
     states = []
     for state in read_schedule(folder):
+        held = _already_there(engine, state)
+        if held is not None:
+            states.append(held)
+            continue
         run = log.new("snapshot", {"replayed": str(state.file), "at": iso_utc(state.moment)})
         try:
             taken = run_once(
