@@ -90,6 +90,9 @@ class BuildingStandIn(Markers):
     def table_exists(self, schema: str, table: str) -> bool:
         return f"{schema}.{table}" in self.wh.relations()
 
+    def column_types(self, relation: str) -> dict[str, str]:
+        return {str(row[0]): str(row[1]) for row in self.wh.rows(f"describe {relation}")}
+
     def kind_of(self, relation: str) -> str | None:
         return self.relations().get(relation)
 
