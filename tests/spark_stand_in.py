@@ -168,3 +168,16 @@ class BuildingStandIn(Markers):
             self.drop(relation)
         with _as_spark_errors():
             self.wh.execute(f"create or replace view {relation} as {select}")
+
+
+class SnapshotStandIn(BuildingStandIn):
+    """The SparkEngine calls the snapshot's runs, guards and dry run make, on a DuckDB
+    warehouse; each statement is also translated by the dialect and parsed as Spark SQL."""
+
+    def frame(self, sql: str, params: Any = None) -> Any:
+        self._spark(sql)
+        return self.wh.frame(sql, params)
+
+    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
+        self._spark(select)
+        self.wh.execute(f"create or replace temp table {name} as {select}", params)

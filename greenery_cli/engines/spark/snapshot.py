@@ -397,11 +397,12 @@ def run_once(
                 "nothing swapped in"
             )
     # deleted: closed by the run and not re-opened by it (a tombstone, or invalidated)
+    # (closed_by_run tested for null first: DuckDB's count_if of only NULLs is NULL, not 0)
     key = config.unique_key
     opened, closed, deleted = engine.rows(
         "select count_if(a.opened_by_run = $run_id and not a.is_deleted), "
-        "count_if(a.closed_by_run = $run_id), "
-        "count_if(a.closed_by_run = $run_id and r.k is null) "
+        "count_if(a.closed_by_run is not null and a.closed_by_run = $run_id), "
+        "count_if(a.closed_by_run is not null and a.closed_by_run = $run_id and r.k is null) "
         f"from {new} as a left join (select distinct {key} as k from {new} "
         f"where opened_by_run = $run_id and not is_deleted) as r on r.k = a.{key}",
         {"run_id": run_id},
