@@ -267,9 +267,9 @@ def test_check_columns_missing_and_drift_on_spark_match_duckdb_through_the_cli(
 ) -> None:
     """One small history taken by both engines' CLI, run by run: --check-columns and --missing
     of every kind, a column the source adds (then compares, then drops) and the refusal of a
-    vanished check column. Each step's stdout, stderr and exit code, and the history, the runs
-    and the run log after, are DuckDB's (the stand-in tests above cover the rest: dry run,
-    revert, a clash)."""
+    vanished check column; then a replayed state bringing it back. Each step's stdout, stderr
+    and exit code, and the history, the runs and the run log after, are DuckDB's (the stand-in
+    tests above cover the rest: dry run, revert, a clash)."""
 
     def forget_history() -> None:
         for database in ("snapshots", "meta"):
@@ -308,6 +308,15 @@ def test_check_columns_missing_and_drift_on_spark_match_duckdb_through_the_cli(
     refused = both(three, HEADER, *at(3), "--check-columns", "colour")
     assert refused.exit_code == ExitCode.WORK_FAILED and "colour has vanished" in refused.stderr
     assert both(three, HEADER, *at(3), "--check-columns", "all").exit_code == 0  # colour NULL
+    # a replayed state brings colour back, checked and with its own policy, as on DuckDB
+    weeks = tmp_path / "weeks"
+    write_products(weeks, [("a", "Aloe", 5.0, 10, "white"), ("c", "Cactus", 1.0, 2, "")], COLOUR)
+    (weeks / "schedule.csv").write_text(f"snapshot_at,file\n{T[4].isoformat()},products.csv\n")
+    replay = ("snapshot", "--replay", str(weeks), "--check-columns", "all")
+    replay += ("--missing", "invalidate")
+    replayed = [run_cli(*engine, *replay, "--format", "json") for engine in (duck, on_spark)]
+    assert replayed[0].exit_code == replayed[1].exit_code == 0, replayed[1].stderr
+    assert (replayed[1].stdout, replayed[1].stderr) == (replayed[0].stdout, replayed[0].stderr)
 
     history = ("query", "select * from snapshots.products_snapshot order by snapshot_row_id")
 
@@ -327,9 +336,10 @@ def test_check_columns_missing_and_drift_on_spark_match_duckdb_through_the_cli(
     assert mine == answers(duck, history, ("snapshot", "list"), ("runs", "--all"))
     assert list(mine[0][0])[-1] == "colour"
     assert [(r["product_id"], r["colour"]) for r in mine[0]][3:] == [
-        ("a", "green"), ("a", "blue"), ("b", "pink"), ("a", None)
+        ("a", "green"), ("a", "blue"), ("b", "pink"), ("a", None), ("a", "white")
     ]  # fmt: skip
     assert [(r["check_columns"], r["missing_policy"]) for r in mine[1]] == [  # newest first
+        ("all", "invalidate"),
         ("all", "new_record"),
         ("all", "ignore"),
         ("name,price", "invalidate"),

@@ -101,12 +101,17 @@ def _empty(types: dict[str, str]) -> str:
     )
 
 
-def _stage_file(engine: SparkEngine, csv: Path, types: dict[str, str], key: str) -> int:
-    """products.csv as the temporary view STAGED, typed, with each row's position in the file."""
-    from greenery_cli.engines.spark.load import _check_keys, _stage
+def _stage_file(engine: SparkEngine, file: Path, key: str) -> int:
+    """One products file (.csv or .parquet) as the temporary view STAGED, checked and typed as
+    the Spark load checks an export (extra columns carried after the contract's, as DuckDB's
+    replay stages them), with each row's position in the file."""
+    from greenery_cli.engines.spark.load import Export, _check_keys, _stage_raw
+    from greenery_cli.project import current
 
-    select = _stage(engine, csv, "greenery_snapshot_file", types)
-    _check_keys(engine, csv, select, (key,), ())
+    project = current()
+    table = project.source(project.snapshot.source)
+    select = _stage_raw(engine, [Export(str(file), file.suffix.lstrip("."), str(file))], table)
+    _check_keys(engine, file, select, (key,), ())
     return _positioned(engine, select)
 
 
@@ -523,10 +528,10 @@ def _products_types() -> tuple[dict[str, str], str]:
 def file_stage(engine: SparkEngine, csv: Path) -> Stage:
     """Staging one products file of a replay; its source recorded as DuckDB's replay names it
     (the file itself), resolved."""
-    types, key = _products_types()
+    _types, key = _products_types()
 
     def stage() -> tuple[int, str]:
-        return _stage_file(engine, csv, types, key), str(csv.resolve())
+        return _stage_file(engine, csv, key), str(csv.resolve())
 
     return stage
 
