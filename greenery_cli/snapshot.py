@@ -195,17 +195,22 @@ def _check_columns(
     return list(dict.fromkeys(requested))
 
 
-def _drift(
-    wh: Warehouse, source_columns: dict[str, str], snapshot_columns: dict[str, str], run_id: int
-) -> list[str]:
-    """Add the source's new columns to the snapshot (NULL in history), noting the run."""
+def drifted(source_columns: dict[str, str], snapshot_columns: dict[str, str]) -> list[str]:
+    """The source's columns new to the snapshot, refusing any that would shadow its own."""
     clashes = [c for c in source_columns if c in META_COLUMNS]
     if clashes:
         raise DataError(
             f"source products column(s) {', '.join(clashes)} clash with the snapshot's own "
             "columns; rename them in the export"
         )
-    added = [c for c in source_columns if c not in snapshot_columns]
+    return [c for c in source_columns if c not in snapshot_columns]
+
+
+def _drift(
+    wh: Warehouse, source_columns: dict[str, str], snapshot_columns: dict[str, str], run_id: int
+) -> list[str]:
+    """Add the source's new columns to the snapshot (NULL in history), noting the run."""
+    added = drifted(source_columns, snapshot_columns)
     for column in added:
         wh.execute(
             f"alter table snapshots.products_snapshot add column {_quote(column)} "

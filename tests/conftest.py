@@ -212,7 +212,12 @@ def real_replayed_spark(spark_server: Any, spark: Any, real_data: Path) -> str:
 # broken exports, real_data's copies DuckDB's tables). Collection puts their tests in this order
 # in the places they take; every other test keeps its place.
 SHARED_SPARK_USERS = ("test_spark_cli", "test_spark_build")
-SPARK_OVERWRITERS = ("test_spark_data_tests", "test_spark_real_data", "test_spark_snapshot_guards")
+SPARK_OVERWRITERS = (
+    "test_spark_data_tests",
+    "test_spark_real_data",
+    "test_spark_snapshot_guards",
+    "test_spark_snapshot_columns",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -220,6 +220,7 @@ def question_sql(db: Path) -> list[Captured]:
 
 def snapshot_statements() -> list[Captured]:
     """Each statement of each snapshot template, for every --missing policy and column shape."""
+    from greenery_cli.engines.spark.snapshot import NextColumn
     from greenery_cli.resources import ENGINE_QUERIES
     from greenery_cli.snapshot import MISSING_POLICIES, STAGED, _Column
     from greenery_cli.sql import render
@@ -241,11 +242,20 @@ def snapshot_statements() -> list[Captured]:
                 missing=missing,
                 compared=compared,
                 tombstone_columns=['"name"', '"price"', '"inventory"'],
-                # next_state.sql (the snapshot on Spark) names its tables and columns
+                # next_state.sql (the snapshot on Spark) names its tables and columns; one
+                # column the source added this run, one it no longer has
                 history="snapshots.products_snapshot",
                 key="product_id",
                 columns=["product_id", "name", "price", "inventory"],
-                check_columns=[c.name for c in compared],
+                leading=[
+                    NextColumn(f'"{c}"', t, True, True)
+                    for c, t in (("product_id", "varchar"), ("inventory", "integer"))
+                ],
+                trailing=[
+                    NextColumn('"colour"', "varchar", False, True),
+                    NextColumn('"pot size"', "integer", True, False),
+                ],
+                count=2,  # added_columns.sql
                 # next_opened.sql: the Spark dry run's next state
                 next="snapshot_next",
                 # changes.sql: the staged row and its place as Spark's snapshot gives them

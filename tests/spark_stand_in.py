@@ -90,6 +90,9 @@ class BuildingStandIn(Markers):
     def table_exists(self, schema: str, table: str) -> bool:
         return f"{schema}.{table}" in self.wh.relations()
 
+    def column_types(self, relation: str) -> dict[str, str]:
+        return {str(row[0]): str(row[1]) for row in self.wh.rows(f"describe {relation}")}
+
     def kind_of(self, relation: str) -> str | None:
         return self.relations().get(relation)
 
@@ -168,3 +171,16 @@ class BuildingStandIn(Markers):
             self.drop(relation)
         with _as_spark_errors():
             self.wh.execute(f"create or replace view {relation} as {select}")
+
+
+class SnapshotStandIn(BuildingStandIn):
+    """The SparkEngine calls the snapshot's runs, guards and dry run make, on a DuckDB
+    warehouse; each statement is also translated by the dialect and parsed as Spark SQL."""
+
+    def frame(self, sql: str, params: Any = None) -> Any:
+        self._spark(sql)
+        return self.wh.frame(sql, params)
+
+    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
+        self._spark(select)
+        self.wh.execute(f"create or replace temp table {name} as {select}", params)

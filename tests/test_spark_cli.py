@@ -86,17 +86,6 @@ def test_commands_not_on_spark_are_refused_naming_command_and_engine(command: st
     assert result.stdout == ""
 
 
-def test_spark_only_options_not_ported_are_refused() -> None:
-    pytest.importorskip("sqlglot", reason="the spark extra is not installed")
-    for args, what in (
-        (("snapshot", "--check-columns", "all"), "snapshot --check-columns"),
-        (("snapshot", "--missing", "ignore"), "snapshot --missing"),
-    ):
-        result = run_cli("--engine", "sc://127.0.0.1:1", *args)
-        assert result.exit_code == 2, result.stderr
-        assert f"greenery {what} does not run on the Spark engine yet" in result.stderr
-
-
 def test_an_unreachable_server_is_one_line() -> None:
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     import subprocess
@@ -121,7 +110,9 @@ def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path
 
     from spark_capture import replayed_warehouse
 
+    from greenery_cli.engines.spark.snapshot import NextColumn
     from greenery_cli.parsing import parse_moment
+    from greenery_cli.snapshot import _Column
     from greenery_cli.sql import render
     from greenery_cli.warehouse import open_warehouse
 
@@ -141,14 +132,22 @@ def test_next_state_sql_rebuilds_duckdbs_history(real_data: Path, tmp_path: Path
                 "'varchar', 'name': 'varchar', 'price': 'double', 'inventory': 'integer'})",
                 [str(weeks / row["file"])],
             )
+            changes = render(
+                "snapshot/changes.sql",
+                history="history",
+                staged="staged",
+                missing="new_record",
+                compared=[_Column("inventory", '"inventory"')],
+                source_row="s",
+                source_position="s.source_position",
+            )
+            wh.execute(f"create or replace temp table snapshot_changes as {changes}")
             sql = render(
                 "snapshot/next_state.sql",
                 history="history",
-                staged="staged",
-                key="product_id",
-                columns=columns,
-                check_columns=["inventory"],
                 missing="new_record",
+                leading=[NextColumn(f'"{c}"', "varchar", True, True) for c in columns],
+                trailing=[],
             )
             params = {"taken_at": parse_moment(row["snapshot_at"]), "run_id": run_id}
             wh.execute(f"create or replace temp table next_history as {sql}", params)

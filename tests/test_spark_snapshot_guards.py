@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import run_cli
-from spark_stand_in import BuildingStandIn
+from spark_stand_in import SnapshotStandIn
 from test_snapshot import T, contents, snap, write_products
 
 from greenery_cli.errors import DataError, ExitCode, GreeneryError, UsageError
@@ -30,19 +30,6 @@ from greenery_cli.warehouse import open_warehouse
 pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[spark]'")
 
 from greenery_cli.engines.spark import snapshot as spark_snapshot  # noqa: E402
-
-
-class _SnapshotStandIn(BuildingStandIn):
-    """The SparkEngine calls the snapshot's guards and dry run make, on a DuckDB warehouse;
-    each statement is also translated by the dialect and parsed as Spark SQL."""
-
-    def frame(self, sql: str, params: Any = None) -> Any:
-        self._spark(sql)
-        return self.wh.frame(sql, params)
-
-    def create_temp_table(self, name: str, select: str, params: Any = None) -> None:
-        self._spark(select)
-        self.wh.execute(f"create or replace temp table {name} as {select}", params)
 
 
 def _as_generation_one(db: Path) -> None:
@@ -94,7 +81,7 @@ def _on_spark(
     """The Spark engine's dry run (or, for a refusal, its run) at T[3]; what it sent; and the
     warehouse's contents after."""
     with open_warehouse(spark, write=True) as wh:
-        engine: Any = _SnapshotStandIn(wh)
+        engine: Any = SnapshotStandIn(wh)
         stage = _staging(wh, src)
         try:
             if guards.dry_run:
@@ -210,7 +197,7 @@ def test_a_replay_on_spark_skips_the_states_the_history_holds_as_duckdb(
 
     def on_spark(folder: Path) -> Any:
         with open_warehouse(spark, write=True) as wh:
-            engine: Any = _SnapshotStandIn(wh)
+            engine: Any = SnapshotStandIn(wh)
             log = RunLog(engine, 4)
             try:
                 states = spark_snapshot.replay(engine, folder, log, spark_snapshot.Guards())

@@ -158,23 +158,15 @@ def command(
             "not --at, --source or --dry-run"
         )
     if engine.is_spark:
-        from greenery_cli.engines.spark.snapshot import Guards, spark_snapshot
+        from greenery_cli.engines.spark.snapshot import Guards, Policy, spark_snapshot
 
-        refused = [
-            flag
-            for flag, given in (
-                ("--check-columns", bool(check_columns)),
-                ("--missing", missing is not None),
-            )
-            if given
-        ]
         what, answer = spark_snapshot(
             engine,
             source=source,
             at=at,
             replay_folder=replay,
             guards=Guards(dry_run, allow_rewind, allow_shrink),
-            refused=refused,
+            policy=Policy(parse_check_columns(check_columns), missing),
             wait=wait,
         )
         if what == "replay":

@@ -423,8 +423,8 @@ def _substring(node: exp.Expression, where: str) -> exp.Expression | None:
     if first is not None and first != 0 and count is not None and count >= 0:
         return None
     if first is not None and first > 0 and count is not None:  # backwards from a fixed start
-        low = max(first + count, 1)
-        return _call("SUBSTRING", text, _number(low), _number(max(first - low, 0)))
+        begins = max(first + count, 1)
+        return _call("SUBSTRING", text, _number(begins), _number(max(first - begins, 0)))
     if first == 0 and count is not None:
         return _call("SUBSTRING", text, _number(1), _number(max(count - 1, 0)))
     size = _call("CHAR_LENGTH", text.copy())
@@ -439,12 +439,12 @@ def _substring(node: exp.Expression, where: str) -> exp.Expression | None:
         ),
     )
     forwards = exp.GTE(this=length.copy(), expression=_number(0))
-    low = exp.If(
+    low: exp.Expression = exp.If(
         this=forwards,
         true=begin.copy(),
         false=exp.Add(this=begin.copy(), expression=length.copy()),
     )
-    high = exp.If(
+    high: exp.Expression = exp.If(
         this=forwards.copy(),
         true=exp.Add(this=begin.copy(), expression=length.copy()),
         false=begin.copy(),

@@ -110,6 +110,13 @@ class SparkEngine:
         with self.errors():
             return [c.name for c in self.spark.catalog.listColumns(f"{schema}.{table}")]
 
+    def column_types(self, relation: str) -> dict[str, str]:
+        """A table's or view's columns (a session's temporary view's too), in order, with their
+        types as DuckDB names them."""
+        with self.errors():
+            fields = self.spark.table(relation).schema.fields
+        return {f.name: duckdb_type(f.dataType.simpleString()) for f in fields}
+
     def ensure_schemas(self) -> None:
         for schema in SCHEMAS:
             self.execute(f"create schema if not exists {schema}")

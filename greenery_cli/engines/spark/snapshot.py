@@ -17,8 +17,11 @@ guard (snapshot_rewind.py; --allow-rewind) and the shrink guard (--allow-shrink)
 computes the next state, the versions it opens and DuckDB's counts and plan rows in session temp
 tables only, and logs no run, as on DuckDB.
 
-Not on Spark yet (refused by the command): --check-columns, --missing other than the project's,
-a PostgreSQL source, source column drift.
+--check-columns and --missing are DuckDB's (snapshot.py's checks and messages, its changes.sql);
+a column the source adds joins the history as on DuckDB (NULL before, compared only in versions
+opened from the run that added it on), the run that added each kept in a table beside the
+generation (ADDED), where DuckDB keeps it in the column's comment. Not on Spark: a PostgreSQL
+source.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ HISTORY = "snapshots.products_snapshot"
 RUNS = "snapshots.snapshot_runs"
 KEEP_GENERATIONS = 3
 STAGED = "greenery_snapshot_source"
+ADDED = "snapshots.products_snapshot_columns_g"  # + generation: added_columns.sql's rows
 _META_TYPES = {
     "snapshot_row_id": "bigint",
     "valid_from": "timestamptz",
@@ -74,6 +78,7 @@ class SparkRun:
     deleted: int
     products: int
     source: str
+    added_columns: tuple[str, ...] = ()
 
 
 def _generation(engine: SparkEngine) -> int:
@@ -96,12 +101,17 @@ def _empty(types: dict[str, str]) -> str:
     )
 
 
-def _stage_file(engine: SparkEngine, csv: Path, types: dict[str, str], key: str) -> int:
-    """products.csv as the temporary view STAGED, typed, with each row's position in the file."""
-    from greenery_cli.engines.spark.load import _check_keys, _stage
+def _stage_file(engine: SparkEngine, file: Path, key: str) -> int:
+    """One products file (.csv or .parquet) as the temporary view STAGED, checked and typed as
+    the Spark load checks an export (extra columns carried after the contract's, as DuckDB's
+    replay stages them), with each row's position in the file."""
+    from greenery_cli.engines.spark.load import Export, _check_keys, _stage_raw
+    from greenery_cli.project import current
 
-    select = _stage(engine, csv, "greenery_snapshot_file", types)
-    _check_keys(engine, csv, select, (key,), ())
+    project = current()
+    table = project.source(project.snapshot.source)
+    select = _stage_raw(engine, [Export(str(file), file.suffix.lstrip("."), str(file))], table)
+    _check_keys(engine, file, select, (key,), ())
     return _positioned(engine, select)
 
 
@@ -136,6 +146,29 @@ class Guards:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """What opens a version: DuckDB's --check-columns and --missing (None: the project's)."""
+
+    check_columns: tuple[str, ...] | None = None  # ("*",): every column
+    missing: str | None = None
+
+    def resolved_missing(self) -> str:
+        from greenery_cli.project import current
+
+        return self.missing if self.missing is not None else current().snapshot.missing
+
+
+@dataclass(frozen=True)
+class NextColumn:
+    """A data column of the history after a run (next_state.sql's leading and trailing)."""
+
+    quoted: str
+    type: str
+    in_history: bool
+    in_source: bool
+
+
+@dataclass(frozen=True)
 class _Plan:
     """A run worked out and guarded, nothing written: what the run (or its dry run) needs."""
 
@@ -146,7 +179,10 @@ class _Plan:
     source: str
     next_state: str  # ONE SELECT: the whole history after the run
     params: dict[str, Any]
-    compared: list[str]
+    check_columns: str  # as the runs row records them
+    missing: str
+    added: list[str]  # the source's columns new to the history, this run
+    added_by: dict[str, int]  # every column the source added, and the run that added it
 
 
 def _plan(
@@ -155,11 +191,19 @@ def _plan(
     stage: Callable[[], tuple[int, str]],
     run_id: int,
     guards: Guards,
+    policy: Policy,
 ) -> _Plan:
-    """Stage the source, work out the change set (snapshot/changes.sql, the session view
-    snapshot_changes) and refuse a rewind as DuckDB's snapshot does; nothing written."""
+    """Stage the source, check its columns and drift as DuckDB's snapshot does, work out the
+    change set (snapshot/changes.sql, the session view snapshot_changes) and refuse a rewind;
+    nothing written."""
     from greenery_cli.project import current
-    from greenery_cli.snapshot import _Column
+    from greenery_cli.snapshot import (
+        META_COLUMNS,
+        _check_columns,
+        _Column,
+        _describe_check_columns,
+        drifted,
+    )
     from greenery_cli.snapshot_rewind import refuse_rewind
     from greenery_cli.sql import render
     from greenery_cli.warehouse import quote_identifier
@@ -167,18 +211,16 @@ def _plan(
     project = current()
     config = project.snapshot
     table = project.source(config.source)
-    columns = list(table.columns)
-    compared = list(
-        columns[1:] if config.check_columns in (("*",), ("all",)) else config.check_columns
-    )
+    missing = policy.resolved_missing()
     generation = _generation(engine)
     if generation:
         history = f"snapshots.products_snapshot_g{generation}"
         runs = f"snapshots.snapshot_runs_g{generation}"
+        history_columns = engine.column_types(history)
     else:  # no history yet: an empty one, in the session only (a dry run writes nothing)
         history, runs = "greenery_snapshot_no_history", "greenery_snapshot_no_runs"
-        history_types = {"snapshot_row_id": "bigint", **table.columns, **_META_TYPES}
-        engine.create_temp_table(history, _empty(history_types))
+        history_columns = {"snapshot_row_id": "bigint", **table.columns, **_META_TYPES}
+        engine.create_temp_table(history, _empty(history_columns))
         engine.create_temp_table(runs, _empty(_RUN_TYPES))
     latest = engine.rows(f"select max(snapshot_run_id), max(taken_at) from {runs}")[0]
     if not guards.dry_run and int(latest[0] or 0) >= run_id:  # another writer took the id
@@ -192,36 +234,106 @@ def _plan(
             f"{latest[1].isoformat()} (history is append-only in time)"
         )
     products, source = stage()
-    checked = [_Column(c, quote_identifier(c)) for c in compared]
+    source_columns = {
+        c: t for c, t in engine.column_types(STAGED).items() if c != "source_position"
+    }
+    # DuckDB's checks, in its words: the check columns, then the columns the source added
+    checked = _check_columns(policy.check_columns, source_columns, history_columns, source)
+    added = drifted(source_columns, history_columns)
+    added_by = {
+        **_added_by_run(engine, generation, history_columns, table.columns),
+        **{c: run_id for c in added},
+    }
+    compared = [
+        _Column(c, quote_identifier(c), f"added_{i}" if c in added_by else None)
+        for i, c in enumerate(checked)
+        if c not in added
+    ]
+    params: dict[str, Any] = {
+        "taken_at": taken_at,
+        "run_id": run_id,
+        **{col.param: added_by[col.name] for col in compared if col.param},
+    }
     # Spark's staged view has no row reference: its row is a struct of the product's columns
-    row = "{" + ", ".join(f"'{c}': s.{c}" for c in columns) + "}"
+    row = (
+        "{"
+        + ", ".join(
+            f"'{c.replace(chr(39), chr(39) * 2)}': s.{quote_identifier(c)}" for c in source_columns
+        )
+        + "}"
+    )
     changes = render(
         "snapshot/changes.sql",
         history=history,
         staged=STAGED,
-        missing=config.missing,
-        compared=checked,
+        missing=missing,
+        compared=compared,
         source_row=row,
         source_position="s.source_position",
     )
-    engine.create_temp_table("snapshot_changes", changes)
+    engine.create_temp_table("snapshot_changes", changes, _only(changes, params))
     if generation and not guards.allow_rewind:
-        refuse_rewind(engine, checked, source, compared, lambda: None)  # Spark remembers none
+        names = [c.name for c in compared]
+        refuse_rewind(engine, compared, source, names, lambda: None)  # Spark remembers none
+    data = [c for c in history_columns if c != "snapshot_row_id" and c not in META_COLUMNS]
+    next_columns = {
+        c: NextColumn(
+            quote_identifier(c),
+            history_columns.get(c) or source_columns[c],
+            c in history_columns,
+            c in source_columns,
+        )
+        for c in [*data, *added]
+    }
     next_state = render(
         "snapshot/next_state.sql",
         history=history,
-        staged=STAGED,
-        key=config.unique_key,
-        columns=columns,
-        check_columns=compared,
-        missing=config.missing,
+        missing=missing,
+        leading=[v for c, v in next_columns.items() if c not in added_by],
+        trailing=[v for c, v in next_columns.items() if c in added_by],
     )
-    params = {"taken_at": taken_at, "run_id": run_id}
-    return _Plan(generation, history, runs, products, source, next_state, params, compared)
+    return _Plan(
+        generation,
+        history,
+        runs,
+        products,
+        source,
+        next_state,
+        {"taken_at": taken_at, "run_id": run_id},
+        _describe_check_columns(policy.check_columns),
+        missing,
+        added,
+        added_by,
+    )
+
+
+def _only(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters a statement names (as DuckDB's snapshot binds them)."""
+    from greenery_cli.snapshot import _params
+
+    return _params(sql, params)
+
+
+def _added_by_run(
+    engine: SparkEngine, generation: int, history: dict[str, str], contract: dict[str, str]
+) -> dict[str, int]:
+    """The columns the source added to the history and the run that added each (on DuckDB,
+    the columns' comments; here the generation's table added_columns.sql writes)."""
+    from greenery_cli.snapshot import META_COLUMNS
+
+    drift = [c for c in history if c not in contract and c not in META_COLUMNS]
+    if not drift or not generation:
+        return {}
+    found = engine.rows(f"select column_name, added_by_run from {ADDED}{generation}")
+    return {str(name): int(run) for name, run in found if name in drift}
 
 
 def dry_run(
-    engine: SparkEngine, taken_at: datetime, stage: Callable[[], tuple[int, str]], guards: Guards
+    engine: SparkEngine,
+    taken_at: datetime,
+    stage: Callable[[], tuple[int, str]],
+    guards: Guards,
+    policy: Policy = Policy(),
 ) -> SnapshotResult:
     """What the run would close and open, as DuckDB's dry run reports it (snapshot/plan.sql,
     snapshot/counts.sql), from session views only: nothing is written, not even the log."""
@@ -229,7 +341,7 @@ def dry_run(
     from greenery_cli.snapshot import SnapshotResult
     from greenery_cli.sql import render
 
-    plan = _plan(engine, taken_at, stage, latest_run_id(engine) + 1, guards)
+    plan = _plan(engine, taken_at, stage, latest_run_id(engine) + 1, guards, policy)
     config = current().snapshot
     columns = list(current().source(config.source).columns)
     engine.create_temp_table("snapshot_next", plan.next_state, plan.params)
@@ -248,6 +360,7 @@ def dry_run(
         dry_run=True,
         source=plan.source,
         products=plan.products,
+        added_columns=tuple(plan.added),
         changes=changes,
     )
 
@@ -258,6 +371,7 @@ def run_once(
     stage: Callable[[], tuple[int, str]],
     run_id: int,
     guards: Guards = Guards(),
+    policy: Policy = Policy(),
 ) -> SparkRun:
     """Snapshot run `run_id` at `taken_at` over what `stage` puts in STAGED; swapped in at the
     end, after DuckDB's guards (the rewind and the shrink) and the invariants."""
@@ -267,7 +381,7 @@ def run_once(
     from greenery_cli.sql import render
 
     config = current().snapshot
-    plan = _plan(engine, taken_at, stage, run_id, guards)
+    plan = _plan(engine, taken_at, stage, run_id, guards, policy)
     if not guards.allow_shrink:
         gone = engine.scalar("select count(*) from snapshot_changes where change = 'gone'")
         refuse_mass_deletion(engine, int(gone), plan.source)
@@ -288,16 +402,22 @@ def run_once(
                 "nothing swapped in"
             )
     # deleted: closed by the run and not re-opened by it (a tombstone, or invalidated)
+    # (closed_by_run tested for null first: DuckDB's count_if of only NULLs is NULL, not 0)
     key = config.unique_key
     opened, closed, deleted = engine.rows(
         "select count_if(a.opened_by_run = $run_id and not a.is_deleted), "
-        "count_if(a.closed_by_run = $run_id), "
-        "count_if(a.closed_by_run = $run_id and r.k is null) "
+        "count_if(a.closed_by_run is not null and a.closed_by_run = $run_id), "
+        "count_if(a.closed_by_run is not null and a.closed_by_run = $run_id and r.k is null) "
         f"from {new} as a left join (select distinct {key} as k from {new} "
         f"where opened_by_run = $run_id and not is_deleted) as r on r.k = a.{key}",
         {"run_id": run_id},
     )[0]
-    checks = ",".join(plan.compared)
+    if plan.added_by:  # DuckDB's column comments, as a table beside the generation
+        added = render("snapshot/added_columns.sql", count=len(plan.added_by))
+        values: dict[str, Any] = {}
+        for i, (column, by) in enumerate(plan.added_by.items()):
+            values |= {f"column_{i}": column, f"added_by_{i}": by}
+        engine.create_table_as(f"{ADDED}{generation + 1}", added, values)
     engine.create_table_as(
         f"snapshots.snapshot_runs_g{generation + 1}",
         f"select * from {plan.runs} union all "
@@ -308,14 +428,21 @@ def run_once(
             "closed": int(closed),
             "deleted": int(deleted),
             "source": plan.source,
-            "checks": checks,
-            "missing": config.missing,
+            "checks": plan.check_columns,
+            "missing": plan.missing,
         },
     )
     _point_at(engine, generation + 1)
     _forget_before(engine, generation + 1 - KEEP_GENERATIONS)
     return SparkRun(
-        run_id, taken_at, int(opened), int(closed), int(deleted), plan.products, plan.source
+        run_id,
+        taken_at,
+        int(opened),
+        int(closed),
+        int(deleted),
+        plan.products,
+        plan.source,
+        tuple(plan.added),
     )
 
 
@@ -336,6 +463,7 @@ def _forget_before(engine: SparkEngine, generation: int) -> None:
     if generation >= 1:
         engine.drop(f"snapshots.products_snapshot_g{generation - 1}")
         engine.drop(f"snapshots.snapshot_runs_g{generation - 1}")
+        engine.drop(f"{ADDED}{generation - 1}")
 
 
 def revert_last(engine: SparkEngine, dry_run: bool = False) -> SnapshotResult:
@@ -383,6 +511,7 @@ def revert_last(engine: SparkEngine, dry_run: bool = False) -> SnapshotResult:
         _point_at(engine, generation - 1)
     engine.drop(f"snapshots.products_snapshot_g{generation}")
     engine.drop(f"snapshots.snapshot_runs_g{generation}")
+    engine.drop(f"{ADDED}{generation}")
     return result
 
 
@@ -399,10 +528,10 @@ def _products_types() -> tuple[dict[str, str], str]:
 def file_stage(engine: SparkEngine, csv: Path) -> Stage:
     """Staging one products file of a replay; its source recorded as DuckDB's replay names it
     (the file itself), resolved."""
-    types, key = _products_types()
+    _types, key = _products_types()
 
     def stage() -> tuple[int, str]:
-        return _stage_file(engine, csv, types, key), str(csv.resolve())
+        return _stage_file(engine, csv, key), str(csv.resolve())
 
     return stage
 
@@ -410,7 +539,8 @@ def file_stage(engine: SparkEngine, csv: Path) -> Stage:
 def source_stage(engine: SparkEngine, source: str) -> Stage:
     """Staging the products export of `--source` as a Spark load reads it (engines/spark/
     load.py): a folder here or a folder URL the server reads, with products as a .csv or
-    .parquet file or a folder of batch files; only the contract's columns are compared."""
+    .parquet file or a folder of batch files; its extra columns carried after the contract's,
+    as DuckDB's snapshot stages them."""
     from greenery_cli.engines.spark.load import (
         _check_keys,
         _local_exports,
@@ -432,7 +562,7 @@ def source_stage(engine: SparkEngine, source: str) -> Stage:
         root, exports = str(files.folder.resolve()), _local_exports(files, table)
 
     def stage() -> tuple[int, str]:
-        select = f"select {', '.join(types)} from ({_stage_raw(engine, exports, table)}) as src"
+        select = _stage_raw(engine, exports, table)  # the contract's columns, extra ones after
         where = exports[0].label if len(exports) == 1 else f"{root}/{table.name}/"
         _check_keys(engine, where, select, (key,), ())
         return _positioned(engine, select), root
@@ -449,17 +579,18 @@ def loaded_stage(engine: SparkEngine) -> Stage:
         )
 
     def stage() -> tuple[int, str]:
-        select = "select " + ", ".join(types) + " from raw.products"
+        select = "select * from raw.products"  # as loaded: extra columns after the contract's
         return _positioned(engine, select), "raw.products"
 
     return stage
 
 
-def _already_there(engine: SparkEngine, state: ScheduledState) -> ReplayedState | None:
+def _already_there(
+    engine: SparkEngine, state: ScheduledState, policy: Policy
+) -> ReplayedState | None:
     """A state not after the history's end, as DuckDB's replay judges it (snapshot_replay.py):
     skipped when the history holds the same state at its moment, refused otherwise; None for
     a state after the end (a run to take)."""
-    from greenery_cli.project import current
     from greenery_cli.snapshot import _check_columns
     from greenery_cli.snapshot_replay import ReplayedState, held_run, refuse_another_state
     from greenery_cli.sql import render
@@ -470,17 +601,20 @@ def _already_there(engine: SparkEngine, state: ScheduledState) -> ReplayedState 
     if latest is None or state.moment > latest:
         return None
     held = held_run(engine, state)
-    types, _key = _products_types()
     try:
         file_stage(engine, state.file)()
     except DataError as exc:
         raise DataError(f"{state.label}: {exc}") from None  # as a state taken names it
-    names = _check_columns(None, types, types, str(state.file))
-    refuse_another_state(engine, state, held, STAGED, names, types, current().snapshot.missing)
+    staged = {c: t for c, t in engine.column_types(STAGED).items() if c != "source_position"}
+    history = engine.column_types("snapshots.products_snapshot")
+    names = _check_columns(policy.check_columns, staged, history, str(state.file))
+    refuse_another_state(engine, state, held, STAGED, names, history, policy.resolved_missing())
     return ReplayedState(state.moment, str(state.file), held, True)
 
 
-def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> list[ReplayedState]:
+def replay(
+    engine: SparkEngine, folder: Path, log: RunLog, guards: Guards, policy: Policy = Policy()
+) -> list[ReplayedState]:
     """Every state of the folder's schedule.csv, oldest first, each its own swapped run and
     its own row of the run log (as on DuckDB), each guarded as DuckDB's replay guards it; a
     state the history already holds is skipped, as on DuckDB."""
@@ -490,14 +624,14 @@ def replay(engine: SparkEngine, folder: Path, log: RunLog, guards: Guards) -> li
 
     states = []
     for state in read_schedule(folder):
-        held = _already_there(engine, state)
+        held = _already_there(engine, state, policy)
         if held is not None:
             states.append(held)
             continue
         run = log.new("snapshot", {"replayed": str(state.file), "at": iso_utc(state.moment)})
         try:
             taken = run_once(
-                engine, state.moment, file_stage(engine, state.file), run.run_id, guards
+                engine, state.moment, file_stage(engine, state.file), run.run_id, guards, policy
             )
         except RewindRefused:
             raise  # names the file already, as on DuckDB
@@ -568,27 +702,25 @@ def spark_snapshot(
     at: datetime | None,
     replay_folder: str | None,
     guards: Guards,
-    refused: list[str],
+    policy: Policy = Policy(),
     wait: float = DEFAULT_WAIT,
 ) -> tuple[str, Any]:
     """A snapshot run, its dry run or a replay on Spark: ('replay', ReplayResult) |
     ('run', SnapshotResult); under the writer lock from the first read of the history, as on
     DuckDB (a dry run too, so it sees the history a run started then would see)."""
     from greenery_cli.engines.spark.engine import connect
-    from greenery_cli.project import current
+    from greenery_cli.snapshot import MISSING_POLICIES
     from greenery_cli.sources import redact_location
 
-    if refused:
-        raise UsageError(
-            f"greenery snapshot {' '.join(refused)} does not run on the Spark engine yet "
-            f"({spec.shown})"
-        )
     if source is not None and source.split("://")[0].lower().startswith("postgres"):
         raise UsageError(
             f"greenery snapshot on the Spark engine reads a folder of exports, not "
             f"{source.split('://')[0]}:// ({spec.shown})"
         )
-    missing = current().snapshot.missing
+    missing = policy.resolved_missing()
+    if missing not in MISSING_POLICIES:  # DuckDB's refusal, before the server is reached
+        raise UsageError(f"--missing {missing!r}: expected one of {', '.join(MISSING_POLICIES)}")
+    policy = Policy(policy.check_columns, missing)
     with connect(spec) as engine, writer_lock(engine, wait):
         used = latest_run_id(engine)
         if replay_folder is not None:
@@ -597,29 +729,29 @@ def spark_snapshot(
             schedule = Path(replay_folder).expanduser()
             args: dict[str, Any] = {
                 "replay": str(schedule),
-                "check_columns": None,
+                "check_columns": policy.check_columns,
                 "missing": missing,
                 "allow_rewind": guards.allow_rewind,
                 **({"allow_shrink": True} if guards.allow_shrink else {}),
             }
             with recorded_run(engine, "snapshot", args, used + 1) as (log, outer):
-                states = replay(engine, schedule, log, guards)
+                states = replay(engine, schedule, log, guards, policy)
                 outer.rows_affected = sum(s.opened + s.closed + s.deleted for s in states)
             return "replay", ReplayResult(folder=str(schedule.resolve()), states=states)
         from greenery_cli.snapshot import SnapshotResult
 
         stage = loaded_stage(engine) if source is None else source_stage(engine, source)
         if guards.dry_run:  # DuckDB's dry run logs no run either
-            return "run", dry_run(engine, at or now(), stage, guards)
+            return "run", dry_run(engine, at or now(), stage, guards, policy)
         args = {
             "source": redact_location(source) if source else source,
             "at": at,
-            "check_columns": None,
+            "check_columns": policy.check_columns,
             "missing": missing,
             **({"allow_shrink": True} if guards.allow_shrink else {}),
         }
         with recorded_run(engine, "snapshot", args, used + 1) as (_log, run):
-            taken = run_once(engine, at or now(), stage, run.run_id, guards)
+            taken = run_once(engine, at or now(), stage, run.run_id, guards, policy)
             run.rows_affected = taken.opened + taken.closed + taken.deleted
         return "run", SnapshotResult(
             run_id=taken.run_id,
@@ -629,4 +761,5 @@ def spark_snapshot(
             deleted=taken.deleted,
             source=taken.source,
             products=taken.products,
+            added_columns=taken.added_columns,
         )
