@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError, WarehouseError
 from greenery_cli.output import iso_utc
-from greenery_cli.parsing import Before, Point, parse_point
 from greenery_cli.sql import render
 from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from greenery_cli.parsing import Before, Point
     from greenery_cli.rows import Rows
 
 SNAPSHOT_TABLES = ("products_snapshot", "snapshot_runs")
@@ -211,7 +211,7 @@ def _runs_in_window(
 
 def resolve_point(wh: Warehouse, point: Point | str, known: History | None = None) -> SnapshotPoint:
     """A run id, a moment or a duration before the latest run -> the run whose state holds then."""
-    point = parse_point(point) if isinstance(point, str) else point
+    point = _parsed(point)
     if isinstance(point, int):
         found = _runs(wh, "id", run_id=point)
         if not found:
@@ -221,7 +221,16 @@ def resolve_point(wh: Warehouse, point: Point | str, known: History | None = Non
     return _run_at(wh, moment, asked, known)
 
 
+def _parsed(point: Point | str) -> Point:
+    # parsing is imported only when a point is asked for: the defaults need none
+    from greenery_cli.parsing import parse_point
+
+    return parse_point(point) if isinstance(point, str) else point
+
+
 def _moment(wh: Warehouse, point: datetime | Before, known: History | None) -> tuple[datetime, str]:
+    from greenery_cli.parsing import Before
+
     if isinstance(point, Before):
         latest = known.latest if known else require_history(wh)
         return point.resolve(latest.taken_at), f"{point.text} before the latest run"
@@ -245,7 +254,7 @@ def _run_at(wh: Warehouse, moment: datetime, asked: str, known: History | None) 
 
 def _since(wh: Warehouse, known: History, since: Point | str) -> SnapshotPoint:
     """As --from, but a moment before the history starts at its first run (a window)."""
-    since = parse_point(since) if isinstance(since, str) else since
+    since = _parsed(since)
     if isinstance(since, int):
         return resolve_point(wh, since)
     moment, asked = _moment(wh, since, known)
