@@ -163,6 +163,11 @@ class History:
 def history(wh: Warehouse) -> History:
     """The history's latest, previous and first runs, or a usage error saying how to start
     recording it."""
+    found: History = wh.remembered("snapshot history", lambda: _read_history(wh))
+    return found
+
+
+def _read_history(wh: Warehouse) -> History:
     try:
         with _sql_errors("the inventory questions"):
             found = wh.rows(render("reports/snapshot_history.sql"))

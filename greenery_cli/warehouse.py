@@ -130,6 +130,17 @@ class Warehouse:
     # table_exists's answers on a read-only connection: no other process can create or drop a
     # table under it, so each name is looked up once
     _catalogue: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    # what `remembered` computed on a read-only connection, by key (nothing changes under it)
+    _remembered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def remembered(self, key: str, compute: Callable[[], Any]) -> Any:
+        """compute(), once per read-only connection (`greenery report` asks three questions of
+        the same history); every time on a writer, whose data may change in between."""
+        if not self.read_only:
+            return compute()
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement and drain its result (DuckDB 2 keeps the connection until drained)."""
