@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError, WarehouseError
 from greenery_cli.output import iso_utc
-from greenery_cli.parsing import Before, Point, parse_point
 from greenery_cli.sql import render
 from greenery_cli.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from greenery_cli.parsing import Before, Point
     from greenery_cli.rows import Rows
 
 SNAPSHOT_TABLES = ("products_snapshot", "snapshot_runs")
@@ -142,56 +142,114 @@ def _runs(
     wh: Warehouse, by: str, *, limit: int = 1, oldest_first: bool = False, **params: Any
 ) -> list[SnapshotPoint]:
     sql = render("reports/snapshot_runs.sql", by=by, oldest_first=oldest_first)
-    if by != "window":
-        params["limit"] = limit
-    return [SnapshotPoint(int(run_id), taken_at) for run_id, taken_at in wh.rows(sql, params)]
+    rows = wh.rows(sql, {**params, "limit": limit})
+    return [SnapshotPoint(int(run_id), taken_at) for run_id, taken_at in rows]
 
 
-def require_history(wh: Warehouse) -> SnapshotPoint:
-    """The latest snapshot run, or a usage error saying how to start recording history."""
+class History:
+    """The snapshot history's ends, read in one query (reports/snapshot_history.sql)."""
+
+    __slots__ = ("first", "latest", "previous", "runs")
+
+    def __init__(
+        self, latest: SnapshotPoint, previous: SnapshotPoint | None, first: SnapshotPoint, runs: int
+    ) -> None:
+        self.latest = latest
+        self.previous = previous  # the run before the latest; None when there is only one
+        self.first = first
+        self.runs = runs
+
+
+def history(wh: Warehouse) -> History:
+    """The history's latest, previous and first runs, or a usage error saying how to start
+    recording it."""
+    found: History = wh.remembered("snapshot history", lambda: _read_history(wh))
+    return found
+
+
+def _read_history(wh: Warehouse) -> History:
+    try:
+        with _sql_errors("the inventory questions"):
+            found = wh.rows(render("reports/snapshot_history.sql"))
+    except WarehouseError:
+        _require_tables(wh)  # a missing table is named as such; any other failure as it was
+        raise
+    if not found:
+        raise UsageError(
+            f"no inventory history in {wh.path}: snapshots.snapshot_runs is empty; "
+            "run `greenery snapshot` to record the first state"
+        )
+    ends = {}
+    for from_latest, from_first, run_id, taken_at, _ in found:
+        point = SnapshotPoint(int(run_id), taken_at)
+        if from_latest <= 2:
+            ends[f"latest{from_latest}"] = point
+        if from_first == 1:
+            ends["first"] = point
+    return History(ends["latest1"], ends.get("latest2"), ends["first"], int(found[0][4]))
+
+
+def _require_tables(wh: Warehouse) -> None:
     missing = [t for t in SNAPSHOT_TABLES if not wh.table_exists("snapshots", t)]
     if missing:
         raise UsageError(
             f"no inventory history in {wh.path}: snapshots.{missing[0]} does not exist; "
             "run `greenery snapshot` (e.g. from cron) to start recording it"
         )
-    with _sql_errors("the inventory questions"):
-        latest = _runs(wh, "all")
-    if not latest:
-        raise UsageError(
-            f"no inventory history in {wh.path}: snapshots.snapshot_runs is empty; "
-            "run `greenery snapshot` to record the first state"
-        )
-    return latest[0]
 
 
-def resolve_point(
-    wh: Warehouse, point: Point | str, latest: SnapshotPoint | None = None
-) -> SnapshotPoint:
+def require_history(wh: Warehouse) -> SnapshotPoint:
+    """The latest snapshot run, or a usage error saying how to start recording history."""
+    return history(wh).latest
+
+
+def _runs_in_window(
+    wh: Warehouse, start: datetime, end: datetime
+) -> tuple[int, SnapshotPoint | None]:
+    """How many snapshot runs were taken in [start, end], and the first of them."""
+    found = wh.rows(render("reports/snapshot_runs_in_window.sql"), {"start": start, "end": end})
+    if not found:
+        return 0, None
+    run_id, taken_at, runs = found[0]
+    return int(runs), SnapshotPoint(int(run_id), taken_at)
+
+
+def resolve_point(wh: Warehouse, point: Point | str, known: History | None = None) -> SnapshotPoint:
     """A run id, a moment or a duration before the latest run -> the run whose state holds then."""
-    point = parse_point(point) if isinstance(point, str) else point
+    point = _parsed(point)
     if isinstance(point, int):
         found = _runs(wh, "id", run_id=point)
         if not found:
             raise UsageError(f"no snapshot run {point} in snapshots.snapshot_runs")
         return found[0]
-    moment, asked = _moment(wh, point, latest)
-    return _run_at(wh, moment, asked)
+    moment, asked = _moment(wh, point, known)
+    return _run_at(wh, moment, asked, known)
 
 
-def _moment(
-    wh: Warehouse, point: datetime | Before, latest: SnapshotPoint | None
-) -> tuple[datetime, str]:
+def _parsed(point: Point | str) -> Point:
+    # parsing is imported only when a point is asked for: the defaults need none
+    from greenery_cli.parsing import parse_point
+
+    return parse_point(point) if isinstance(point, str) else point
+
+
+def _moment(wh: Warehouse, point: datetime | Before, known: History | None) -> tuple[datetime, str]:
+    from greenery_cli.parsing import Before
+
     if isinstance(point, Before):
-        latest = latest or require_history(wh)
+        latest = known.latest if known else require_history(wh)
         return point.resolve(latest.taken_at), f"{point.text} before the latest run"
     return point, iso_utc(point)
 
 
-def _run_at(wh: Warehouse, moment: datetime, asked: str) -> SnapshotPoint:
+def _first_run(wh: Warehouse, known: History | None) -> SnapshotPoint:
+    return known.first if known else _runs(wh, "all", oldest_first=True)[0]
+
+
+def _run_at(wh: Warehouse, moment: datetime, asked: str, known: History | None) -> SnapshotPoint:
     found = _runs(wh, "at_or_before", moment=moment)
     if not found:
-        first = _runs(wh, "all", oldest_first=True)[0]
+        first = _first_run(wh, known)
         raise UsageError(
             f"{asked} ({iso_utc(moment)}) is before the first snapshot run "
             f"({first.label()}); there is no inventory history then"
@@ -199,16 +257,16 @@ def _run_at(wh: Warehouse, moment: datetime, asked: str) -> SnapshotPoint:
     return SnapshotPoint(found[0].run_id, found[0].taken_at, asked)
 
 
-def _since(wh: Warehouse, latest: SnapshotPoint, since: Point | str) -> SnapshotPoint:
+def _since(wh: Warehouse, known: History, since: Point | str) -> SnapshotPoint:
     """As --from, but a moment before the history starts at its first run (a window)."""
-    since = parse_point(since) if isinstance(since, str) else since
+    since = _parsed(since)
     if isinstance(since, int):
         return resolve_point(wh, since)
-    moment, asked = _moment(wh, since, latest)
+    moment, asked = _moment(wh, since, known)
     found = _runs(wh, "at_or_before", moment=moment)
     if found:
         return SnapshotPoint(found[0].run_id, found[0].taken_at, asked)
-    first = _runs(wh, "all", oldest_first=True)[0]
+    first = known.first
     return SnapshotPoint(first.run_id, first.taken_at, f"{asked}, which is before the first run")
 
 
@@ -217,29 +275,30 @@ def _window(
     from_point: Point | str | None,
     to_point: Point | str | None,
     since: Point | str | None,
-) -> tuple[SnapshotPoint | None, SnapshotPoint]:
-    """(from, to) as asked; from is None when not given (each question picks its own default)."""
-    latest = require_history(wh)
+) -> tuple[SnapshotPoint | None, SnapshotPoint, History]:
+    """(from, to) as asked, and the history's ends; from is None when not given (each question
+    picks its own default)."""
+    known = history(wh)
     if since is not None and from_point is not None:
         raise UsageError("--since and --from both name the start: give one of them")
     with _sql_errors("the inventory questions"):
-        end = resolve_point(wh, to_point, latest) if to_point is not None else latest
+        end = resolve_point(wh, to_point, known) if to_point is not None else known.latest
         if since is not None:
-            start: SnapshotPoint | None = _since(wh, latest, since)
+            start: SnapshotPoint | None = _since(wh, known, since)
         else:
-            start = resolve_point(wh, from_point, latest) if from_point is not None else None
+            start = resolve_point(wh, from_point, known) if from_point is not None else None
     if start is not None and start.taken_at > end.taken_at:
         raise UsageError(f"--from ({start.label()}) is after --to ({end.label()})")
-    return start, end
+    return start, end, known
 
 
 def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> InventoryChanges:
     """Products whose inventory differs between two points (default: previous run -> latest)."""
-    before, after = _window(wh, settings.from_point, settings.to_point, settings.since)
+    before, after, known = _window(wh, settings.from_point, settings.to_point, settings.since)
     why = None
     if before is None:
         with _sql_errors("inventory-changes"):
-            before, why = _last_difference(wh, after)
+            before, why = _last_difference(wh, after, known)
     if before.run_id == after.run_id:
         raise UsageError(
             f"both points are the state of {after.label()}; nothing to compare "
@@ -256,10 +315,15 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
     return InventoryChanges(changed, before, after, unchanged, why)
 
 
-def _last_difference(wh: Warehouse, after: SnapshotPoint) -> tuple[SnapshotPoint, str]:
+def _last_difference(
+    wh: Warehouse, after: SnapshotPoint, known: History
+) -> tuple[SnapshotPoint, str]:
     """The last run before `after` whose inventory differs from it, and why it was chosen: a
     cron job snapshotting every 15 minutes must not make the default answer empty."""
-    earlier = _runs(wh, "at_or_before", limit=2, moment=after.taken_at)
+    if after == known.latest:  # the history's own ends answer it: no query
+        earlier = [known.latest] if known.previous is None else [known.latest, known.previous]
+    else:
+        earlier = _runs(wh, "at_or_before", limit=2, moment=after.taken_at)
     if len(earlier) < 2:
         raise UsageError(
             f"only one snapshot run ({after.label()}) at or before that point: inventory "
@@ -272,7 +336,7 @@ def _last_difference(wh: Warehouse, after: SnapshotPoint) -> tuple[SnapshotPoint
             "previous run"
         )
     before = SnapshotPoint(int(found[0][0]), found[0][1])
-    between = len(_runs(wh, "window", start=before.taken_at, end=after.taken_at)) - 2
+    between = int(found[0][2]) - 2  # the runs from `before` to `after`, both left out
     why = f"the last run before run {after.run_id} whose inventory differs"
     if between:
         why += f"; the {between} run(s) between recorded the same inventory as run {after.run_id}"
@@ -285,11 +349,13 @@ def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
         raise UsageError(f"--rank-by must be one of {', '.join(RANK_BY)}, not {settings.rank_by!r}")
     if settings.top is not None and settings.top < 1:
         raise UsageError("--top must be at least 1")
-    start, end = _window(wh, settings.from_point, settings.to_point, settings.since)
+    start, end, known = _window(wh, settings.from_point, settings.to_point, settings.since)
     with _sql_errors("fluctuations"):
-        if start is None:
-            start = _runs(wh, "all", oldest_first=True)[0]
-        runs = len(_runs(wh, "window", start=start.taken_at, end=end.taken_at))
+        start = start or known.first
+        if start == known.first and end == known.latest:
+            runs = known.runs  # the whole history: no query
+        else:
+            runs = _runs_in_window(wh, start.taken_at, end.taken_at)[0]
         rows = wh.fetch(
             render("reports/fluctuations.sql", rank_columns=_RANK_COLUMNS[settings.rank_by]),
             {"start": start.taken_at, "end": end.taken_at},
@@ -311,17 +377,19 @@ def stockouts(wh: Warehouse, settings: StockoutsSettings) -> Stockouts:
     """Spells at or below the threshold overlapping the last N weeks before the latest run."""
     if settings.weeks < 1:
         raise UsageError("--weeks must be at least 1")
-    end = require_history(wh)
+    known = history(wh)
+    end = known.latest
     window_start = end.taken_at - timedelta(weeks=settings.weeks)
     with _sql_errors("stockouts"):
-        inside = _runs(wh, "window", start=window_start, end=end.taken_at)
+        if window_start <= known.first.taken_at:
+            first_run: SnapshotPoint | None = known.first  # the whole history is inside
+        else:
+            first_run = _runs_in_window(wh, window_start, end.taken_at)[1]
         rows = wh.fetch(
             render("reports/stockouts.sql"),
             {"start": window_start, "end": end.taken_at, "threshold": settings.threshold},
         )
-    return Stockouts(
-        rows, window_start, end, inside[-1] if inside else None, settings.weeks, settings.threshold
-    )
+    return Stockouts(rows, window_start, end, first_run, settings.weeks, settings.threshold)
 
 
 def ask(

@@ -29,6 +29,7 @@ SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots", "met
 DEFAULT_WAIT_SECONDS = 30.0
 # DuckDB spills to disk past this; its own default (80% of RAM) let a 35M-event load reach 15 GB
 DEFAULT_MEMORY_LIMIT = "3GB"
+_SCHEMA_VERSION = "select max(version) from meta.schema_version"
 _MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 _META_DDL = """
@@ -129,6 +130,17 @@ class Warehouse:
     # table_exists's answers on a read-only connection: no other process can create or drop a
     # table under it, so each name is looked up once
     _catalogue: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    # what `remembered` computed on a read-only connection, by key (nothing changes under it)
+    _remembered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def remembered(self, key: str, compute: Callable[[], Any]) -> Any:
+        """compute(), once per read-only connection (`greenery report` asks three questions of
+        the same history); every time on a writer, whose data may change in between."""
+        if not self.read_only:
+            return compute()
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement and drain its result (DuckDB 2 keeps the connection until drained)."""
@@ -344,19 +356,36 @@ def _connect(
 
 
 def _check_schema_version(wh: Warehouse) -> None:
-    if not wh.table_exists("meta", "schema_version"):
-        if wh.read_only:
-            raise WarehouseError(
-                f"{wh.path} is not a greenery warehouse (no meta.schema_version); "
-                "run `greenery load --source DIR` or `greenery demo` first"
-            )
-        return
-    version = wh.scalar("select max(version) from meta.schema_version")
+    version = _schema_version(wh) if wh.read_only else None
+    if version is None:
+        if not wh.table_exists("meta", "schema_version"):
+            if wh.read_only:
+                raise WarehouseError(
+                    f"{wh.path} is not a greenery warehouse (no meta.schema_version); "
+                    "run `greenery load --source DIR` or `greenery demo` first"
+                )
+            return
+        version = wh.scalar(_SCHEMA_VERSION)
     if version is not None and version > SCHEMA_VERSION:
         raise WarehouseError(
             f"warehouse {wh.path} has schema version {version}, newer than this greenery "
             f"understands ({SCHEMA_VERSION}); upgrade greenery"
         )
+
+
+def _schema_version(wh: Warehouse) -> int | None:
+    """A reader's schema version in one query, None when that fails or finds none (then the
+    table is looked up first, to say what is wrong). Only on a reader, which holds no
+    transaction that a failed query would abort."""
+    import duckdb
+
+    try:
+        version = wh.scalar(_SCHEMA_VERSION)
+    except duckdb.Error:
+        return None
+    if version is not None:
+        wh._catalogue["meta.schema_version"] = True
+    return None if version is None else int(version)
 
 
 def _initialise(wh: Warehouse) -> None:
@@ -366,7 +395,7 @@ def _initialise(wh: Warehouse) -> None:
     for statement in _META_DDL.split(";"):
         if statement.strip():
             wh.execute(statement)
-    version = wh.scalar("select max(version) from meta.schema_version")
+    version = wh.scalar(_SCHEMA_VERSION)
     if version is None:
         wh.execute("insert into meta.schema_version (version) values (?)", [SCHEMA_VERSION])
         return
@@ -387,10 +416,9 @@ def _checkpoint_in_place(path: Path, wait: float) -> None:
 
 
 def _setup(wh: Warehouse) -> None:
-    wh.execute("set TimeZone = 'UTC'")
     limit = memory_limit()
-    if limit:
-        wh.execute(f"set memory_limit = '{limit}'")
+    # one round trip for both settings
+    wh.execute("set TimeZone = 'UTC'" + (f"; set memory_limit = '{limit}'" if limit else ""))
     _check_schema_version(wh)
 
 

@@ -20,8 +20,15 @@ NEEDS = ("level", "time", "entry", "times")  # what a report reads of the counte
 
 def funnel_steps(wh: Warehouse) -> tuple[FunnelStep, ...]:
     """The funnel's steps from seeds.funnel_steps, checked to be 1..n with distinct events."""
-    require_marts(wh)
-    rows = wh.rows("select step, event_type, label from seeds.funnel_steps order by step")
+    import duckdb
+
+    from greenery_cli.sql import render
+
+    try:
+        rows = wh.rows(render("reports/funnel_steps.sql", marts=MARTS))
+    except (duckdb.Error, WarehouseError):
+        require_marts(wh)  # a missing mart or seed is named as such; any other failure as it was
+        raise
     steps = tuple(FunnelStep(int(s), str(e), str(label or e)) for s, e, label in rows)
     if not steps:
         raise DataError("seeds/funnel_steps.csv has no steps")

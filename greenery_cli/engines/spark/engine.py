@@ -87,6 +87,11 @@ class SparkEngine:
         assert isinstance(frame, pl.DataFrame)
         return frame
 
+    def remembered(self, key: str, compute: Callable[[], Any]) -> Any:
+        """compute(), every time: another session may change the data in between (as
+        Warehouse.remembered on a writer)."""
+        return compute()
+
     # -- the catalogue -------------------------------------------------------------------
     def table_exists(self, schema: str, table: str) -> bool:
         with self.errors():

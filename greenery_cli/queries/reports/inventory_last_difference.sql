@@ -1,7 +1,8 @@
 -- When the inventory last differed from the state at $to: the latest moment up to $to at which a
 -- stretch of some product's history ended whose state (absent, or its inventory) is not the product's
 -- state at $to. The latest snapshot run before that moment is the last earlier run whose inventory
--- differs; NULL when every run so far holds the same inventory as $to.
+-- differs, with how many runs were taken from it to $to; no row when every run so far holds the
+-- same inventory as $to.
 with state_at_to as (
     select product_id, inventory
     from snapshots.products_snapshot
@@ -39,10 +40,18 @@ differing_ends as (
     from versions as v
     join state_at_to as t using (product_id)
     where v.valid_to < v.next_from and v.next_from <= $to
+),
+
+found as (
+    select r.snapshot_run_id, r.taken_at
+    from snapshots.snapshot_runs as r
+    where r.taken_at < (select max(ended) from differing_ends)
+    order by r.taken_at desc, r.snapshot_run_id desc
+    limit 1
 )
 
-select r.snapshot_run_id, r.taken_at
-from snapshots.snapshot_runs as r
-where r.taken_at < (select max(ended) from differing_ends)
-order by r.taken_at desc, r.snapshot_run_id desc
-limit 1
+-- that run, and how many runs were taken from it to $to (both included)
+select f.snapshot_run_id, f.taken_at, count(*) as runs_in_window
+from found as f
+inner join snapshots.snapshot_runs as w on w.taken_at >= f.taken_at and w.taken_at <= $to
+group by f.snapshot_run_id, f.taken_at
