@@ -160,6 +160,9 @@ class SparkStandIn:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
 
+    def remembered(self, key: str, compute: Any) -> Any:
+        return compute()  # as SparkEngine.remembered: every time
+
     def _arrow(self, sql: str, params: Any) -> Any:
         return self.spark.sql(to_spark(sql), args=params or None).toArrow()
 
