@@ -93,6 +93,29 @@ class _Column:
     param: str | None = None  # compare only versions opened at or after the run that added it
 
 
+def compared_columns(
+    checked: list[str], added: list[str] | set[str], added_by: dict[str, int]
+) -> list[_Column]:
+    """The check columns the change set compares (not those the source just added), each
+    compared only in versions opened from the run that added it, if one did (on either engine)."""
+    return [
+        _Column(c, _quote(c), f"added_{i}" if c in added_by else None)
+        for i, c in enumerate(checked)
+        if c not in added
+    ]
+
+
+def change_params(
+    taken_at: datetime, run_id: int | None, compared: list[_Column], added_by: dict[str, int]
+) -> dict[str, Any]:
+    """The change set's parameters: the run's moment and id, and each added column's run."""
+    return {
+        "taken_at": taken_at,
+        "run_id": run_id,
+        **{col.param: added_by[col.name] for col in compared if col.param},
+    }
+
+
 def _params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters a statement names (DuckDB refuses unused ones)."""
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
@@ -389,16 +412,8 @@ def apply_run(
     _refuse_out_of_order(wh, taken_at, settings.at is not None)
     added = _drift(wh, source_columns, snapshot_columns, run_id or 0)
     added_by = {c: r for c, r in _added_by_run(wh).items() if c not in added}
-    compared = [
-        _Column(c, _quote(c), f"added_{i}" if c in added_by else None)
-        for i, c in enumerate(checked)
-        if c not in added
-    ]
-    params: dict[str, Any] = {
-        "taken_at": taken_at,
-        "run_id": run_id,
-        **{col.param: added_by[col.name] for col in compared if col.param},
-    }
+    compared = compared_columns(checked, added, added_by)
+    params = change_params(taken_at, run_id, compared, added_by)
     advance("comparing")
     context = {"staged": staged.table, "missing": settings.missing, "compared": compared}
     changes = render(

@@ -62,6 +62,30 @@ class CliResult:
     stderr: str
 
 
+def imports_of_a_second_run(args: list[str], heavy: tuple[str, ...]) -> tuple[str, list[str]]:
+    """`greenery ARGS` twice, each in a fresh interpreter (the first renders and remembers what
+    the start-up cache keeps, the second reuses it): the second's stdout, and which of the
+    modules `heavy` it imported. Both must exit 0."""
+    import ast
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from greenery_cli.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[2:])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "heavy = sys.argv[1].split(',')\n"
+        "print('IMPORTED', [m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    argv = [sys.executable, "-c", code, ",".join(heavy), *args]
+    runs = [subprocess.run(argv, capture_output=True, text=True) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    line = next(x for x in runs[1].stderr.splitlines() if x.startswith("IMPORTED "))
+    return runs[1].stdout, ast.literal_eval(line.removeprefix("IMPORTED "))
+
+
 def run_cli(*args: str, input: str | None = None) -> CliResult:
     """Run `greenery ARGS` in-process through the real entry point (exit-code mapping included)."""
     from click.testing import CliRunner

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import imports_of_a_second_run, run_cli
 
 from greenery_cli.errors import UsageError
 from greenery_cli.inventory import (
@@ -661,26 +661,10 @@ def test_cli_default_changes_title_says_which_runs_and_why(tmp_path: Path) -> No
 def test_an_inventory_question_at_its_defaults_imports_nothing_its_answer_does_not_need(
     shop: Path, question: str
 ) -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from greenery_cli.cli import main\n"
-        "try:\n"
-        "    main(sys.argv[1:])\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        "heavy = ('polars', 'pyarrow', 'jinja2', 'rich', 'tomllib', 'greenery_cli.parsing')\n"
-        "print('IMPORTED', [m for m in heavy if m in sys.modules], file=sys.stderr)\n"
-    )
+    heavy = ("polars", "pyarrow", "jinja2", "rich", "tomllib", "greenery_cli.parsing")
     args = ["--db", str(shop), question, "--format", "json"]
-    runs = [
-        subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-        for _ in range(2)  # the first run renders and remembers; the second reuses
-    ]
-    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
-    rows = json.loads(runs[1].stdout)
+    stdout, imported = imports_of_a_second_run(args, heavy)
+    rows = json.loads(stdout)
     if question == "inventory-changes":
         assert [r["product_id"] for r in rows] == ["b", "f", "g", "d", "j"]
-    assert "IMPORTED []" in runs[1].stderr, runs[1].stderr
+    assert imported == []

@@ -4,14 +4,12 @@ the remembered project verdict. Behaviour only; the time they save is measured b
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from conftest import run_cli
+from conftest import imports_of_a_second_run, run_cli
 
 from greenery_cli import sql
 from greenery_cli.errors import ExitCode
@@ -104,25 +102,12 @@ def test_rendered_sql_is_reused_only_while_its_templates_are_unchanged(
 def test_a_question_imports_neither_polars_nor_jinja2_nor_rich(
     loaded_real_warehouse: Path, tmp_path: Path
 ) -> None:
-    code = (
-        "import sys\n"
-        "from greenery_cli.cli import main\n"
-        "try:\n"
-        "    main(sys.argv[1:])\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        "heavy = ('polars', 'pyarrow', 'jinja2', 'rich', 'tomllib')\n"
-        "heavy = [m for m in heavy if m in sys.modules]\n"
-        "print('IMPORTED', heavy, file=sys.stderr)\n"
-    )
     args = ["--db", str(loaded_real_warehouse), "funnel", "--by-step", "--format", "json"]
-    runs = [
-        subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-        for _ in range(2)  # the first run renders and remembers; the second reuses
-    ]
-    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
-    assert [row["count"] for row in json.loads(runs[1].stdout)] == [578, 467, 361]
-    assert "IMPORTED []" in runs[1].stderr, runs[1].stderr
+    stdout, imported = imports_of_a_second_run(
+        args, ("polars", "pyarrow", "jinja2", "rich", "tomllib")
+    )
+    assert [row["count"] for row in json.loads(stdout)] == [578, 467, 361]
+    assert imported == []
 
 
 def test_a_project_broken_after_it_was_accepted_is_refused(tmp_path: Path) -> None:

@@ -200,8 +200,9 @@ def _plan(
     from greenery_cli.snapshot import (
         META_COLUMNS,
         _check_columns,
-        _Column,
         _describe_check_columns,
+        change_params,
+        compared_columns,
         drifted,
     )
     from greenery_cli.snapshot_rewind import refuse_rewind
@@ -244,16 +245,8 @@ def _plan(
         **_added_by_run(engine, generation, history_columns, table.columns),
         **{c: run_id for c in added},
     }
-    compared = [
-        _Column(c, quote_identifier(c), f"added_{i}" if c in added_by else None)
-        for i, c in enumerate(checked)
-        if c not in added
-    ]
-    params: dict[str, Any] = {
-        "taken_at": taken_at,
-        "run_id": run_id,
-        **{col.param: added_by[col.name] for col in compared if col.param},
-    }
+    compared = compared_columns(checked, added, added_by)
+    params = change_params(taken_at, run_id, compared, added_by)
     # Spark's staged view has no row reference: its row is a struct of the product's columns
     row = (
         "{"
