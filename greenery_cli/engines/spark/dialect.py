@@ -609,12 +609,15 @@ def _regex_flags(node: exp.Expression, arg: str, where: str, allowed: str) -> se
 
 
 def _with_flags(pattern: exp.Expression, prefix: str, suffix: str = "") -> exp.Expression:
+    """`prefix || pattern || suffix`, folded when the pattern is a literal."""
     if isinstance(pattern, exp.Literal) and pattern.is_string:
         return _string(prefix + pattern.name + suffix)
+    if not prefix and not suffix:
+        return pattern
     parts = [
-        p
-        for p in (_string(prefix) if prefix else None, pattern, _string(suffix) if suffix else None)
-        if p is not None
+        *([_string(prefix)] if prefix else []),
+        pattern,
+        *([_string(suffix)] if suffix else []),
     ]
     return _call("CONCAT", *parts)
 
