@@ -131,7 +131,8 @@ def runs_section(runs: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"{number}. `{run['command']}`: {run['started']}, {run['duration_s']:.0f} s; load "
             f"average {run['load_average']}; {m['cores']} cores, {m['memory_gib']} GiB, "
-            f"{m['cpu']}; greenery {m['greenery commit']}"
+            f"{m['cpu']}; greenery {m['greenery commit']}; DuckDB memory limit: "
+            f"{run.get('memory_limit', 'each contender at its own default')}"
         )
     return out
 

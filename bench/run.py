@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -38,6 +39,8 @@ from items import ITEMS, Item  # noqa: E402
 from measure import AnswerMismatch, CommandFailed, describe, interleave, run_untimed  # noqa: E402
 from report import machine, write_markdown  # noqa: E402
 from results import Figures, Results, Row, ratio, seconds  # noqa: E402
+
+from greenery_cli.warehouse import DEFAULT_MEMORY_LIMIT  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,6 +80,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "or leave dbt out",
     )
     add("--dbt-venv", type=Path, default=dbt_contender.DEFAULT_VENV, help="dbt's environment")
+    add(
+        "--memory-limit",
+        type=memory_budget,
+        default=DEFAULT_MEMORY_LIMIT,
+        help="DuckDB's memory limit for every contender, so that each answers in the same memory "
+        f"(default {DEFAULT_MEMORY_LIMIT}, greenery's own default); 'each': every contender at "
+        "its own default (greenery 3GB, the hand-written job and dbt-duckdb 80%% of RAM)",
+    )
     add("--work", type=Path, help="scratch folder, kept (default: a temporary one, removed)")
     add(
         "--reuse",
@@ -98,6 +109,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown work item(s) {', '.join(unknown)}; known: {', '.join(ITEMS)}")
     return args
+
+
+def memory_budget(value: str) -> str:
+    """--memory-limit: a size DuckDB reads (3GB, 512MB) or 'each'."""
+    if value == "each" or re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.IGNORECASE):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: write a size like 3GB or 512MB, or each")
 
 
 def tidy(command: str, work: Path) -> str:
@@ -187,17 +205,18 @@ def print_row(row: Row) -> None:
 def contenders(args: argparse.Namespace, work: Path) -> tuple[Contenders, dict[str, str]]:
     dbt = None
     versions: dict[str, str] = {}
+    limit = None if args.memory_limit == "each" else args.memory_limit
     if args.dbt != "no":
         venv = args.dbt_venv.resolve()
         if not dbt_contender.venv_ready(venv) and args.dbt == "install":
             dbt_contender.install(venv)
         if dbt_contender.venv_ready(venv):
-            dbt = dbt_contender.Dbt(venv, work)
+            dbt = dbt_contender.Dbt(venv, work, memory_limit=limit)
             versions = dbt_contender.versions(venv)
         else:
             print(f"note: no dbt environment at {venv}: dbt left out", file=sys.stderr)
-    greenery = Greenery(work)
-    hand = HandWritten(write_contract(work / "contract.json"), work)
+    greenery = Greenery(work, memory_limit=limit)
+    hand = HandWritten(write_contract(work / "contract.json"), work, memory_limit=limit)
     return Contenders(greenery, hand, dbt, args.fmt, reuse=args.reuse), versions
 
 
@@ -241,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": f"{', '.join(f'{x:.2f}' for x in load_start)} at start, "
         f"{', '.join(f'{x:.2f}' for x in load_end)} at end (1, 5, 15 min)",
         "machine": machine(dbt_versions),
+        "memory_limit": "each contender's own default"
+        if args.memory_limit == "each"
+        else f"{args.memory_limit} for every contender",
     }
     if args.results:
         results = Results.read(args.results)

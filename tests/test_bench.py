@@ -219,3 +219,36 @@ def test_handwritten_questions_answer_like_greenery_on_the_sample(tmp_path: Path
             r["product_id"]: (r["changes"], r["total_change"]) for r in greenery("fluctuations")
         }
         assert spread == {r[1]: (r[3], r[4]) for r in hand("fluctuations")}
+
+
+def test_every_contender_answers_within_the_same_memory_limit(tmp_path: Path) -> None:
+    """--memory-limit reaches DuckDB in both processes (each reports the same setting), and
+    dbt's copy of the peer's profile gets it among its settings; without one, neither
+    contender sets any and the peer's profile is left as it is."""
+    from contenders.greenery import Greenery
+    from contenders.handwritten import HandWritten
+
+    db = tmp_path / "w.duckdb"
+    assert run_cli("--db", str(db), "load", "--source", str(REAL_DATA / "raw")).exit_code == 0
+    ask = "select current_setting('memory_limit') as limit"
+
+    def settings(limit: str | None) -> tuple[str, str]:
+        greenery = Greenery(tmp_path, memory_limit=limit)
+        hand = HandWritten(tmp_path / "contract.json", tmp_path, memory_limit=limit)
+        argv = (*greenery.exe, "--db", str(db), "query", ask, "--format", "json")
+        g = subprocess.run(argv, env=greenery.env, capture_output=True, text=True, check=True)
+        step = hand.sql(db, ask)
+        h = subprocess.run(step.argv, env=step.env, capture_output=True, text=True, check=True)
+        return json.loads(g.stdout)[0]["limit"], json.loads(h.stdout)[0][0]
+
+    one_gb, two_gb = settings("1GB"), settings("2GB")
+    assert one_gb[0] == one_gb[1] and two_gb[0] == two_gb[1] and one_gb != two_gb
+    unset = settings(None)
+    assert unset[0] != unset[1]  # greenery's own 3 GB cap against DuckDB's 80% of RAM
+
+    profile = (dbt_contender.PEER_PROJECT / "profiles.yml").read_text()
+    assert dbt_contender.with_memory_limit(profile, None) == profile
+    capped = dbt_contender.with_memory_limit(profile, "1GB").splitlines()
+    at = next(i for i, line in enumerate(capped) if line.strip() == "settings:")
+    assert capped[at + 1].strip() == 'memory_limit: "1GB"'
+    assert len(capped) == len(profile.splitlines()) + 1

@@ -65,8 +65,26 @@ def data_format(folder: Path) -> str:
     return "parquet" if any(folder.glob("*.parquet")) else "csv"
 
 
+def with_memory_limit(profile: str, limit: str | None) -> str:
+    """The peer's profiles.yml with DuckDB's memory_limit added to its `settings:` (as is when
+    there is no limit to add)."""
+    if not limit:
+        return profile
+    lines = profile.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.strip() == "settings:"]
+    if len(at) != 1:
+        raise RuntimeError("the peer's profiles.yml has no single `settings:` for memory_limit")
+    indent = len(lines[at[0] + 1]) - len(lines[at[0] + 1].lstrip())
+    lines.insert(at[0] + 1, f"{' ' * indent}memory_limit: {json.dumps(limit)}\n")
+    return "".join(lines)
+
+
 class Dbt:
-    def __init__(self, venv: Path, work: Path, project: Path = PEER_PROJECT) -> None:
+    def __init__(
+        self, venv: Path, work: Path, project: Path = PEER_PROJECT, memory_limit: str | None = None
+    ) -> None:
+        """memory_limit: DuckDB's, as a setting in the copy's profile; None: the peer's own
+        profile (DuckDB's default)."""
         self.venv = venv
         self.python = str(venv / "bin" / "python")
         self.project = work / "dbt-project"
@@ -75,6 +93,8 @@ class Dbt:
             shutil.copytree(
                 project, self.project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*")
             )
+        profile = (project / "profiles.yml").read_text()
+        (self.project / "profiles.yml").write_text(with_memory_limit(profile, memory_limit))
         skip = ("DBT_", "GREENERY_", "PYTHONPATH", "PYTHONHOME")  # nothing of greenery's own
         self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
         self.parsed: set[Path] = set()

@@ -79,11 +79,15 @@ def compile_bytecode() -> Path:
 
 
 class Greenery:
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, memory_limit: str | None = None) -> None:
+        """memory_limit: DuckDB's (GREENERY_MEMORY_LIMIT); None: greenery's own default."""
         script = Path(sys.executable).parent / "greenery"
         self.exe = (str(script),) if script.exists() else (sys.executable, "-m", "greenery_cli")
         self.env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}
         self.env.pop("GREENERY_DB", None)
+        self.env.pop("GREENERY_MEMORY_LIMIT", None)
+        if memory_limit:
+            self.env["GREENERY_MEMORY_LIMIT"] = memory_limit
         self.cwd = cwd  # a scratch folder: the shop's project built into greenery is used
         compile_bytecode()
 

@@ -13,6 +13,7 @@ from typing import Any
 from measure import Plan, Step, shown
 
 JOB = Path(__file__).resolve().parent.parent / "handwritten" / "job.py"
+MEMORY_LIMIT_ENV = "BENCH_DUCKDB_MEMORY_LIMIT"  # read by job.py
 
 
 def write_contract(path: Path) -> Path:
@@ -25,11 +26,24 @@ def write_contract(path: Path) -> Path:
 
 
 class HandWritten:
-    def __init__(self, contract: Path, cwd: Path, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        contract: Path,
+        cwd: Path,
+        python: str = sys.executable,
+        memory_limit: str | None = None,
+    ) -> None:
+        """memory_limit: DuckDB's, set by the job on connecting; None: DuckDB's default."""
         self.contract = contract
         self.cwd = cwd
         self.python = python
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GREENERY_")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("GREENERY_") and k != MEMORY_LIMIT_ENV
+        }
+        if memory_limit:
+            self.env[MEMORY_LIMIT_ENV] = memory_limit
 
     def step(self, task: str, db: Path, *args: str, python: str | None = None) -> Step:
         argv = (python or self.python, str(JOB), task, str(db), *args)
