@@ -125,3 +125,33 @@ def test_a_project_broken_after_it_was_accepted_is_refused(tmp_path: Path) -> No
 def test_polars_is_still_there_for_whoever_wants_a_frame() -> None:
     rows = Rows(["a"], [(1,), (2,)], ["BIGINT"])
     assert rows.to_polars().equals(pl.DataFrame({"a": [1, 2]}))
+
+
+def test_the_report_reads_the_funnel_steps_and_the_datas_end_once(
+    loaded_real_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`greenery report` asks two funnel questions of one reader: the steps seed and the newest
+    event are read once between them, and the answers are those of each question asked alone."""
+    from greenery_cli.funnel import FunnelSettings, funnel_by_product, funnel_by_step
+    from greenery_cli.report import weekly_report
+    from greenery_cli.warehouse import Warehouse, open_warehouse
+
+    seen: list[str] = []
+    for method in ("rows", "scalar", "fetch"):
+        original = getattr(Warehouse, method)
+
+        def recording(self: Warehouse, text: str, *a: object, _o: object = original) -> object:
+            seen.append(text)
+            return _o(self, text, *a)  # type: ignore[operator]
+
+        monkeypatch.setattr(Warehouse, method, recording)
+    with open_warehouse(loaded_real_warehouse) as wh:
+        report = weekly_report(wh)
+    assert sum("seeds.funnel_steps" in s and "from seeds" in s for s in seen) == 1, seen
+    assert sum(s.startswith("select max(created_at_utc) from marts.") for s in seen) == 1
+    monkeypatch.undo()
+    with open_warehouse(loaded_real_warehouse) as wh:
+        alone = funnel_by_step(wh, FunnelSettings()), funnel_by_product(wh, FunnelSettings())
+    assert report.funnel_by_step is not None and report.funnel_by_product is not None
+    assert report.funnel_by_step.rows.to_dicts() == alone[0].rows.to_dicts()
+    assert report.funnel_by_product.rows.to_dicts() == alone[1].rows.to_dicts()

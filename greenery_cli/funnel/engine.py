@@ -19,7 +19,13 @@ NEEDS = ("level", "time", "entry", "times")  # what a report reads of the counte
 
 
 def funnel_steps(wh: Warehouse) -> tuple[FunnelStep, ...]:
-    """The funnel's steps from seeds.funnel_steps, checked to be 1..n with distinct events."""
+    """The funnel's steps from seeds.funnel_steps, checked to be 1..n with distinct events
+    (read once per reader: `greenery report` asks two funnel questions)."""
+    steps: tuple[FunnelStep, ...] = wh.remembered("funnel steps", lambda: _read_steps(wh))
+    return steps
+
+
+def _read_steps(wh: Warehouse) -> tuple[FunnelStep, ...]:
     import duckdb
 
     from greenery_cli.sql import render
@@ -51,7 +57,10 @@ def require_marts(wh: Warehouse) -> None:
 
 
 def data_ends_at(wh: Warehouse) -> datetime | None:
-    value = wh.scalar("select max(created_at_utc) from marts.fct_event_path")
+    """The newest event's time (once per reader, as the steps)."""
+    value = wh.remembered(
+        "data ends at", lambda: wh.scalar("select max(created_at_utc) from marts.fct_event_path")
+    )
     return value.astimezone(UTC) if value is not None else None
 
 
