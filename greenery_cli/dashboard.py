@@ -144,9 +144,9 @@ def _changes(result: InventoryChanges) -> dict[str, Any]:
         "rows": result.rows.to_dicts(),
         "before": result.before,
         "after": result.after,
-        "changed": result.count("changed"),
-        "new": result.count("new"),
-        "removed": result.count("removed"),
+        "changed": result.how_many("changed"),
+        "new": result.how_many("new"),
+        "removed": result.how_many("removed"),
         "unchanged": result.unchanged,
     }
 

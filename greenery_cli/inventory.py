@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from greenery_cli.engines.url import DUCKDB, EngineSpec
 from greenery_cli.errors import UsageError, WarehouseError
@@ -44,8 +43,7 @@ Result = TypeVar("Result")
 Settings = TypeVar("Settings")
 
 
-@dataclass(frozen=True)
-class SnapshotPoint:
+class SnapshotPoint(NamedTuple):
     """A point of history: the snapshot run whose state holds there, and what was asked for."""
 
     run_id: int
@@ -57,27 +55,25 @@ class SnapshotPoint:
         return f"{text} (as of {self.asked})" if self.asked else text
 
 
-@dataclass(frozen=True)
-class InventoryChangesSettings:
+class InventoryChangesSettings(NamedTuple):
     from_point: Point | str | None = None  # see parsing.parse_point; None: the previous run
     to_point: Point | str | None = None  # None: the latest run
     since: Point | str | None = None  # as --from, but a moment before the history is its start
 
 
-@dataclass(frozen=True)
-class InventoryChanges:
+class InventoryChanges(NamedTuple):
     rows: Rows  # product_id, name, status, inventory_before, inventory_after, change
     before: SnapshotPoint
     after: SnapshotPoint
     unchanged: int  # products present at both points with the same inventory
     why: str | None = None  # how the default earlier point was chosen (None: --from/--since)
 
-    def count(self, status: str) -> int:
+    def how_many(self, status: str) -> int:
+        """How many rows have this status (changed, new or removed)."""
         return sum(1 for s in self.rows["status"] if s == status)
 
 
-@dataclass(frozen=True)
-class FluctuationsSettings:
+class FluctuationsSettings(NamedTuple):
     since: Point | str | None = None  # as from_point, lenient before history; None: all history
     from_point: Point | str | None = None
     to_point: Point | str | None = None
@@ -87,8 +83,7 @@ class FluctuationsSettings:
     include_unchanged: bool = False  # list the products whose inventory never moved too
 
 
-@dataclass(frozen=True)
-class Fluctuations:
+class Fluctuations(NamedTuple):
     rows: Rows  # rank, product_id, name, changes, total_change, ..., path
     start: SnapshotPoint
     end: SnapshotPoint
@@ -99,14 +94,12 @@ class Fluctuations:
     unchanged_left_out: int = 0  # products that never moved, not listed
 
 
-@dataclass(frozen=True)
-class StockoutsSettings:
+class StockoutsSettings(NamedTuple):
     weeks: int = 3  # counted back from the latest snapshot run, not the wall clock
     threshold: int = 0  # out of stock = inventory at or below this
 
 
-@dataclass(frozen=True)
-class Stockouts:
+class Stockouts(NamedTuple):
     rows: Rows  # product_id, name, out_since, restocked_at, restocked_inventory, ...
     window_start: datetime
     end: SnapshotPoint

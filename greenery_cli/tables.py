@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from greenery_cli.output import Frame
 
 
-@dataclass(frozen=True)
-class Col:
+class Col(NamedTuple):
     """One column of a table, as people read it."""
 
     name: str  # the key in each row

@@ -4,7 +4,6 @@ the write is done (docs/warehouse.md, "Readers, writers and crashes")."""
 from __future__ import annotations
 
 import errno
-import glob
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,8 @@ class WorkingCopy:
         self.existed = False
 
     def _leftovers(self) -> list[Path]:
+        import glob
+
         return sorted(self.published.parent.glob(f".{glob.escape(self.published.name)}.work-*"))
 
     def clear_leftovers(self) -> None:

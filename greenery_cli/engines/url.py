@@ -9,7 +9,7 @@ in the project's greenery.toml). A Spark Connect URL is `sc://host[:port][/;para
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from greenery_cli.errors import UsageError
 
@@ -42,8 +42,7 @@ _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
 _PARAM_VALUE = re.compile(r"=[^;]*")
 
 
-@dataclass(frozen=True)
-class EngineSpec:
+class EngineSpec(NamedTuple):
     kind: str  # "duckdb" or "spark"
     url: str = ""  # the Spark Connect URL as given (it may hold a token: never print it)
     host: str = ""

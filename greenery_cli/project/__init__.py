@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greenery_cli.errors import UsageError
 
@@ -147,8 +147,7 @@ def current() -> Project:
     return project
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the CLI says of the project in use before any command runs (it was accepted)."""
 
     root: Path

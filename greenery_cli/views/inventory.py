@@ -139,7 +139,7 @@ def inventory_changes_title(result: InventoryChanges) -> str:
 
 
 def inventory_changes_answer(result: InventoryChanges) -> str:
-    changed, new, removed = (result.count(s) for s in ("changed", "new", "removed"))
+    changed, new, removed = (result.how_many(s) for s in ("changed", "new", "removed"))
     between = f"between run {result.before.run_id} and run {result.after.run_id}"
     if not (changed or new or removed):
         return f"No product's inventory changed {between} ({result.unchanged} unchanged)."
