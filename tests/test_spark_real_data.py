@@ -210,5 +210,5 @@ def test_real_answers_from_the_question_functions_on_spark(
     largest = [r["event_type"] for r in by_step.rows.to_dicts() if r["largest_drop_off_by_count"]]
     assert largest == ["add_to_cart"]
     changes = inventory_changes(wh, InventoryChangesSettings())
-    assert changes.count("changed") == 6
+    assert changes.how_many("changed") == 6
     assert stockouts(wh, StockoutsSettings()).products_out == 2
