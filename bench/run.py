@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -40,7 +39,7 @@ from measure import AnswerMismatch, CommandFailed, describe, interleave, run_unt
 from report import machine, write_markdown  # noqa: E402
 from results import Figures, Results, Row, ratio, seconds  # noqa: E402
 
-from greenery_cli.warehouse import DEFAULT_MEMORY_LIMIT  # noqa: E402
+from greenery_cli.warehouse import DEFAULT_MEMORY_LIMIT, is_memory_size  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,7 +112,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def memory_budget(value: str) -> str:
     """--memory-limit: a size DuckDB reads (3GB, 512MB) or 'each'."""
-    if value == "each" or re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.IGNORECASE):
+    if value == "each" or is_memory_size(value):
         return value
     raise argparse.ArgumentTypeError(f"{value!r}: write a size like 3GB or 512MB, or each")
 
@@ -260,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": f"{', '.join(f'{x:.2f}' for x in load_start)} at start, "
         f"{', '.join(f'{x:.2f}' for x in load_end)} at end (1, 5, 15 min)",
         "machine": machine(dbt_versions),
-        "memory_limit": "each contender's own default"
+        "memory_limit": "each contender at its own default"
         if args.memory_limit == "each"
         else f"{args.memory_limit} for every contender",
     }

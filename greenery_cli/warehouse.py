@@ -251,12 +251,17 @@ class Warehouse:
         self.con.close()
 
 
+def is_memory_size(value: str) -> bool:
+    """A size DuckDB's memory_limit reads: 3GB, 512MB, 1.5GiB."""
+    return _MEMORY_LIMIT.fullmatch(value) is not None
+
+
 def memory_limit() -> str | None:
     """DuckDB's memory limit: env GREENERY_MEMORY_LIMIT (e.g. 8GB; 'none' = DuckDB's default)."""
     value = os.environ.get("GREENERY_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
     if value.lower() in ("", "none"):
         return None
-    if not _MEMORY_LIMIT.fullmatch(value):
+    if not is_memory_size(value):
         raise UsageError(
             f"GREENERY_MEMORY_LIMIT={value!r}: write a size like 3GB or 512MB, or none"
         )

@@ -235,11 +235,11 @@ def test_every_contender_answers_within_the_same_memory_limit(tmp_path: Path) ->
     def settings(limit: str | None) -> tuple[str, str]:
         greenery = Greenery(tmp_path, memory_limit=limit)
         hand = HandWritten(tmp_path / "contract.json", tmp_path, memory_limit=limit)
-        argv = (*greenery.exe, "--db", str(db), "query", ask, "--format", "json")
-        g = subprocess.run(argv, env=greenery.env, capture_output=True, text=True, check=True)
-        step = hand.sql(db, ask)
-        h = subprocess.run(step.argv, env=step.env, capture_output=True, text=True, check=True)
-        return json.loads(g.stdout)[0]["limit"], json.loads(h.stdout)[0][0]
+        out = [
+            subprocess.run(s.argv, env=s.env, capture_output=True, text=True, check=True).stdout
+            for s in (greenery.step(db, "query", ask, "--format", "json"), hand.sql(db, ask))
+        ]
+        return json.loads(out[0])[0]["limit"], json.loads(out[1])[0][0]
 
     one_gb, two_gb = settings("1GB"), settings("2GB")
     assert one_gb[0] == one_gb[1] and two_gb[0] == two_gb[1] and one_gb != two_gb
