@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -48,18 +49,29 @@ class TableLoad:
     files: int = 0  # files read
 
 
-def check_keys(wh: Warehouse, table: RawTable, relation: str, where: str) -> None:
-    """Refuse NULL or duplicate primary keys and NULLs in required columns, naming them."""
+def check_keys(
+    wh: Warehouse,
+    table: RawTable,
+    relation: str,
+    where: str,
+    locate: Callable[[str], str] | None = None,
+) -> None:
+    """Refuse NULL or duplicate primary keys and NULLs in required columns, naming them: the
+    rows through `locate(column)` (where they are in the source) when the relation's rows are
+    not in the source's order, else by their place in the relation."""
     for column in (*table.primary_key, *table.not_null):
         nulls = int(wh.scalar(f"select count(*) from {relation} where {column} is null"))
         if nulls:
-            rows = wh.rows(
-                f"select n from (select row_number() over () as n, {column} from {relation}) "
-                f"where {column} is null limit 5"
-            )
+            if locate is not None:
+                at = locate(column)
+            else:
+                rows = wh.rows(
+                    f"select n from (select row_number() over () as n, {column} from {relation}) "
+                    f"where {column} is null limit 5"
+                )
+                at = "data rows " + ", ".join(str(r[0]) for r in rows)
             raise DataError(
-                f"{where}: {nulls} row(s) with empty {column} in raw table {table.name} "
-                f"(data rows {', '.join(str(r[0]) for r in rows)})"
+                f"{where}: {nulls} row(s) with empty {column} in raw table {table.name} ({at})"
             )
     from greenery_cli.sql import render
 
@@ -212,8 +224,10 @@ def _replace(
 ) -> TableLoad:
     relation = f"raw.{table.name}"
     hashes = {s.name: content.get(s.name) or sha256_of(s.path) for s in stats}
-    rows = source.stage_files(wh, table, [s.path for s in stats], relation)
-    check_keys(wh, table, relation, f"{source.location} {table.name}")
+    files = [s.path for s in stats]
+    rows = source.stage_files(wh, table, files, relation)  # rows not in file order
+    locate = lambda column: source.empty_rows(wh, table, files, column)  # noqa: E731
+    check_keys(wh, table, relation, f"{source.location} {table.name}", locate)
     _unchanged_since([FileStat.of(source.folder, s.path) for s in stats], stats)
     forget(wh, relation)
     now = datetime.now(UTC)

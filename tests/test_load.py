@@ -186,6 +186,27 @@ def test_empty_primary_key_names_the_row(cli, loaded_then_broken) -> None:
     assert_untouched(db, before)
 
 
+def test_empty_key_in_a_big_file_names_its_rows_in_file_order(cli, loaded_then_broken) -> None:
+    # a stored raw table keeps no row order (its load is faster without): 400,000 users in 40 row
+    # groups come back shuffled by two threads, so the rows named are counted in the file
+    db, source, before = loaded_then_broken
+    users = source / "users.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * exclude (n) replace (case when n in (5, 390000) then null else "
+            f"'user-' || n end as user_id) from (select u.*, t.range + 1 as n from "
+            f"(select * from read_csv('{source / 'users.csv'}') limit 1) as u, range(400000) as t) "
+            f"order by n) to '{users}' (row_group_size 10000)"
+        )
+        rows = con.execute(f"select count(*) from '{users}'").fetchone()
+    assert rows is not None and rows[0] > 390000
+    (source / "users.csv").unlink()
+    result = cli("--db", str(db), "load", "--source", str(source))
+    assert result.exit_code == ExitCode.WORK_FAILED
+    assert "2 row(s) with empty user_id in raw table users (data rows 5, 390000)" in result.stderr
+    assert_untouched(db, before)
+
+
 def test_ragged_row_names_the_line(cli, loaded_then_broken) -> None:
     db, source, before = loaded_then_broken
     rewrite(source / "promos.csv", lambda ls: [*ls[:3], ls[3] + ",extra", *ls[4:]])

@@ -200,7 +200,15 @@ class FileSource:
         sql, _extras = self.select_sql(wh, table, files)
         kind = "temp table" if temporary else "table"
         try:
-            wh.execute(f"create or replace {kind} {target} as {sql}")
+            if temporary:
+                wh.execute(f"create or replace {kind} {target} as {sql}")
+            else:
+                # A stored table's rows need no order (empty_rows() numbers them from the files).
+                # Kept in order, the threads' row groups are rewritten at the next checkpoint:
+                # 1.2 s of a 3.5M-event load's 4 s, and a third more file.
+                wh.execute("set preserve_insertion_order = false")
+                wh.execute(f"create or replace {kind} {target} as {sql}")
+                wh.execute("reset preserve_insertion_order")
         except duckdb.Error as exc:
             full = disk_full(exc, wh.path)
             if full is not None:
@@ -209,6 +217,28 @@ class FileSource:
                 raise DataError(self._explain(wh, table, files[0], exc)) from None
             raise DataError(self._explain_one_of(table, files, exc)) from None
         return int(wh.scalar(f"select count(*) from {target}"))
+
+    def empty_rows(
+        self, wh: Warehouse, table: RawTable, files: list[Path], column: str, limit: int = 5
+    ) -> str:
+        """Where the first rows with an empty `column` are, read again from the files in order:
+        `data rows 2, 5` (the Nth row after any header), each file named when there are several."""
+        places, left = [], limit
+        with _scratch(wh) as scratch:
+            for path in files:
+                header = self._columns(scratch, table, path)
+                select = self._file_select(scratch, table, path, header)
+                rows = scratch.rows(
+                    f"select n from (select row_number() over () as n, {_quote(column)} as value "
+                    f"from ({select})) where value is null order by n limit {left}"
+                )
+                if rows:
+                    numbers = ", ".join(str(n) for (n,) in rows)
+                    places.append(f"{path.name + ' ' if len(files) > 1 else ''}data rows {numbers}")
+                    left -= len(rows)
+                if left <= 0:
+                    break
+        return "; ".join(places)
 
     def _explain_one_of(self, table: RawTable, files: list[Path], error: Exception) -> str:
         """Find which of several files a failed read tripped on by reading each alone, apart
