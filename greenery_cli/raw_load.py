@@ -270,7 +270,8 @@ def _append(
         _check_appended_keys(wh, table, where)
         start, end = _range(wh, table, STAGED)
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in existing)
-        wh.execute(f"insert into {relation} ({quoted}) select {quoted} from {STAGED}")
+        with wh.unordered():
+            wh.execute(f"insert into {relation} ({quoted}) select {quoted} from {STAGED}")
     finally:
         wh.execute(f"drop table if exists {STAGED}")
     _unchanged_since([FileStat.of(source.folder, s.path) for s in new], new)
@@ -391,7 +392,8 @@ def _append_since(
         added = int(wh.scalar(f"select count(*) from {STAGED}"))
         check_keys(wh, table, STAGED, where)
         start, end = _range(wh, table, STAGED)
-        wh.execute(f"insert into {relation} ({columns}) select {columns} from {STAGED}")
+        with wh.unordered():
+            wh.execute(f"insert into {relation} ({columns}) select {columns} from {STAGED}")
     finally:
         wh.execute(f"drop table if exists {STAGED}")
     if not added:

@@ -237,6 +237,17 @@ class Warehouse:
             raise
         self.execute("commit")
 
+    @contextmanager
+    def unordered(self) -> Iterator[None]:
+        """Writes whose stored rows need no order (raw tables): DuckDB's threads then write
+        whole row groups. Kept in order, they leave partial ones that every later checkpoint
+        rewrites: 1.2 s of loading 3.5M events, and 2 s of closing after appending 1% to them
+        (0.16 s unordered). A failed statement leaves the setting to the aborted transaction,
+        whose connection is rolled back and closed."""
+        self.execute("set preserve_insertion_order = false")
+        yield
+        self.execute("reset preserve_insertion_order")
+
     def rollback(self) -> None:
         """Roll back; a connection a signal already closed has nothing left to roll back
         (and an uncommitted transaction never reaches the file)."""
