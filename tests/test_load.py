@@ -207,6 +207,22 @@ def test_empty_key_in_a_big_file_names_its_rows_in_file_order(cli, loaded_then_b
     assert_untouched(db, before)
 
 
+def test_empty_key_in_a_folder_of_files_names_the_file(cli, raw_copy: Path, tmp_path: Path) -> None:
+    # users as a folder of two batch files, the second's third data row without its key
+    lines = (raw_copy / "users.csv").read_text().split("\n")
+    (raw_copy / "users").mkdir()
+    (raw_copy / "users" / "a.csv").write_text("\n".join(lines[:4]))
+    second = [lines[0], *lines[4:7]]
+    second[3] = "," + second[3].split(",", 1)[1]
+    (raw_copy / "users" / "b.csv").write_text("\n".join(second))
+    (raw_copy / "users.csv").unlink()
+    db = tmp_path / "w.duckdb"
+    result = cli("--db", str(db), "load", "--source", str(raw_copy))
+    assert result.exit_code == ExitCode.WORK_FAILED
+    assert "1 row(s) with empty user_id in raw table users (b.csv data rows 3)" in result.stderr
+    assert not db.exists()
+
+
 def test_ragged_row_names_the_line(cli, loaded_then_broken) -> None:
     db, source, before = loaded_then_broken
     rewrite(source / "promos.csv", lambda ls: [*ls[:3], ls[3] + ",extra", *ls[4:]])
