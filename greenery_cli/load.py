@@ -229,10 +229,12 @@ def nothing_to_load(
         source = open_source(spec)  # a folder: nothing is opened
         if not isinstance(source, FileSource):
             return False
+        present = {name.lower() for name in wh.relations()}  # one catalogue query, not one a table
         for table in tables:
             recorded = recorded_files(wh, f"raw.{table.name}")
             stats = [FileStat.of(source.folder, p) for p in source.files_for(table)]
-            if not wh.table_exists("raw", table.name) or {s.name for s in stats} != set(recorded):
+            names = {s.name for s in stats}
+            if f"raw.{table.name}".lower() not in present or names != set(recorded):
                 return False
             for stat in stats:
                 old = recorded[stat.name]
@@ -242,7 +244,7 @@ def nothing_to_load(
             seeded = recorded_files(wh, f"seeds.{seed.name}").get(seed.path.name)
             if seeded is None or seeded.sha256 != seed_digest(seed):
                 return False
-            if not wh.table_exists("seeds", seed.name):
+            if f"seeds.{seed.name}".lower() not in present:
                 return False
         return all(decide(models, state, m).action == "skipped" for m in order)
     except Exception:  # noqa: BLE001 - a probe: the load itself reports whatever is wrong
