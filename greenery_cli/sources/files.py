@@ -8,7 +8,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from greenery_cli.errors import DataError, SourceError
@@ -199,12 +199,11 @@ class FileSource:
 
         sql, _extras = self.select_sql(wh, table, files)
         kind = "temp table" if temporary else "table"
+        # a raw table keeps its rows in no order (empty_rows() numbers them in the files)
+        order = nullcontext() if temporary else wh.unordered()
         try:
-            if temporary:
+            with order:
                 wh.execute(f"create or replace {kind} {target} as {sql}")
-            else:  # a raw table: its rows in no order (empty_rows() numbers them in the files)
-                with wh.unordered():
-                    wh.execute(f"create or replace {kind} {target} as {sql}")
         except duckdb.Error as exc:
             full = disk_full(exc, wh.path)
             if full is not None:
