@@ -322,10 +322,7 @@ def singular_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
     ]
 
 
-def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:
-    """Every declared test, or those reading a selected model (dbt's eager selection) or named."""
-    folder = queries_dir()
-    models = discover(folder)
+def _all_tests(models: dict[str, Model], folder: Path) -> list[DataTest]:
     tests = generic_tests(models, folder) + singular_tests(models, folder)
     seen: dict[str, str] = {}
     for test in tests:
@@ -335,6 +332,20 @@ def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:
                 'give one a name = "..."'
             )
         seen[test.name] = test.declared_in
+    return tests
+
+
+def declared_tests(selectors: tuple[str, ...] = ()) -> list[DataTest]:
+    """Every declared test, or those reading a selected model (dbt's eager selection) or named."""
+    from greenery_cli.project import current
+    from greenery_cli.project.parse_cache import remembered
+
+    folder = queries_dir()
+    models = discover(folder)
+    tests: list[DataTest] = remembered(
+        current().root, folder, "tests", lambda: _all_tests(models, folder)
+    )
+    seen = {test.name: test.declared_in for test in tests}
     if not selectors:
         return tests
     chosen_models: set[str] = set()

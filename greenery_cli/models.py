@@ -269,7 +269,10 @@ def discover(folder: Path | None = None) -> dict[str, Model]:
     stamp = (id(project), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
     cached = _discovered.get(folder)
     if cached is None or cached[0] != stamp:
-        cached = (stamp, _discover(folder, project))
+        from greenery_cli.project.parse_cache import remembered
+
+        found = remembered(project.root, folder, "models", lambda: _discover(folder, project))
+        cached = (stamp, found)
         _discovered[folder] = cached
     return dict(cached[1])
 
