@@ -31,6 +31,16 @@ DEFAULT_WAIT_SECONDS = 30.0
 DEFAULT_MEMORY_LIMIT = "3GB"
 _SCHEMA_VERSION = "select max(version) from meta.schema_version"
 _MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+# a statement with one of these words may add, drop or rename a relation (or undo that): the
+# connection then forgets its listing of the catalogue. Any other statement leaves the set of
+# relations as it was (a word in a comment or a string only costs a listing)
+_MAY_CHANGE_CATALOGUE = re.compile(
+    r"\b(create|drop|alter|attach|detach|rollback|abort|import|call|use)\b", re.IGNORECASE
+)
+_LISTING = (
+    "select table_catalog = current_database(), table_schema, table_name, table_type "
+    "from information_schema.tables"
+)
 
 _META_DDL = """
 create table if not exists meta.schema_version (
@@ -132,6 +142,11 @@ class Warehouse:
     _catalogue: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     # what `remembered` computed on a read-only connection, by key (nothing changes under it)
     _remembered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the catalogue's relations, listed once: (in this database?, schema, name, type) rows,
+    # forgotten when a statement that may change them runs (_MAY_CHANGE_CATALOGUE)
+    _listing: list[tuple[bool, str, str, str]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     def remembered(self, key: str, compute: Callable[[], Any]) -> Any:
         """compute(), once per read-only connection (`greenery report` asks three questions of
@@ -142,16 +157,23 @@ class Warehouse:
             self._remembered[key] = compute()
         return self._remembered[key]
 
+    def _runs(self, sql: str) -> None:
+        if self._listing and _MAY_CHANGE_CATALOGUE.search(sql):
+            self._listing.clear()
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement and drain its result (DuckDB 2 keeps the connection until drained)."""
+        self._runs(sql)
         self.con.execute(sql, params).fetchall()
 
     def rows(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
+        self._runs(sql)
         return self.con.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        self._runs(sql)
         result = self.con.execute(sql, params).fetchall()
         return result[0][0] if result else None
 
@@ -164,12 +186,14 @@ class Warehouse:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """A query's rows as a polars DataFrame (imports polars and pyarrow: for big results
         that polars works on; a question's answer is `fetch`)."""
+        self._runs(sql)
         return self.con.sql(sql, params=params).pl()
 
     def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Rows:
         """A query's rows as plain Python rows with their column names and types."""
         from greenery_cli.rows import Rows
 
+        self._runs(sql)
         return Rows.from_cursor(self.con.execute(sql, params))
 
     def table_exists(self, schema: str, table: str) -> bool:
@@ -196,23 +220,24 @@ class Warehouse:
 
     def _listed(self, schema: str, table: str) -> bool:
         # DuckDB's names are case-insensitive (no two tables differ only in case)
-        return bool(
-            self.scalar(
-                "select count(*) from information_schema.tables "
-                "where lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
-                [schema, table],
-            )
-        )
+        schema, table = schema.lower(), table.lower()
+        return any(s.lower() == schema and t.lower() == table for _, s, t, _ in self._listed_all())
+
+    def _listed_all(self) -> list[tuple[bool, str, str, str]]:
+        """Every relation the connection sees (temp and attached ones too), listed once until a
+        statement may have changed them: a catalogue query costs about 2 ms, and a load that
+        finds nothing changed asks about its tables twenty times."""
+        if not self._listing:
+            self._listing.extend(self.con.execute(_LISTING).fetchall())
+        return self._listing
 
     def relations(self) -> dict[str, str]:
         """Every table and view of this warehouse: `schema.name` -> TABLE or VIEW (one catalogue
         query; like table_exists, the engine's own look-up rather than portable SQL)."""
         return {
             f"{schema}.{name}": "VIEW" if kind == "VIEW" else "TABLE"
-            for schema, name, kind in self.rows(
-                "select table_schema, table_name, table_type from information_schema.tables "
-                "where table_catalog = current_database()"
-            )
+            for here, schema, name, kind in self._listed_all()
+            if here
         }
 
     def column_names(self, schema: str, table: str) -> list[str]:
@@ -253,6 +278,7 @@ class Warehouse:
         (and an uncommitted transaction never reaches the file)."""
         import duckdb
 
+        self._listing.clear()
         try:
             self.con.execute("rollback")
         except duckdb.Error:

@@ -251,3 +251,46 @@ def test_a_writer_waiting_on_a_removed_lock_file_locks_the_new_one(tmp_path: Pat
         third.acquire(0)
     second.release()
     assert not first.path.exists()
+
+
+class _CountingConnection:
+    """A DuckDB connection that counts the catalogue listings asked of it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.listings = con, 0
+
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        self.listings += "from information_schema.tables" in sql
+        return self.con.execute(sql, params)
+
+
+def test_a_writer_lists_the_catalogue_once_until_a_statement_may_change_it(
+    tmp_path: Path,
+) -> None:
+    from greenery_cli.warehouse import Warehouse
+
+    counting = _CountingConnection(duckdb.connect(str(tmp_path / "w.duckdb")))
+    wh = Warehouse(tmp_path / "w.duckdb", counting, read_only=False)  # type: ignore[arg-type]
+    wh.execute("create schema raw")
+    wh.execute("create table raw.t (a int)")
+    asked = [wh.table_exists("raw", n) for n in ("t", "T", "u", "t")]
+    assert asked == [True, True, False, True] and counting.listings == 1
+    wh.execute("insert into raw.t values (1)")
+    assert wh.scalar("select count(*) from raw.t") == 1
+    assert wh.relations() == {"raw.t": "TABLE"} and counting.listings == 1
+    # every kind of change is seen: a new table, a rename, a view, a drop, a rollback
+    wh.execute("create table raw.u as select 1 as b")
+    assert wh.table_exists("raw", "u") and counting.listings == 2
+    wh.execute("alter table raw.u rename to w")
+    assert (wh.table_exists("raw", "u"), wh.table_exists("raw", "w")) == (False, True)
+    wh.execute("create view raw.v as select * from raw.t")
+    assert wh.relations() == {"raw.t": "TABLE", "raw.w": "TABLE", "raw.v": "VIEW"}
+    wh.execute("drop view raw.v")
+    assert not wh.table_exists("raw", "v")
+    with pytest.raises(RuntimeError), wh.transaction():
+        wh.execute("create table raw.x (a int)")
+        assert wh.table_exists("raw", "x")
+        raise RuntimeError("undo it")
+    assert not wh.table_exists("raw", "x")
+    wh.create_temp_table("scratch", "select 1 as a")
+    assert wh.table_exists("main", "scratch") and "main.scratch" not in wh.relations()
