@@ -205,6 +205,15 @@ def note(text: str) -> None:
     sys.stderr.flush()
 
 
+def say(text: str, *, soft_wrap: bool = False) -> None:
+    """A message line on stderr, printed literally: by Rich on a terminal (wrapped at its width
+    unless `soft_wrap`), else (a cron log, a pipe) as it is, one line, with no Rich to import."""
+    if not sys.stderr.isatty():
+        note(text)
+        return
+    stderr_console().print(text, markup=False, highlight=False, soft_wrap=soft_wrap)
+
+
 def stderr_console() -> Console:
     # a cron log keeps each message on one line; a terminal wraps at its width
     return _safe_console(stderr=True, soft_wrap=not sys.stderr.isatty())

@@ -38,14 +38,14 @@ def command(
     --select, only those models and the raw tables and seeds they read. All or nothing.
     """
     from greenery_cli.load import LoadSettings, load, load_summary
-    from greenery_cli.output import stderr_console
+    from greenery_cli.output import say
 
     engine = global_settings(ctx).engine
     if engine.is_spark:
         from greenery_cli.engines.spark.load import spark_load
 
         summary = spark_load(engine, source, selectors, full_refresh, wait=wait)
-        stderr_console().print(summary, markup=False, highlight=False)
+        say(summary)
         return 0
     result = load(
         LoadSettings(
@@ -57,9 +57,5 @@ def command(
             allow_shrink=allow_shrink,
         )
     )
-    stderr_console().print(
-        f"{load_summary(result)}; from {result.source_location} (run {result.run_id})",
-        markup=False,
-        highlight=False,
-    )
+    say(f"{load_summary(result)}; from {result.source_location} (run {result.run_id})")
     return 0

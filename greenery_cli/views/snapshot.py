@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from greenery_cli.output import emit, iso_utc, stderr_console, to_json
+from greenery_cli.output import emit, iso_utc, say, to_json
 from greenery_cli.tables import Layout
 from greenery_cli.views.listings import SNAPSHOT_RUNS
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _say(line: str) -> None:
-    stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
+    say(line, soft_wrap=True)
 
 
 def summary(result: SnapshotResult, reverted: bool = False) -> str:
