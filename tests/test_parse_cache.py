@@ -125,7 +125,7 @@ def test_startup_cache_off_reads_the_project_every_time(
     assert not (tmp_path / "home" / ".cache" / "greenery" / "parse").exists()
 
 
-def test_a_load_that_finds_nothing_changed_imports_no_jinja2(
+def test_a_load_that_finds_nothing_changed_imports_neither_jinja2_nor_rich(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_engine_project(tmp_path / "project", monkeypatch)
@@ -134,7 +134,7 @@ def test_a_load_that_finds_nothing_changed_imports_no_jinja2(
     write_batch(folder, "b1", DAY1_ROWS)
     db = tmp_path / "w.duckdb"
     assert run_cli("--db", str(db), "load", "--source", str(folder)).exit_code == 0
-    _, imported = imports_of_a_second_run(["--db", str(db), "load"], ("jinja2",))
+    _, imported = imports_of_a_second_run(["--db", str(db), "load"], ("jinja2", "rich"))
     assert imported == []
     result = run_cli("--db", str(db), "load")
     assert result.exit_code == 0, result.stderr
