@@ -509,15 +509,13 @@ def open_warehouse(
     lock.acquire(wait)
     try:
         if in_place is not None:
-            direct = _in_place(published, in_place)
+            direct = _in_place(published, path, in_place)
             if direct is not None:
-                wh = Warehouse(path=path, con=direct, read_only=False)
                 try:
-                    _setup(wh)
-                    _initialise(wh)
-                    yield wh
+                    _initialise(direct)  # set up already, by the probe
+                    yield direct
                 finally:
-                    wh.close()  # checkpoints in place (DuckDB's own WAL makes it all or nothing)
+                    direct.close()  # checkpoints in place (DuckDB's WAL: all or nothing)
                 return
         copy = WorkingCopy(published)
         keep = False
@@ -556,11 +554,11 @@ def open_warehouse(
 
 
 def _in_place(
-    published: Path, small: Callable[[Warehouse], bool]
-) -> duckdb.DuckDBPyConnection | None:
-    """Under the writer lock: a read-write connection on the published file itself when no
-    reader has it open and `small` (asked on that connection, before anything is written) says
-    the write is small; else None, and the write goes to a copy."""
+    published: Path, shown: Path, small: Callable[[Warehouse], bool]
+) -> Warehouse | None:
+    """Under the writer lock: the warehouse opened read-write on the published file itself
+    when no reader has it open and `small` (asked of it, before anything is written) says the
+    write is small; else None, and the write goes to a copy."""
     if not published.exists() or published.with_name(published.name + ".wal").exists():
         return None  # nothing to write in place, or an older WAL the copy path folds first
     try:
@@ -568,8 +566,8 @@ def _in_place(
     except (WarehouseBusy, WarehouseError):
         return None  # a reader has it open (or this process does): it is not disturbed
     keep = False
+    wh = Warehouse(path=shown, con=con, read_only=False)
     try:
-        wh = Warehouse(path=published, con=con, read_only=False)
         _setup(wh)
         keep = wh.table_exists("meta", "schema_version") and small(wh)
     except (WarehouseBusy, WarehouseError):
@@ -579,7 +577,7 @@ def _in_place(
             con.close()
     if keep:
         WorkingCopy(published).clear_leftovers()
-        return con
+        return wh
     return None
 
 
