@@ -137,12 +137,15 @@ def load(settings: LoadSettings) -> LoadResult:
     if settings.allow_shrink:
         args["allow_shrink"] = True
 
+    probed: list[tuple[Warehouse, BuildState]] = []  # the build state the probe read, and where
+
     def small(wh: Warehouse) -> bool:
-        return nothing_to_load(wh, settings, models, project.sources, seeds)
+        return nothing_to_load(wh, settings, models, project.sources, seeds, probed)
 
     with open_warehouse(settings.db, write=True, wait=settings.wait, in_place=small) as wh:
         with recorded_run(wh, "load", args) as run:
-            state = BuildState.read(wh)
+            # written in place, the probe's connection is this one, and nothing was built since
+            state = probed[0][1] if probed and probed[0][0] is wh else BuildState.read(wh)
             order, raw_tables, seeds = plan(settings.select, models, project.sources, seeds, state)
             source = resolve_source(wh, settings.source)
             try:
@@ -205,13 +208,14 @@ def nothing_to_load(
     models: dict[str, Model],
     raw_tables: tuple[RawTable, ...],
     seeds: list[Seed],
+    probed: list[tuple[Warehouse, BuildState]] | None = None,
 ) -> bool:
     """Whether a load would find nothing changed, judged without writing and cheaply (no file
     is hashed: a file whose stat moved counts as changed): every raw table's export files exactly
     as meta.raw_files recorded them, every seed as recorded, every model up to date. Then the
     load writes only its bookkeeping, and may do so in place rather than on a copy of the
     warehouse. Any doubt (an error, a database source, --full-refresh) answers False and the
-    load takes the ordinary path."""
+    load takes the ordinary path. `probed` receives the build state read, with `wh`."""
     from greenery_cli.engine.run import decide
     from greenery_cli.raw_load import seed_digest
     from greenery_cli.sources import source_kind
@@ -225,6 +229,8 @@ def nothing_to_load(
         if not spec or source_kind(spec) != "files":
             return False
         state = BuildState.read(wh)
+        if probed is not None:
+            probed.append((wh, state))
         order, tables, chosen_seeds = plan(settings.select, models, raw_tables, seeds, state)
         source = open_source(spec)  # a folder: nothing is opened
         if not isinstance(source, FileSource):
@@ -271,21 +277,25 @@ def _remember(wh: Warehouse, run_id: int, source: Source, result: LoadResult) ->
     wh.execute(
         "insert into meta.source values (?, ?, current_timestamp)", [source.kind, source.location]
     )
-    for loaded in result.loads:
-        if not loaded.relation.startswith("raw."):
-            continue
+    rows = [
+        [
+            run_id,
+            loaded.relation.removeprefix("raw."),
+            source.kind,
+            source.location,
+            loaded.rows,
+            loaded.action,
+            loaded.rows_added,
+        ]
+        for loaded in result.loads
+        if loaded.relation.startswith("raw.")
+    ]
+    if rows:  # one statement for every raw table
         wh.execute(
             "insert into meta.loads (run_id, table_name, source_kind, location, rows, loaded_at, "
-            "action, rows_added) values (?, ?, ?, ?, ?, current_timestamp, ?, ?)",
-            [
-                run_id,
-                loaded.relation.removeprefix("raw."),
-                source.kind,
-                source.location,
-                loaded.rows,
-                loaded.action,
-                loaded.rows_added,
-            ],
+            "action, rows_added) values "
+            + ", ".join(["(?, ?, ?, ?, ?, current_timestamp, ?, ?)"] * len(rows)),
+            [value for row in rows for value in row],
         )
 
 

@@ -142,6 +142,8 @@ class Warehouse:
     _catalogue: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     # what `remembered` computed on a read-only connection, by key (nothing changes under it)
     _remembered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # what `kept` computed, by key, until `forget_kept` or a rollback
+    _kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # the catalogue's relations, listed once: (in this database?, schema, name, type) rows,
     # forgotten when a statement that may change them runs (_MAY_CHANGE_CATALOGUE)
     _listing: list[tuple[bool, str, str, str]] = field(
@@ -156,6 +158,16 @@ class Warehouse:
         if key not in self._remembered:
             self._remembered[key] = compute()
         return self._remembered[key]
+
+    def kept(self, key: str, compute: Callable[[], Any]) -> Any:
+        """compute(), once until `forget_kept(key)` or a rollback, on a writer too: for a table
+        only one module writes, which forgets it whenever it does (meta.raw_files)."""
+        if key not in self._kept:
+            self._kept[key] = compute()
+        return self._kept[key]
+
+    def forget_kept(self, key: str) -> None:
+        self._kept.pop(key, None)
 
     def _runs(self, sql: str) -> None:
         if self._listing and _MAY_CHANGE_CATALOGUE.search(sql):
@@ -279,6 +291,7 @@ class Warehouse:
         import duckdb
 
         self._listing.clear()
+        self._kept.clear()
         try:
             self.con.execute("rollback")
         except duckdb.Error:

@@ -294,3 +294,30 @@ def test_a_writer_lists_the_catalogue_once_until_a_statement_may_change_it(
     assert not wh.table_exists("raw", "x")
     wh.create_temp_table("scratch", "select 1 as a")
     assert wh.table_exists("main", "scratch") and "main.scratch" not in wh.relations()
+
+
+def test_recorded_files_are_read_once_and_again_after_each_write(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from greenery_cli.sources.fingerprints import FileStat, forget, recorded_files, remember
+
+    export = tmp_path / "a.csv"
+    export.write_text("x\n1\n")
+    stat = FileStat.of(tmp_path, export)
+    now = datetime.now(UTC)
+    with open_warehouse(tmp_path / "w.duckdb", write=True) as wh:
+        assert recorded_files(wh, "raw.a") == {}
+        remember(wh, "raw.a", "here", stat, "abc", 1, 1, now)
+        assert [(f.name, f.sha256) for f in recorded_files(wh, "raw.a").values()] == [
+            ("a.csv", "abc")
+        ]
+        assert recorded_files(wh, "raw.b") == {}
+        remember(wh, "raw.a", "here", stat, "def", 1, 2, now)  # replaces the record
+        assert recorded_files(wh, "raw.a")["a.csv"].sha256 == "def"
+        with pytest.raises(RuntimeError), wh.transaction():
+            forget(wh, "raw.a")
+            assert recorded_files(wh, "raw.a") == {}
+            raise RuntimeError("undo it")
+        assert recorded_files(wh, "raw.a")["a.csv"].sha256 == "def"  # rolled back
+        forget(wh, "raw.a")
+        assert recorded_files(wh, "raw.a") == {}

@@ -74,12 +74,23 @@ def sha256_of(path: Path) -> str:
 
 
 def recorded_files(wh: Warehouse, relation: str) -> dict[str, RecordedFile]:
-    rows = wh.rows(
-        "select file, location, size, mtime_ns, ctime_ns, inode, sha256, rows, run_id "
-        "from meta.raw_files where relation = ?",
-        [relation],
-    )
-    return {r[0]: RecordedFile(*r) for r in rows}
+    """The relation's recorded files, by name (every relation's read in one query, kept on the
+    connection until `forget` writes: a load asks for each raw table and seed twice)."""
+    every: dict[str, dict[str, RecordedFile]] = wh.kept(_KEPT, lambda: _every_recorded(wh))
+    return dict(every.get(relation, {}))
+
+
+_KEPT = "meta.raw_files"
+
+
+def _every_recorded(wh: Warehouse) -> dict[str, dict[str, RecordedFile]]:
+    every: dict[str, dict[str, RecordedFile]] = {}
+    for relation, *row in wh.rows(
+        "select relation, file, location, size, mtime_ns, ctime_ns, inode, sha256, rows, run_id "
+        "from meta.raw_files"
+    ):
+        every.setdefault(relation, {})[row[0]] = RecordedFile(*row)
+    return every
 
 
 def content_of(stat: FileStat, recorded: RecordedFile | None) -> str:
@@ -91,6 +102,7 @@ def content_of(stat: FileStat, recorded: RecordedFile | None) -> str:
 
 def forget(wh: Warehouse, relation: str, names: list[str] | None = None) -> None:
     """Drop the records of some (default: all) of a relation's files."""
+    wh.forget_kept(_KEPT)
     if names is None:
         wh.execute("delete from meta.raw_files where relation = ?", [relation])
     elif names:
