@@ -566,9 +566,7 @@ def open_warehouse(
         lock.release()
 
 
-def _in_place(
-    published: Path, shown: Path, small: Callable[[Warehouse], bool]
-) -> Warehouse | None:
+def _in_place(published: Path, shown: Path, small: Callable[[Warehouse], bool]) -> Warehouse | None:
     """Under the writer lock: the warehouse opened read-write on the published file itself
     when no reader has it open and `small` (asked of it, before anything is written) says the
     write is small; else None, and the write goes to a copy."""
