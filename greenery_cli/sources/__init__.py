@@ -49,11 +49,14 @@ def source_kind(spec: str) -> str:
     """'postgres' for a postgresql:// URL (any case) or a libpq keyword/value string such as
     `service=shop` or `host=db dbname=shop`; 'files' for a folder. Anything else that looks
     like a database connection is refused, never taken for a folder and never repeated (it
-    may hold a password)."""
-    from greenery_cli.sources.postgres import LIBPQ_KEYWORDS, _malformed
-
+    may hold a password). A plain folder imports nothing more."""
     scheme = _SCHEME.match(spec)
     name = scheme.group(1).lower() if scheme else ""
+    keyword = _KEYWORD_START.match(spec)
+    if not ("://" in spec or name in _POSTGRES_SCHEMES or keyword or _USERINFO.match(spec)):
+        return "files"
+    from greenery_cli.sources.postgres import LIBPQ_KEYWORDS, _malformed
+
     if "://" in spec or name in _POSTGRES_SCHEMES:
         if name in _POSTGRES_SCHEMES and spec[scheme.end() if scheme else 0 :].startswith("//"):
             return "postgres"
@@ -61,7 +64,6 @@ def source_kind(spec: str) -> str:
             raise UsageError(_malformed(f"{name}: must be followed by //"))
         shown = f"{name}://" if scheme and spec[scheme.end() :].startswith("//") else "it"
         raise UsageError(_malformed(f"{shown} is not a postgresql:// or postgres:// URL"))
-    keyword = _KEYWORD_START.match(spec)
     if keyword and keyword.group(1).lower() in LIBPQ_KEYWORDS:
         return "postgres"
     if _USERINFO.match(spec):
