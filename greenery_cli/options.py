@@ -11,7 +11,6 @@ gets the same one line (exit 2) whichever option it was given to.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -22,17 +21,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROW_FORMATS = ("table", "json", "csv", "markdown")
 
 
-@dataclass
 class GlobalSettings:
-    """What the global options said, wherever on the command line they were written."""
+    """What the global options said, wherever on the command line they were written (a plain
+    class: a dataclass costs about a millisecond of every command's start-up to define)."""
 
-    db: str | None = None
-    project_dir: str | None = None
-    wait: float | None = None
-    fmt: str | None = None
-    prepared: bool = False  # the project has been found and checked for this invocation
-    engine_option: str | None = None  # --engine as given
-    engine: EngineSpec = DUCKDB  # resolved by prepare()
+    __slots__ = ("db", "engine", "engine_option", "fmt", "prepared", "project_dir", "wait")
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.project_dir: str | None = None
+        self.wait: float | None = None
+        self.fmt: str | None = None
+        self.prepared = False  # the project has been found and checked for this invocation
+        self.engine_option: str | None = None  # --engine as given
+        self.engine: EngineSpec = DUCKDB  # resolved by prepare()
 
 
 def global_settings(ctx: click.Context) -> GlobalSettings:

@@ -14,9 +14,8 @@ gets a console wide enough that every column is shown and nothing wraps (see out
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -42,21 +41,30 @@ class Col(NamedTuple):
         return self.name if self.header is None else self.header
 
 
-@dataclass(frozen=True)
 class Layout:
-    """A table's columns and what gives way, in order, when they do not fit."""
+    """A table's columns and what gives way, in order, when they do not fit (a plain class:
+    every question's view module defines one, and a frozen dataclass costs about a millisecond
+    of start-up to define)."""
 
-    columns: tuple[Col, ...]
-    drops: tuple[str, ...] = ()  # optional columns, the first leaves first
-    below: frozenset[str] = frozenset()  # of those, the ones listed beneath the table
-    key: str | None = None  # the column naming a row in the lines beneath (default: first)
-    simple: bool = False  # a header rule and no borders (the funnel's look)
+    __slots__ = ("below", "columns", "drops", "key", "simple")
 
-    def __post_init__(self) -> None:
-        names = [c.name for c in self.columns]
-        unknown = [n for n in (*self.drops, *self.below) if n not in names]
+    def __init__(
+        self,
+        columns: tuple[Col, ...],
+        drops: tuple[str, ...] = (),
+        below: frozenset[str] = frozenset(),
+        key: str | None = None,
+        simple: bool = False,
+    ) -> None:
+        self.columns: Final = columns
+        self.drops: Final = drops  # optional columns, the first leaves first
+        self.below: Final = below  # of those, the ones listed beneath the table
+        self.key: Final = key  # the column naming a row in the lines beneath (default: first)
+        self.simple: Final = simple  # a header rule and no borders (the funnel's look)
+        names = [c.name for c in columns]
+        unknown = [n for n in (*drops, *below) if n not in names]
         assert not unknown, f"layout names columns it does not have: {unknown}"
-        assert self.below <= set(self.drops), "a column moved below must be in drops"
+        assert below <= set(drops), "a column moved below must be in drops"
 
     @property
     def essential(self) -> tuple[str, ...]:
@@ -90,20 +98,21 @@ def cell_text(value: Any) -> str:
     return text_cell(value)
 
 
-@dataclass
 class FittedTable:
     """A Rich renderable: the table laid out for the width it is rendered at."""
 
-    layout: Layout
-    rows: Sequence[Mapping[str, Any]]
-    title: str | None = None
-    caption: str | None = None
-    legends: Mapping[str, str] | None = None  # per column, beside the Col's own legend
-    _cells: dict[str, list[str]] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        rows: Sequence[Mapping[str, Any]],
+        title: str | None = None,
+        caption: str | None = None,
+        legends: Mapping[str, str] | None = None,  # per column, beside the Col's own legend
+    ) -> None:
         from greenery_cli.output import visible
 
+        self.layout, self.rows, self.title, self.caption = layout, rows, title, caption
+        self.legends = legends
         # control characters shown as escapes before measuring, so a column fits what is shown
         self._cells = {
             c.name: [

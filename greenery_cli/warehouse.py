@@ -10,9 +10,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from greenery_cli.errors import UsageError, WarehouseBusy, WarehouseError, disk_full
 from greenery_cli.working_copy import WorkingCopy
@@ -130,25 +129,31 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
 class Warehouse:
-    """An open warehouse: its path and a DuckDB connection in UTC."""
+    """An open warehouse: its path and a DuckDB connection in UTC.
 
-    path: Path
-    con: duckdb.DuckDBPyConnection
-    read_only: bool
-    # table_exists's answers on a read-only connection: no other process can create or drop a
-    # table under it, so each name is looked up once
-    _catalogue: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
-    # what `remembered` computed on a read-only connection, by key (nothing changes under it)
-    _remembered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # what `kept` computed, by key, until `forget_kept` or a rollback
-    _kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # the catalogue's relations, listed once: (in this database?, schema, name, type) rows,
-    # forgotten when a statement that may change them runs (_MAY_CHANGE_CATALOGUE)
-    _listing: list[tuple[bool, str, str, str]] = field(
-        default_factory=list, compare=False, repr=False
-    )
+    A plain class rather than a dataclass: every command makes one, and a frozen dataclass
+    costs about a millisecond to define at import."""
+
+    __slots__ = ("_catalogue", "_kept", "_listing", "_remembered", "con", "path", "read_only")
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path: Final = path
+        self.con: Final = con
+        self.read_only: Final = read_only
+        # table_exists's answers on a read-only connection: no other process can create or drop
+        # a table under it, so each name is looked up once
+        self._catalogue: Final[dict[str, bool]] = {}
+        # what `remembered` computed on a read-only connection, by key (nothing changes under it)
+        self._remembered: Final[dict[str, Any]] = {}
+        # what `kept` computed, by key, until `forget_kept` or a rollback
+        self._kept: Final[dict[str, Any]] = {}
+        # the catalogue's relations, listed once: (in this database?, schema, name, type) rows,
+        # forgotten when a statement that may change them runs (_MAY_CHANGE_CATALOGUE)
+        self._listing: Final[list[tuple[bool, str, str, str]]] = []
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r}, read_only={self.read_only})"
 
     def remembered(self, key: str, compute: Callable[[], Any]) -> Any:
         """compute(), once per read-only connection (`greenery report` asks three questions of

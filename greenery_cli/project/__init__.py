@@ -14,9 +14,8 @@ working folder upwards, else the shop's project built into greenery.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from greenery_cli.errors import UsageError
 
@@ -41,8 +40,7 @@ _SNAPSHOT_KEYS = {"source", "unique_key", "check_columns", "missing", "max_delet
 DEFAULT_MAX_DELETED = 0.5
 
 
-@dataclass(frozen=True)
-class SnapshotConfig:
+class SnapshotConfig(NamedTuple):
     """The table `greenery snapshot` historises, and how."""
 
     source: str = "products"
@@ -56,20 +54,52 @@ class SnapshotConfig:
         return f"{self.source}_snapshot"
 
 
-@dataclass(frozen=True)
 class Project:
-    root: Path
-    how: str  # how it was found, for `greenery project` and the stderr note
-    builtin: bool
-    name: str
-    description: str
-    sources: tuple[RawTable, ...]
-    snapshot: SnapshotConfig
-    freshness: Freshness
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-    # [models] and [models.<layer>] of greenery.toml: layer ('' = every model) -> default keys
-    model_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
-    engine: str | None = None  # top-level `engine = "..."`: duckdb or sc://host:port
+    """A project as read from its greenery.toml and sources (a plain class with read-only
+    attributes: every command reads one, and a frozen dataclass costs about a millisecond of
+    start-up to define)."""
+
+    __slots__ = (
+        "builtin",
+        "description",
+        "engine",
+        "freshness",
+        "how",
+        "model_defaults",
+        "name",
+        "root",
+        "snapshot",
+        "sources",
+    )
+
+    def __init__(
+        self,
+        *,
+        root: Path,
+        how: str,
+        builtin: bool,
+        name: str,
+        description: str,
+        sources: tuple[RawTable, ...],
+        snapshot: SnapshotConfig,
+        freshness: Freshness,
+        model_defaults: dict[str, dict[str, Any]] | None = None,
+        engine: str | None = None,
+    ) -> None:
+        self.root: Final = root
+        self.how: Final = how  # how it was found, for `greenery project` and the stderr note
+        self.builtin: Final = builtin
+        self.name: Final = name
+        self.description: Final = description
+        self.sources: Final = sources
+        self.snapshot: Final = snapshot
+        self.freshness: Final = freshness
+        # [models] and [models.<layer>] of greenery.toml: layer ('' = every model) -> defaults
+        self.model_defaults: Final = model_defaults or {}
+        self.engine: Final = engine  # top-level `engine = "..."`: duckdb or sc://host:port
+
+    def __repr__(self) -> str:
+        return f"Project({self.name!r} at {str(self.root)!r}, {self.how})"
 
     @property
     def queries(self) -> Path:
