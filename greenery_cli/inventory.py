@@ -289,30 +289,38 @@ def inventory_changes(wh: Warehouse, settings: InventoryChangesSettings) -> Inve
     """Products whose inventory differs between two points (default: previous run -> latest)."""
     before, after, known = _window(wh, settings.from_point, settings.to_point, settings.since)
     why = None
+    rows = None
     if before is None:
         with _sql_errors("inventory-changes"):
-            before, why = _last_difference(wh, after, known)
+            before, why, rows = _last_difference(wh, after, known)
     if before.run_id == after.run_id:
         raise UsageError(
             f"both points are the state of {after.label()}; nothing to compare "
             "(see `greenery snapshot list` for the runs)"
         )
-    with _sql_errors("inventory-changes"):
-        rows = wh.fetch(
-            render("reports/inventory_changes.sql"),
-            {"before": before.taken_at, "after": after.taken_at},
-        )
+    if rows is None:
+        with _sql_errors("inventory-changes"):
+            rows = _changes(wh, before, after)
     statuses = rows["status"]
     unchanged = sum(1 for s in statuses if s == "unchanged")
     changed = rows.where([s != "unchanged" for s in statuses])
     return InventoryChanges(changed, before, after, unchanged, why)
 
 
+def _changes(wh: Warehouse, before: SnapshotPoint, after: SnapshotPoint) -> Rows:
+    """Every product present at either point, with its status and inventory at both."""
+    return wh.fetch(
+        render("reports/inventory_changes.sql"),
+        {"before": before.taken_at, "after": after.taken_at},
+    )
+
+
 def _last_difference(
     wh: Warehouse, after: SnapshotPoint, known: History
-) -> tuple[SnapshotPoint, str]:
-    """The last run before `after` whose inventory differs from it, and why it was chosen: a
-    cron job snapshotting every 15 minutes must not make the default answer empty."""
+) -> tuple[SnapshotPoint, str, Rows | None]:
+    """The last run before `after` whose inventory differs from it, why it was chosen (a cron
+    job snapshotting every 15 minutes must not make the default answer empty), and the changes
+    between them when they were read on the way."""
     if after == known.latest:  # the history's own ends answer it: no query
         earlier = [known.latest] if known.previous is None else [known.latest, known.previous]
     else:
@@ -322,18 +330,25 @@ def _last_difference(
             f"only one snapshot run ({after.label()}) at or before that point: inventory "
             "changes need two; run `greenery snapshot` again after the inventory is updated"
         )
+    why = f"the last run before run {after.run_id} whose inventory differs"
+    # the previous run is that run whenever its inventory differs, as it does week by week:
+    # then its changes are the answer, and the history need not be searched
+    previous = _changes(wh, earlier[1], after)
+    if any(status != "unchanged" for status in previous["status"]):
+        return earlier[1], why, previous
     found = wh.rows(render("reports/inventory_last_difference.sql"), {"to": after.taken_at})
     if not found:
-        return earlier[1], (
+        return (
+            earlier[1],
             f"no earlier run's inventory differs from run {after.run_id}, so this is the "
-            "previous run"
+            "previous run",
+            previous,
         )
     before = SnapshotPoint(int(found[0][0]), found[0][1])
     between = int(found[0][2]) - 2  # the runs from `before` to `after`, both left out
-    why = f"the last run before run {after.run_id} whose inventory differs"
     if between:
         why += f"; the {between} run(s) between recorded the same inventory as run {after.run_id}"
-    return before, why
+    return before, why, None
 
 
 def fluctuations(wh: Warehouse, settings: FluctuationsSettings) -> Fluctuations:
