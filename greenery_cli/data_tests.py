@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from greenery_cli.errors import UsageError
 from greenery_cli.models import LAYERS, Model, discover, select
@@ -25,8 +25,7 @@ _RELATION = re.compile(r"(raw|seeds|staging|intermediate|marts|snapshots)\.[A-Za
 _COMMON_KEYS = ("test", "name", "severity", "reason", "where")
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """A predefined test: the keys it needs and may take besides test/name/severity/reason/where."""
 
     required: tuple[str, ...]

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from greenery_cli.errors import DataError, UsageError
 from greenery_cli.project import current
@@ -28,8 +27,7 @@ BUSINESS_LINES = ("Core", "Logistics", "Marketing", "Product")
 SNAPSHOTS = ("products_snapshot",)
 
 
-@dataclass(frozen=True)
-class Frequency:
+class Frequency(NamedTuple):
     name: str
     period: timedelta  # the longest gap between two scheduled runs
     cron_hours_and_days: str  # the 4 cron fields after the minute
@@ -54,8 +52,7 @@ FREQUENCIES: dict[str, Frequency] = {
 }
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One row of the matrix; `line` is its line in the seed file (for error messages)."""
 
     node: str

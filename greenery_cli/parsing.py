@@ -12,8 +12,8 @@ run for the inventory questions, the latest event for the funnel. Where snapshot
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from greenery_cli.errors import UsageError
 
@@ -27,8 +27,7 @@ MOMENT_HINT = f"{EXACT_HINT}, or a duration before the latest data (7d)"
 POINT_HINT = f"write a snapshot run id (3), {MOMENT_HINT.removeprefix('write ')}"
 
 
-@dataclass(frozen=True)
-class Before:
+class Before(NamedTuple):
     """A moment written as a duration: that long before the latest data (`--since 7d`)."""
 
     duration: timedelta

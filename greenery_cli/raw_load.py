@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from greenery_cli.engine.state import BuildState, Change, as_utc, record_change
 from greenery_cli.errors import DataError, SourceError
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
 STAGED = "__greenery_new_rows"
 
 
-@dataclass(frozen=True)
-class TableLoad:
+class TableLoad(NamedTuple):
     relation: str  # raw.events, seeds.us_states
     action: str  # loaded (replaced in full) | appended | unchanged
     rows: int  # rows in the table now

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from greenery_cli.errors import DataError, UsageError
 from greenery_cli.resources import seeds_dir
 from greenery_cli.warehouse import Warehouse
 
 
-@dataclass(frozen=True)
-class Seed:
+class Seed(NamedTuple):
     name: str
     path: Path
     columns: dict[str, str]

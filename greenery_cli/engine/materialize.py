@@ -8,9 +8,8 @@ holds each key once, a delete+insert delta stays inside its range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greenery_cli.engine.state import as_utc
 from greenery_cli.errors import ModelError
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 DELTA = "__greenery_delta"
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """What a materialisation wrote: rows now in the model, and the part of it that changed."""
 
     rows: int | None

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from greenery_cli.engine import materialize
 from greenery_cli.engine.state import BuildState, Change, LastBuild, hull, record_change
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
 ACTIONS = ("built", "incremental", "skipped")
 
 
-@dataclass(frozen=True)
-class ModelBuild:
+class ModelBuild(NamedTuple):
     model: str
     layer: str
     rows: int | None
@@ -39,8 +37,7 @@ class ModelBuild:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     action: str
     reason: str
     start: datetime | None = None  # incremental: the range of event time to rebuild

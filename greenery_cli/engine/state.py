@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from greenery_cli.models import Model
     from greenery_cli.warehouse import Warehouse
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     run_id: int
     relation: str
     start: datetime | None = None  # None and None: changed throughout
@@ -69,8 +68,7 @@ def hull(changes: list[Change]) -> tuple[datetime, datetime] | None:
     return min(starts), max(ends)
 
 
-@dataclass(frozen=True)
-class LastBuild:
+class LastBuild(NamedTuple):
     run_id: int
     fingerprint: str | None
     materialized: str | None

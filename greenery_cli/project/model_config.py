@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from greenery_cli.project.toml import TomlFile, check_keys, string_list
 
@@ -56,8 +56,7 @@ class ModelConfig:
         return json.dumps(data, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """One place a model's keys were declared, for messages."""
 
     where: str  # "queries/marts/schema.toml line 4", "queries/marts/fct_x.sql config()"

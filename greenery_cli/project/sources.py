@@ -7,9 +7,8 @@ else is refused with a message naming file, column and row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from greenery_cli.project.toml import TomlFile, check_keys, identifier, string_list
 
@@ -34,8 +33,7 @@ _TABLE_KEYS = {
 DEFAULT_MAX_SHRINK = 0.5
 
 
-@dataclass(frozen=True)
-class Freshness:
+class Freshness(NamedTuple):
     """When a raw table turns stale; durations as written (`12h`), None = not checked."""
 
     warn_after: str | None = "1d"
@@ -44,8 +42,7 @@ class Freshness:
     record_error_after: str | None = None
 
 
-@dataclass(frozen=True)
-class RawTable:
+class RawTable(NamedTuple):
     name: str
     columns: dict[str, str]  # column -> DuckDB type, in export order
     primary_key: tuple[str, ...]

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from greenery_cli.warehouse import Warehouse
@@ -55,8 +55,7 @@ class FileStat:
         )
 
 
-@dataclass(frozen=True)
-class RecordedFile:
+class RecordedFile(NamedTuple):
     name: str
     location: str
     size: int | None
